@@ -1,0 +1,122 @@
+//! What a check is given when it runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use greenlight_process::{Cmd, Stop};
+
+use crate::project::Project;
+use crate::result::CheckResult;
+
+/// Everything a running check may use. Built by the orchestrator; read-only for the check.
+#[derive(Debug, Clone)]
+pub struct CheckContext {
+    /// The project under check.
+    pub project: Arc<Project>,
+    /// The tools the check declared, resolved (missing ones are absent).
+    pub tools: BTreeMap<String, ResolvedTool>,
+    /// The project environment, when the check needs it and it is ready.
+    pub environment: Option<PythonEnv>,
+    /// A private temporary directory for report files and outputs, removed after the run.
+    pub scratch: PathBuf,
+    /// The check's log file; [`CheckContext::cmd`] appends every command's output to it.
+    pub log_path: PathBuf,
+    /// Fires on Ctrl-C, fail-fast and the check's timeout.
+    pub stop: Stop,
+    /// True when the user asked for `--fix`: only then may a check edit the user's files.
+    pub fix: bool,
+    /// Secret-looking environment variables the user allowed for this check's tools.
+    pub pass_env: Vec<String>,
+    /// The id of this run (labels for containers, names of temporary images).
+    pub run_id: String,
+    /// The user's environment variables that matter to checks (`GITHUB_EVENT_PATH`,
+    /// `DOCKER_HOST`, ...), captured once so tests can set them per run.
+    pub vars: BTreeMap<String, String>,
+}
+
+impl CheckContext {
+    /// A command for `program` that runs in the project root, logs to the check's log file,
+    /// and passes the allowed variables.
+    pub fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Cmd {
+        Cmd::new(program).current_dir(&self.project.root).log_file(&self.log_path).pass_env(&self.pass_env)
+    }
+
+    /// The resolved tool `name`, or an `errored` result saying it is missing.
+    ///
+    /// The orchestrator reports missing tools before running a check, so this only fails when
+    /// a check asks for a tool it did not declare.
+    pub fn tool(&self, name: &str) -> Result<&ResolvedTool, CheckResult> {
+        self.tools.get(name).ok_or_else(|| {
+            CheckResult::errored(format!("the tool `{name}` was not resolved for this check (a bug: declare it in CheckerInfo::tools)"))
+        })
+    }
+
+    /// A user variable captured at start (see [`CheckContext::vars`]).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// `path` relative to the project root, with `/` separators.
+    pub fn relative(&self, path: &Path) -> String {
+        self.project.relative(path)
+    }
+}
+
+/// A tool found or provisioned for this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedTool {
+    /// Tool name (`ruff`).
+    pub name: String,
+    /// Absolute path of the executable.
+    pub path: PathBuf,
+    /// Version it reports (`0.17.6`), or `unknown`.
+    pub version: String,
+    /// Where it came from.
+    pub source: ToolSource,
+}
+
+/// Where a tool was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolSource {
+    /// `[tool.greenlight.tools]` gave its path.
+    Config,
+    /// The project environment under `.greenlight/`.
+    Environment,
+    /// `PATH`.
+    Path,
+    /// Installed by greenlight at the pinned version into the user cache.
+    Provisioned,
+}
+
+impl ToolSource {
+    /// The lowercase name used in the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolSource::Config => "config",
+            ToolSource::Environment => "environment",
+            ToolSource::Path => "path",
+            ToolSource::Provisioned => "provisioned",
+        }
+    }
+}
+
+/// A Python virtual environment with the project installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonEnv {
+    /// The venv directory.
+    pub root: PathBuf,
+    /// Its `python` executable.
+    pub python: PathBuf,
+    /// Its `site-packages` directory.
+    pub site_packages: PathBuf,
+    /// Python version (`3.11.7`).
+    pub python_version: String,
+}
+
+impl PythonEnv {
+    /// The venv's `bin` directory.
+    pub fn bin(&self) -> PathBuf {
+        self.root.join("bin")
+    }
+}

@@ -1,0 +1,134 @@
+//! The checker API: what a plugin implements and what it is given.
+//!
+//! A plugin crate exposes one or more [`CheckerFactory`] values. The CLI hands them to the
+//! orchestrator, which builds each checker from its configuration section, asks it whether it
+//! applies ([`Checker::detect`]), resolves the tools it declares ([`CheckerInfo::tools`]) and
+//! runs it with a [`CheckContext`]. A checker returns data ([`CheckResult`]); it never prints,
+//! never panics on bad tool output (that is [`Outcome::Errored`]), and starts processes only
+//! through [`greenlight_process::Cmd`] (see [`CheckContext::cmd`]).
+
+mod config;
+mod context;
+mod project;
+mod result;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use async_trait::async_trait;
+pub use config::{COMMON_KEYS, CommonOptions, ConfigError, ConfigSource, DurationValue, parse_duration};
+pub use context::{CheckContext, PythonEnv, ResolvedTool, ToolSource};
+pub use greenlight_process as process;
+pub use greenlight_report as report;
+pub use greenlight_report::{Finding, FindingKind, Location, Outcome, Severity};
+pub use project::{GitInfo, Project, PyProject, normalize_name, relative_to, requirement_name};
+pub use result::{CheckResult, first_line};
+
+/// A check greenlight can run (`ruff-check`, `pytest`, ...).
+#[async_trait]
+pub trait Checker: Send + Sync {
+    /// The stable id (contract): `ruff-check`, `ruff-format`, `pytest`, `gitleaks`,
+    /// `pip-audit`, `build`, `docker`, `policy`.
+    fn id(&self) -> &'static str;
+
+    /// Title, tools, default timeout and what the check needs.
+    fn info(&self) -> CheckerInfo;
+
+    /// Whether the check applies to this project, and why. Cheap and synchronous: looks at
+    /// files, never runs tools.
+    fn detect(&self, project: &Project) -> Detection;
+
+    /// Runs the check. Never panics: problems that prevent a verdict are
+    /// [`Outcome::Errored`] results with a reason that says what to do.
+    async fn run(&self, cx: &CheckContext) -> CheckResult;
+}
+
+/// Builds a checker from the configuration; what a plugin exports for the registry.
+#[derive(Clone, Copy)]
+pub struct CheckerFactory {
+    /// The id of the checker it builds (its configuration section is `[tool.greenlight.<id>]`).
+    pub id: &'static str,
+    /// Reads the check's own options from the configuration (unknown keys are errors).
+    pub build: fn(&ConfigSource) -> Result<Arc<dyn Checker>, ConfigError>,
+}
+
+impl std::fmt::Debug for CheckerFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckerFactory").field("id", &self.id).finish()
+    }
+}
+
+/// Static facts about a checker.
+#[derive(Debug, Clone)]
+pub struct CheckerInfo {
+    /// Human title (`ruff check`).
+    pub title: &'static str,
+    /// External tools the check runs, resolved by the orchestrator before [`Checker::run`].
+    pub tools: Vec<ToolSpec>,
+    /// Timeout unless configured.
+    pub default_timeout: Duration,
+    /// Ids of graph nodes that must succeed first (`environment` for the project environment).
+    pub needs: Vec<&'static str>,
+    /// True when the check mostly keeps CPUs busy (tests, builds); such checks take a job slot.
+    pub cpu_bound: bool,
+    /// True when the result depends on the network (advisory services); not cached.
+    pub network: bool,
+    /// A rough expected duration, for scheduling the first run (later runs use history).
+    pub expected: Duration,
+}
+
+impl CheckerInfo {
+    /// Info with a title and defaults: no tools, 10 minute timeout, no needs, CPU-bound.
+    pub fn new(title: &'static str) -> Self {
+        Self {
+            title,
+            tools: Vec::new(),
+            default_timeout: Duration::from_secs(600),
+            needs: Vec::new(),
+            cpu_bound: true,
+            network: false,
+            expected: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The project environment node's id, for [`CheckerInfo::needs`].
+pub const ENVIRONMENT: &str = "environment";
+
+/// An external tool a checker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolSpec {
+    /// Tool name as used in `[tool.greenlight.tools]` and the report (`ruff`).
+    pub name: &'static str,
+    /// Executable name to look up (`ruff`, `pyproject-build`).
+    pub executable: &'static str,
+    /// Arguments that print the version (`--version`).
+    pub version_args: &'static [&'static str],
+    /// The PyPI package that provides it, when greenlight can provision it with uv.
+    pub pypi: Option<&'static str>,
+    /// True when it must come from the project environment (pytest imports the project).
+    pub in_environment: bool,
+    /// How to install it, for the error when it is missing.
+    pub install_hint: &'static str,
+}
+
+/// Whether a check applies to a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detection {
+    /// True when the check should run.
+    pub applies: bool,
+    /// Why, in words (`pyproject.toml found`, `no Dockerfile`).
+    pub reason: String,
+}
+
+impl Detection {
+    /// The check applies, because of `reason`.
+    pub fn applies(reason: impl Into<String>) -> Self {
+        Self { applies: true, reason: reason.into() }
+    }
+
+    /// The check does not apply, because of `reason`.
+    pub fn not_applicable(reason: impl Into<String>) -> Self {
+        Self { applies: false, reason: reason.into() }
+    }
+}

@@ -1,0 +1,20 @@
+//! The report model of a greenlight run.
+//!
+//! [`RunReport`] serializes to the JSON report, which is a contract: users' scripts and every
+//! other output format (terminal, JUnit, SARIF, Markdown, GitHub annotations) read it. Field
+//! names are stable; fields are only ever added. Bump [`SCHEMA_VERSION`] on an incompatible
+//! change.
+//!
+//! This crate is pure data: no I/O, no async runtime.
+
+mod exit_code;
+mod model;
+
+pub use exit_code::ExitCode;
+pub use model::*;
+
+/// Version of the JSON report schema written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Version of greenlight itself, recorded in every report.
+pub const GREENLIGHT_VERSION: &str = env!("CARGO_PKG_VERSION");
