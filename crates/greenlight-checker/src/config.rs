@@ -75,9 +75,7 @@ impl ConfigSource {
             return Ok(None);
         }
         let deserializer = toml::Deserializer::parse(&self.text).map_err(|error| self.error(&error))?;
-        PathSeed::<T> { path, marker: PhantomData }
-            .deserialize(deserializer)
-            .map_err(|error| self.error(&error))
+        PathSeed::<T> { path, marker: PhantomData }.deserialize(deserializer).map_err(|error| self.error(&error))
     }
 
     /// Converts a toml error into a [`ConfigError`] pointing into this file.
@@ -86,12 +84,7 @@ impl ConfigSource {
             Some(span) => line_column(&self.text, span.start),
             None => (0, 0),
         };
-        ConfigError {
-            file: self.path.clone(),
-            line,
-            column,
-            message: error.message().trim().to_string(),
-        }
+        ConfigError { file: self.path.clone(), line, column, message: error.message().trim().to_string() }
     }
 
     /// An error at the byte offset `offset` of this file.
@@ -177,7 +170,9 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.file {
-            Some(file) if self.line > 0 => write!(f, "{}:{}:{}: {}", file.display(), self.line, self.column, self.message),
+            Some(file) if self.line > 0 => {
+                write!(f, "{}:{}:{}: {}", file.display(), self.line, self.column, self.message)
+            }
             Some(file) => write!(f, "{}: {}", file.display(), self.message),
             None => f.write_str(&self.message),
         }

@@ -46,9 +46,12 @@ impl CheckContext {
     ///
     /// The orchestrator reports missing tools before running a check, so this only fails when
     /// a check asks for a tool it did not declare.
+    #[expect(clippy::result_large_err, reason = "the error is the check's final result, returned once")]
     pub fn tool(&self, name: &str) -> Result<&ResolvedTool, CheckResult> {
         self.tools.get(name).ok_or_else(|| {
-            CheckResult::errored(format!("the tool `{name}` was not resolved for this check (a bug: declare it in CheckerInfo::tools)"))
+            CheckResult::errored(format!(
+                "the tool `{name}` was not resolved for this check (a bug: declare it in CheckerInfo::tools)"
+            ))
         })
     }
 

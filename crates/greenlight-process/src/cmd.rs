@@ -257,10 +257,7 @@ impl Cmd {
 
     /// The command line as strings (program first), for reports.
     pub fn argv(&self) -> Vec<String> {
-        std::iter::once(&self.program)
-            .chain(&self.args)
-            .map(|part| part.to_string_lossy().into_owned())
-            .collect()
+        std::iter::once(&self.program).chain(&self.args).map(|part| part.to_string_lossy().into_owned()).collect()
     }
 
     /// The command line, shell-quoted where needed, for messages and logs.
@@ -444,8 +441,8 @@ async fn finish_drain(handle: Option<JoinHandle<Captured>>, limit: usize) -> Cap
 
 /// Quotes a word for display in a POSIX shell when it needs it.
 fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_./=:@,+%".contains(&byte));
+    let plain =
+        !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_./=:@,+%".contains(&byte));
     if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }
 

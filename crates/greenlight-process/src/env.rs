@@ -3,18 +3,8 @@
 use std::ffi::OsString;
 
 /// Substrings of variable names that mark a secret (upper-cased comparison).
-const SECRET_MARKERS: &[&str] = &[
-    "TOKEN",
-    "SECRET",
-    "PASSWORD",
-    "PASSWD",
-    "CREDENTIAL",
-    "APIKEY",
-    "API_KEY",
-    "PRIVATE_KEY",
-    "ACCESS_KEY",
-    "AUTH",
-];
+const SECRET_MARKERS: &[&str] =
+    &["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "APIKEY", "API_KEY", "PRIVATE_KEY", "ACCESS_KEY", "AUTH"];
 
 /// True when a variable name looks like it holds a secret (`GITHUB_TOKEN`,
 /// `AWS_SECRET_ACCESS_KEY`, `DB_PASSWORD`, `STRIPE_KEY`, ...). Such variables are not passed to

@@ -29,7 +29,8 @@ async fn megabytes_on_both_streams_do_not_deadlock() {
     let script = "head -c 10000000 /dev/zero | tr '\\0' a; head -c 10000000 /dev/zero | tr '\\0' b >&2";
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("big.log");
-    let output = Cmd::new("sh").args(["-c", script]).capture_limit(1024).log_file(&log).run(&Stop::new()).await.unwrap();
+    let output =
+        Cmd::new("sh").args(["-c", script]).capture_limit(1024).log_file(&log).run(&Stop::new()).await.unwrap();
     assert!(output.status.success());
     assert_eq!(output.stdout.total(), 10_000_000);
     assert_eq!(output.stderr.total(), 10_000_000);
@@ -79,12 +80,8 @@ async fn stop_cancels_and_kill_skips_grace() {
         trigger.kill();
     });
     let started = Instant::now();
-    let output = Cmd::new("sh")
-        .args(["-c", "trap '' TERM; sleep 300"])
-        .grace(Duration::from_secs(60))
-        .run(&stop)
-        .await
-        .unwrap();
+    let output =
+        Cmd::new("sh").args(["-c", "trap '' TERM; sleep 300"]).grace(Duration::from_secs(60)).run(&stop).await.unwrap();
     assert_eq!(output.status, ExitState::Cancelled);
     assert!(started.elapsed() < Duration::from_secs(10), "kill waited for the grace period");
 }

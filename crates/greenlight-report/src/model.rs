@@ -187,14 +187,8 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, from worst to best.
-    pub const ALL: [Outcome; 6] = [
-        Outcome::Failed,
-        Outcome::Errored,
-        Outcome::TimedOut,
-        Outcome::Cancelled,
-        Outcome::Passed,
-        Outcome::Skipped,
-    ];
+    pub const ALL: [Outcome; 6] =
+        [Outcome::Failed, Outcome::Errored, Outcome::TimedOut, Outcome::Cancelled, Outcome::Passed, Outcome::Skipped];
 
     /// Severity rank: higher is worse.
     pub fn rank(self) -> u8 {

@@ -1,0 +1,115 @@
+//! Command-line arguments (contract: DESIGN §7).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Runs a Python service's whole CI — ruff, pytest, gitleaks, pip-audit, build, Docker — in
+/// parallel, and merges every result into one report.
+#[derive(Debug, Parser)]
+#[command(name = "greenlight", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// `-v` count and `-q` of the subcommand, for logging.
+    pub fn verbosity(&self) -> (u8, bool) {
+        match &self.command {
+            Command::Run(run) => (run.output.verbose, run.output.quiet),
+            _ => (0, false),
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the checks (all that apply, or the ones named).
+    Run(RunArgs),
+    /// List every check, whether it would run, and why.
+    List(ProjectArgs),
+}
+
+/// Where the project is.
+#[derive(Debug, Clone, Args)]
+pub struct ProjectArgs {
+    /// The project directory (default: the nearest ancestor holding pyproject.toml).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
+
+/// Output options of `run`.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Write the JSON report to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Do not show live progress.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print only problems and the result line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show every finding and debug logs (`-vv` for more).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `greenlight run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Checks to run (default: every check that applies).
+    #[arg(value_name = "CHECK")]
+    pub checks: Vec<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Checks not to run (comma-separated or repeated).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Most CPU-bound checks at once (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Stop at the first check that does not pass.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Timeout of the whole run (`90s`, `10m`).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Let tools fix what they can (`ruff check --fix`, `ruff format`): edits your files.
+    #[arg(long)]
+    pub fix: bool,
+    /// Use the tool versions recorded in an earlier JSON report.
+    #[arg(long, value_name = "REPORT")]
+    pub tools_from: Option<PathBuf>,
+    /// Rebuild the project environment even if its dependency files did not change.
+    #[arg(long)]
+    pub rebuild_env: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    greenlight_checker::parse_duration(text)
+}
+
+/// Sets up `tracing` to stderr: warnings by default, debug with `-v`, trace with `-vv`;
+/// `RUST_LOG` overrides.
+pub fn init_tracing((verbose, quiet): (u8, bool)) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "warn,greenlight_orchestrator=debug,greenlight_process=debug",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

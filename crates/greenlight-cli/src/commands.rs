@@ -1,0 +1,235 @@
+//! The subcommands.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use greenlight_orchestrator::config::ToolPin;
+use greenlight_orchestrator::{Observer, Plan, PlanError, RunOptions, Selection};
+use greenlight_process::Stop;
+use greenlight_report::{CheckReport, ExitCode, RunReport};
+use greenlight_reporters::terminal::{LiveMode, LiveView, SummaryOptions};
+
+use crate::cli::{Cli, Command, ProjectArgs, RunArgs};
+use crate::registry::registry;
+
+/// Runs the subcommand and returns the exit code.
+pub async fn dispatch(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Run(args) => run(args).await,
+        Command::List(args) => list(args).await,
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("error: {}", error.message);
+        error.code
+    })
+}
+
+/// An error that ends the command before or after the run, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    message: String,
+    code: ExitCode,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: ExitCode::Usage }
+    }
+    fn errored(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: ExitCode::Errored }
+    }
+}
+
+impl From<PlanError> for Failure {
+    fn from(error: PlanError) -> Self {
+        Self::usage(error.to_string())
+    }
+}
+
+/// The project root from `--project` or the working directory.
+fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
+    match &args.project {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(Failure::usage(format!("--project {}: no such directory", dir.display())));
+            }
+            if !dir.join("pyproject.toml").is_file() && !dir.join("greenlight.toml").is_file() {
+                tracing::warn!("{} has no pyproject.toml; only checks that need none will run", dir.display());
+            }
+            Ok(dir.clone())
+        }
+        None => {
+            let cwd = std::env::current_dir()
+                .map_err(|error| Failure::usage(format!("cannot read the working directory: {error}")))?;
+            greenlight_orchestrator::discover_root(&cwd).ok_or_else(|| {
+                Failure::usage(format!(
+                    "no pyproject.toml in {} or any parent directory; run greenlight inside a Python project or pass --project DIR",
+                    cwd.display()
+                ))
+            })
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
+    let root = project_root(&args.project)?;
+    let project = greenlight_orchestrator::load_project(&root).await;
+    let selection = Selection { only: args.checks.clone(), skip: args.skip.clone() };
+    let plan = Plan::new(project, &registry(), &selection)?;
+    let tool_pins = match &args.tools_from {
+        Some(path) => tools_from(path)?,
+        None => BTreeMap::new(),
+    };
+    let options = RunOptions {
+        jobs: args.jobs,
+        fail_fast: args.fail_fast,
+        timeout: args.timeout,
+        fix: args.fix,
+        rebuild_env: args.rebuild_env,
+        tool_pins,
+        vars: std::env::vars().collect(),
+        rev: None,
+    };
+
+    let json_to_stdout = args.output.json.as_deref() == Some(Path::new("-"));
+    let stderr_tty = std::io::stderr().is_terminal();
+    let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty() && value != "false");
+    let mode = if args.output.quiet {
+        LiveMode::Silent
+    } else if stderr_tty && !args.output.no_progress && !in_ci {
+        LiveMode::Bars
+    } else {
+        LiveMode::Lines
+    };
+    let color = std::env::var_os("NO_COLOR").is_none();
+    let live = Arc::new(LiveView::new(mode, color && stderr_tty));
+    let observer: Arc<dyn Observer> = Arc::new(LiveObserver(live.clone()));
+
+    let stop = Stop::new();
+    let signals = tokio::spawn(watch_signals(stop.clone()));
+    let report = greenlight_orchestrator::run(plan, options, observer, stop).await;
+    signals.abort();
+    live.finish();
+
+    write_outputs(&args, &report, json_to_stdout)?;
+    let summary_options = SummaryOptions {
+        color: color && if json_to_stdout { stderr_tty } else { std::io::stdout().is_terminal() },
+        verbose: args.output.verbose > 0,
+        quiet: args.output.quiet,
+        ..SummaryOptions::default()
+    };
+    let summary = greenlight_reporters::terminal::render_summary(&report, &summary_options);
+    if json_to_stdout {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+        let _ = std::io::stdout().flush();
+    }
+    Ok(ExitCode::for_report(&report))
+}
+
+fn write_outputs(args: &RunArgs, report: &RunReport, json_to_stdout: bool) -> Result<(), Failure> {
+    if let Some(path) = &args.output.json {
+        let text = greenlight_reporters::json::render(report);
+        if json_to_stdout {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        } else {
+            write_file(path, &text)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| Failure::errored(format!("cannot create {}: {error}", parent.display())))?;
+    }
+    std::fs::write(path, text).map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
+}
+
+/// Pins from an earlier report's `tools` (versions that are known).
+fn tools_from(path: &Path) -> Result<BTreeMap<String, ToolPin>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Failure::usage(format!("--tools-from {}: {error}", path.display())))?;
+    let report = greenlight_reporters::json::parse(&text).map_err(|error| {
+        Failure::usage(format!("--tools-from {}: not a greenlight JSON report ({error})", path.display()))
+    })?;
+    Ok(report
+        .tools
+        .into_iter()
+        .filter(|(_, tool)| tool.version != "unknown" && !tool.version.is_empty())
+        .map(|(name, tool)| (name, ToolPin { version: Some(tool.version), path: None }))
+        .collect())
+}
+
+/// First SIGINT/SIGTERM: stop gracefully. Second: kill at once.
+async fn watch_signals(stop: Stop) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
+        return;
+    };
+    let mut count = 0;
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        count += 1;
+        if count == 1 {
+            eprintln!("\ninterrupted: stopping every check (press Ctrl-C again to kill at once)");
+            stop.cancel();
+        } else {
+            eprintln!("killing every check now");
+            stop.kill();
+        }
+    }
+}
+
+struct LiveObserver(Arc<LiveView>);
+
+impl Observer for LiveObserver {
+    fn started(&self, id: &str, title: &str) {
+        self.0.started(id, title);
+    }
+    fn finished(&self, report: &CheckReport) {
+        self.0.finished(report);
+    }
+}
+
+async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {
+    let root = project_root(&args)?;
+    let project = greenlight_orchestrator::load_project(&root).await;
+    let plan = Plan::new(project, &registry(), &Selection::default())?;
+    println!("project: {}", plan.project.root.display());
+    match &plan.config.source.path {
+        Some(path) => println!("config:  {}", path.display()),
+        None => println!("config:  none (defaults; add [tool.greenlight] to pyproject.toml to configure)"),
+    }
+    println!();
+    for check in &plan.checks {
+        let state = if check.skip_reason.is_none() { "on " } else { "off" };
+        let why = check.skip_reason.clone().unwrap_or_else(|| check.detection.reason.clone());
+        let mut extras = Vec::new();
+        let needs = check.needs();
+        if !needs.is_empty() {
+            extras.push(format!("needs {}", needs.join(", ")));
+        }
+        let tools: Vec<&str> = check.info.tools.iter().map(|tool| tool.name).collect();
+        if !tools.is_empty() {
+            extras.push(format!("tools: {}", tools.join(", ")));
+        }
+        extras.push(format!("timeout {}", humantime_short(check.timeout())));
+        println!(" {state}  {:<12} {why}  ({})", check.id(), extras.join("; "));
+    }
+    Ok(ExitCode::Success)
+}
+
+fn humantime_short(duration: std::time::Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds.is_multiple_of(60) { format!("{}m", seconds / 60) } else { format!("{seconds}s") }
+}

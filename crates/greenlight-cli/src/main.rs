@@ -1,0 +1,35 @@
+//! The `greenlight` command.
+#![expect(clippy::print_stdout, clippy::print_stderr, reason = "the CLI is where output is printed")]
+
+mod cli;
+mod commands;
+mod registry;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(greenlight_report::ExitCode::Usage as u8),
+            };
+        }
+    };
+    cli::init_tracing(cli.verbosity());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(greenlight_report::ExitCode::Errored as u8);
+        }
+    };
+    let code = runtime.block_on(commands::dispatch(cli));
+    // A stuck task must not keep the process alive after the report is written.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    ExitCode::from(code.code() as u8)
+}

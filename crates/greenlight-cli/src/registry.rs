@@ -1,0 +1,13 @@
+//! The registry: the one place that names every checker.
+//!
+//! | id            | tool            | network          | writes             |
+//! |---------------|-----------------|------------------|--------------------|
+//! | `ruff-check`  | ruff            | no               | nothing (`--fix`: sources) |
+//! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
+
+use greenlight_checker::CheckerFactory;
+
+/// Every checker greenlight has, in display order.
+pub fn registry() -> Vec<CheckerFactory> {
+    vec![greenlight_plugin_ruff::RUFF_CHECK, greenlight_plugin_ruff::RUFF_FORMAT]
+}

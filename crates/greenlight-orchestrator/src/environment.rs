@@ -1,0 +1,303 @@
+//! The project environment: a virtual environment under `.greenlight/venv` with the project
+//! installed editable with its extras, keyed by a hash of its dependency files and reused
+//! while the key holds.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use greenlight_checker::{Project, PythonEnv, ToolSpec};
+use greenlight_process::{Cmd, Stop};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::{EnvironmentSettings, Installer};
+use crate::lock::FileLock;
+use crate::tools::ToolResolver;
+
+/// The environment's node id in the graph and the report.
+pub const NODE_ID: &str = greenlight_checker::ENVIRONMENT;
+/// Where it lives under the project root.
+pub const VENV_DIR: &str = ".greenlight/venv";
+const STAMP: &str = "greenlight-env.json";
+
+const PYTHON: ToolSpec = ToolSpec {
+    name: "python",
+    executable: "python3",
+    version_args: &["--version"],
+    pypi: None,
+    in_environment: false,
+    install_hint: "install Python 3 or set [tool.greenlight.environment] python = \"/path/to/python\"",
+};
+
+const UV: ToolSpec = ToolSpec {
+    name: "uv",
+    executable: "uv",
+    version_args: &["--version"],
+    pypi: Some("uv"),
+    in_environment: false,
+    install_hint: "install it with `pip install uv` (or set [tool.greenlight.environment] installer = \"pip\")",
+};
+
+/// What the environment is made from; its hash is the key.
+#[derive(Debug, Clone)]
+pub struct EnvRequest {
+    /// Extras to install with the project.
+    pub extras: Vec<String>,
+    /// Packages the checks need inside it (`pytest`, or `pytest==9.2.0` when pinned).
+    pub packages: Vec<String>,
+    /// Requirements files to install.
+    pub requirements: Vec<PathBuf>,
+    /// Force a rebuild (`--rebuild-env`).
+    pub rebuild: bool,
+}
+
+/// The outcome of preparing the environment.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The environment.
+    pub env: PythonEnv,
+    /// True when an existing environment was reused.
+    pub reused: bool,
+    /// `uv` or `pip`.
+    pub installer: &'static str,
+    /// The key (hex).
+    pub key: String,
+    /// The main install command (for the report).
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Stamp {
+    key: String,
+    python_version: String,
+    installer: String,
+}
+
+/// The extras to install: configured, else `dev` when the project defines it.
+pub fn default_extras(project: &Project, settings: &EnvironmentSettings) -> Vec<String> {
+    if let Some(extras) = &settings.extras {
+        return extras.clone();
+    }
+    match &project.pyproject {
+        Some(pyproject) if pyproject.optional_dependencies.contains_key("dev") => {
+            vec!["dev".to_string()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The PyPI packages the environment will contain by declaration (for tool resolution: a
+/// tool the project pins in its extras is used from the environment).
+pub fn declared_packages(project: &Project, extras: &[String]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    if let Some(pyproject) = &project.pyproject {
+        let extra_deps = extras.iter().filter_map(|extra| pyproject.optional_dependencies.get(extra)).flatten();
+        for requirement in pyproject.dependencies.iter().chain(extra_deps) {
+            names.insert(greenlight_checker::normalize_name(greenlight_checker::requirement_name(requirement)));
+        }
+    }
+    names
+}
+
+/// Makes or reuses the environment. `Err` is the reason for an `errored` node, with the
+/// installer's own error lines.
+pub async fn prepare(
+    project: &Project,
+    settings: &EnvironmentSettings,
+    request: &EnvRequest,
+    resolver: &ToolResolver,
+    log: &Path,
+    stop: &Stop,
+) -> Result<Prepared, String> {
+    let python = match &settings.python {
+        Some(python) if python.contains('/') => PathBuf::from(python),
+        Some(python) => which::which(python).map_err(|_| {
+            format!("the interpreter `{python}` set in [tool.greenlight.environment] python was not found on PATH")
+        })?,
+        None => {
+            which::which("python3").map_err(|_| format!("`python3` was not found on PATH; {}", PYTHON.install_hint))?
+        }
+    };
+    let python_version = resolver.version(&PYTHON, &python, stop).await;
+    let installer = match settings.installer.unwrap_or_default() {
+        Installer::Pip => None,
+        Installer::Uv => {
+            Some(which::which("uv").map_err(|_| format!("`uv` was not found on PATH; {}", UV.install_hint))?)
+        }
+        Installer::Auto => which::which("uv").ok(),
+    };
+    let installer_name = if installer.is_some() { "uv" } else { "pip" };
+    let key = env_key(project, request, &python, &python_version, installer_name);
+
+    let root = project.root.join(VENV_DIR);
+    let env = python_env(&root, &python_version);
+    let _lock = FileLock::acquire(&project.root.join(".greenlight/venv.lock"), stop)
+        .await
+        .map_err(|error| format!("cannot lock the project environment: {error}"))?;
+    if !request.rebuild && stamp_matches(&root, &key) && env.python.is_file() {
+        return Ok(Prepared { env, reused: true, installer: installer_name, key, command: None });
+    }
+
+    let _ = std::fs::remove_dir_all(&root);
+    let egg_info_before = egg_info_dirs(&project.root);
+    let mut install_args: Vec<String> = Vec::new();
+    let installs_project =
+        project.pyproject.as_ref().is_some_and(|p| p.name.is_some() || p.has_build_system) || project.has("setup.py");
+    if installs_project {
+        install_args.push("-e".to_string());
+        install_args.push(if request.extras.is_empty() {
+            ".".to_string()
+        } else {
+            format!(".[{}]", request.extras.join(","))
+        });
+    }
+    for requirements in &request.requirements {
+        install_args.push("-r".to_string());
+        install_args.push(requirements.display().to_string());
+    }
+    install_args.extend(request.packages.iter().cloned());
+
+    let venv_python = root.join("bin/python");
+    let (create, install) = match &installer {
+        Some(uv) => (
+            Cmd::new(uv).args(["venv", "--no-project", "--quiet", "--python"]).arg(&python).arg(&root),
+            Cmd::new(uv).args(["pip", "install", "--python"]).arg(&venv_python).args(&install_args),
+        ),
+        None => (
+            Cmd::new(&python).args(["-m", "venv"]).arg(&root),
+            Cmd::new(&venv_python)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
+                .args(&install_args),
+        ),
+    };
+    let started = Instant::now();
+    let timeout = settings.timeout.map_or(std::time::Duration::from_secs(1800), |timeout| timeout.0);
+    let mut steps = vec![create];
+    if !install_args.is_empty() {
+        steps.push(install);
+    }
+    let mut command = None;
+    for step in steps {
+        let step = step.current_dir(&project.root).log_file(log).timeout(timeout);
+        command = Some(step.argv());
+        let output = step.run(stop).await.map_err(|error| error.to_string())?;
+        if !output.status.success() {
+            let _ = std::fs::remove_dir_all(&root);
+            remove_new_egg_info(&project.root, &egg_info_before);
+            return Err(format!(
+                "`{}` ended with {}:\n{}",
+                step.display(),
+                output.status,
+                installer_error_lines(&output.both_tails(40))
+            ));
+        }
+    }
+    remove_new_egg_info(&project.root, &egg_info_before);
+    let stamp =
+        Stamp { key: key.clone(), python_version: python_version.clone(), installer: installer_name.to_string() };
+    let stamp = serde_json::to_vec_pretty(&stamp).map_err(|error| error.to_string())?;
+    crate::fsutil::write_atomic(&root.join(STAMP), &stamp)
+        .map_err(|error| format!("cannot write the environment stamp: {error}"))?;
+    tracing::debug!(elapsed = ?started.elapsed(), installer = installer_name, "project environment created");
+    Ok(Prepared { env, reused: false, installer: installer_name, key, command })
+}
+
+fn python_env(root: &Path, python_version: &str) -> PythonEnv {
+    let short: Vec<&str> = python_version.split('.').take(2).collect();
+    PythonEnv {
+        root: root.to_path_buf(),
+        python: root.join("bin/python"),
+        site_packages: root.join(format!("lib/python{}/site-packages", short.join("."))),
+        python_version: python_version.to_string(),
+    }
+}
+
+fn stamp_matches(root: &Path, key: &str) -> bool {
+    std::fs::read(root.join(STAMP))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Stamp>(&bytes).ok())
+        .is_some_and(|stamp| stamp.key == key)
+}
+
+/// The key: a hash of the dependency files, the interpreter, the installer and the request.
+pub fn env_key(
+    project: &Project,
+    request: &EnvRequest,
+    python: &Path,
+    python_version: &str,
+    installer: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    let mut field = |name: &str, value: &[u8]| {
+        hasher.update(name.as_bytes());
+        hasher.update((value.len() as u64).to_le_bytes());
+        hasher.update(value);
+    };
+    field("v", b"1");
+    field("python", python.as_os_str().as_encoded_bytes());
+    field("python-version", python_version.as_bytes());
+    field("installer", installer.as_bytes());
+    field("extras", request.extras.join(",").as_bytes());
+    field("packages", request.packages.join(",").as_bytes());
+    let mut files: Vec<PathBuf> = request.requirements.iter().map(|path| project.root.join(path)).collect();
+    if let Ok(entries) = std::fs::read_dir(&project.root) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_dependency_file = name == "pyproject.toml"
+                || name == "uv.lock"
+                || name == "setup.py"
+                || name == "setup.cfg"
+                || (name.starts_with("requirements") && name.ends_with(".txt"))
+                || (name.starts_with("pylock") && name.ends_with(".toml"));
+            if is_dependency_file {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    for file in files {
+        let content = std::fs::read(&file).unwrap_or_default();
+        field(&file.file_name().unwrap_or_default().to_string_lossy(), &content);
+    }
+    let digest = hasher.finalize();
+    digest[..12].iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn egg_info_dirs(root: &Path) -> BTreeSet<PathBuf> {
+    let mut found = BTreeSet::new();
+    for dir in [root.to_path_buf(), root.join("src")] {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().ends_with(".egg-info") {
+                    found.insert(entry.path());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// setuptools writes `<name>.egg-info/` next to the sources during an editable install; the
+/// installed metadata lives in the environment, so a directory that was not there before is
+/// removed to leave the user's tree as it was.
+fn remove_new_egg_info(root: &Path, before: &BTreeSet<PathBuf>) {
+    for dir in egg_info_dirs(root).difference(before) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// The installer's error lines: from the first line that looks like an error to the end, or the
+/// whole tail when none does.
+fn installer_error_lines(tail: &str) -> String {
+    let lines: Vec<&str> = tail.lines().collect();
+    let start = lines.iter().position(|line| {
+        let line = line.trim_start();
+        line.starts_with("error") || line.starts_with("ERROR") || line.starts_with('×') || line.starts_with("  ×")
+    });
+    match start {
+        Some(start) => lines[start..].join("\n"),
+        None => tail.to_string(),
+    }
+}

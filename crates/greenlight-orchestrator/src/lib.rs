@@ -1,0 +1,22 @@
+//! The orchestrator: configuration, detection, the project environment, tool resolution and
+//! the parallel scheduler.
+//!
+//! It never names a concrete checker: the CLI hands it the registry
+//! ([`greenlight_checker::CheckerFactory`] values). [`Plan::new`] loads the configuration and
+//! decides what runs; [`run`] runs the graph of setup steps and checks and returns one
+//! [`greenlight_report::RunReport`].
+
+pub mod config;
+pub mod environment;
+mod fsutil;
+mod history;
+mod lock;
+mod plan;
+pub mod project;
+mod run;
+pub mod tools;
+
+pub use config::Config;
+pub use plan::{Plan, PlanError, PlannedCheck, Selection};
+pub use project::{discover_root, load_project};
+pub use run::{NoObserver, Observer, RunOptions, run};

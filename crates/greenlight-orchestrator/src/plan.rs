@@ -1,0 +1,139 @@
+//! The plan of a run: which checks exist, which apply, which are selected, and why.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_checker::{Checker, CheckerFactory, CheckerInfo, CommonOptions, ConfigError, Detection, Project};
+
+use crate::config::Config;
+
+/// One check of the registry with its configuration and the decision whether it runs.
+pub struct PlannedCheck {
+    /// The checker, built from its configuration section.
+    pub checker: Arc<dyn Checker>,
+    /// Its static info.
+    pub info: CheckerInfo,
+    /// Its common options (`enabled`, `timeout`, `needs`, `pass-env`).
+    pub common: CommonOptions,
+    /// What detection said.
+    pub detection: Detection,
+    /// `None` when it runs; else why not (`disabled in [tool.greenlight.docker]`, ...).
+    pub skip_reason: Option<String>,
+}
+
+impl PlannedCheck {
+    /// The check id.
+    pub fn id(&self) -> &'static str {
+        self.checker.id()
+    }
+
+    /// The effective timeout.
+    pub fn timeout(&self) -> Duration {
+        self.common.timeout.map_or(self.info.default_timeout, |timeout| timeout.0)
+    }
+
+    /// Every node this check needs: its own, plus configured ones.
+    pub fn needs(&self) -> Vec<String> {
+        let mut needs: Vec<String> = self.info.needs.iter().map(|need| need.to_string()).collect();
+        for need in &self.common.needs {
+            if !needs.contains(need) {
+                needs.push(need.clone());
+            }
+        }
+        needs
+    }
+}
+
+impl std::fmt::Debug for PlannedCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlannedCheck").field("id", &self.id()).field("skip_reason", &self.skip_reason).finish()
+    }
+}
+
+/// Which checks the user asked for on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Run only these (positional `CHECK...`); empty means all that apply.
+    pub only: Vec<String>,
+    /// Never run these (`--skip`).
+    pub skip: Vec<String>,
+}
+
+/// Everything decided before running: project, configuration, checks.
+pub struct Plan {
+    /// The project.
+    pub project: Arc<Project>,
+    /// The configuration.
+    pub config: Config,
+    /// Every registered check, in registry order, selected or not.
+    pub checks: Vec<PlannedCheck>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan").field("root", &self.project.root).field("checks", &self.checks).finish()
+    }
+}
+
+/// A usage error in the selection (unknown check id): exit code 3.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The configuration is invalid.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// An unknown check id on the command line.
+    #[error("unknown check `{id}`; checks are {valid}")]
+    UnknownCheck {
+        /// What the user wrote.
+        id: String,
+        /// The valid ids.
+        valid: String,
+    },
+}
+
+impl Plan {
+    /// Loads the configuration of `project`, builds every checker of `registry` and decides
+    /// which run.
+    pub fn new(project: Project, registry: &[CheckerFactory], selection: &Selection) -> Result<Self, PlanError> {
+        let ids: Vec<&str> = registry.iter().map(|factory| factory.id).collect();
+        for id in selection.only.iter().chain(&selection.skip) {
+            if !ids.contains(&id.as_str()) {
+                return Err(PlanError::UnknownCheck {
+                    id: id.clone(),
+                    valid: ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        let config = Config::load(&project.root, &ids)?;
+        let mut checks = Vec::new();
+        for factory in registry {
+            let checker = (factory.build)(&config.source)?;
+            let info = checker.info();
+            let common = config.common(factory.id);
+            let detection = checker.detect(&project);
+            let table = config.source.table_name(factory.id);
+            let skip_reason = if selection.skip.iter().any(|id| id == factory.id) {
+                Some("skipped with --skip".to_string())
+            } else if config.settings.skip.iter().any(|id| id == factory.id) {
+                Some(format!("skipped by `skip` in {}", config.source.table_name("")))
+            } else if !selection.only.is_empty() && !selection.only.iter().any(|id| id == factory.id) {
+                Some("not selected on the command line".to_string())
+            } else if common.enabled == Some(false) {
+                Some(format!("disabled in {table}"))
+            } else if common.enabled == Some(true) {
+                None
+            } else if !detection.applies {
+                Some(format!("not applicable: {}", detection.reason))
+            } else {
+                None
+            };
+            checks.push(PlannedCheck { checker, info, common, detection, skip_reason });
+        }
+        Ok(Self { project: Arc::new(project), config, checks })
+    }
+
+    /// The checks that will run.
+    pub fn selected(&self) -> impl Iterator<Item = &PlannedCheck> {
+        self.checks.iter().filter(|check| check.skip_reason.is_none())
+    }
+}

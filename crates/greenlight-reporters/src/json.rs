@@ -1,0 +1,15 @@
+//! The JSON report: the serde form of [`RunReport`] (contract).
+
+use greenlight_report::RunReport;
+
+/// The report as pretty-printed JSON with a trailing newline.
+pub fn render(report: &RunReport) -> String {
+    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+    text.push('\n');
+    text
+}
+
+/// Reads a JSON report written by [`render`] (any schema version 1 writer).
+pub fn parse(text: &str) -> Result<RunReport, serde_json::Error> {
+    serde_json::from_str(text)
+}

@@ -1,0 +1,297 @@
+//! The terminal report: a live view of running checks, then a summary table and the findings
+//! grouped by check.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use greenlight_report::{CheckReport, Outcome, RunReport, TestOutcome};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::text::{duration, indent, truncate};
+
+/// How the summary is rendered.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryOptions {
+    /// ANSI colours.
+    pub color: bool,
+    /// Show every finding (else at most `max_findings` per check) and every log path.
+    pub verbose: bool,
+    /// Only problems and the result line.
+    pub quiet: bool,
+    /// Findings shown per check unless verbose.
+    pub max_findings: usize,
+}
+
+impl Default for SummaryOptions {
+    fn default() -> Self {
+        Self { color: false, verbose: false, quiet: false, max_findings: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    }
+    fn outcome(self, outcome: Outcome, text: &str) -> String {
+        let code = match outcome {
+            Outcome::Passed => "32",
+            Outcome::Failed => "1;31",
+            Outcome::Errored | Outcome::TimedOut => "1;33",
+            Outcome::Skipped | Outcome::Cancelled => "2",
+        };
+        self.wrap(code, text)
+    }
+    fn dim(self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+    fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+}
+
+/// The fixed-width label of an outcome (`PASS`, `FAIL`, ...).
+pub fn label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "PASS",
+        Outcome::Failed => "FAIL",
+        Outcome::Errored => "ERROR",
+        Outcome::TimedOut => "TIMEOUT",
+        Outcome::Skipped => "SKIP",
+        Outcome::Cancelled => "CANCEL",
+    }
+}
+
+/// One line for a finished check: ` FAIL  ruff-check      0.04s  2 findings`.
+pub fn check_line(check: &CheckReport, color: bool) -> String {
+    let paint = Paint(color);
+    let label = paint.outcome(check.outcome, &format!("{:<7}", label(check.outcome)));
+    let time = if check.outcome == Outcome::Skipped && check.duration_ms == 0 {
+        String::new()
+    } else if check.cached {
+        format!("{} (cached)", duration(check.duration_ms))
+    } else {
+        duration(check.duration_ms)
+    };
+    format!(" {label} {:<13} {:>8}  {}", check.id, time, truncate(&check.summary, 100)).trim_end().to_string()
+}
+
+/// The whole summary printed after a run.
+pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
+    let paint = Paint(options.color);
+    let mut out = String::new();
+    if !options.quiet {
+        let mut header = format!("greenlight {} · {}", report.greenlight_version, report.project.root);
+        if let Some(commit) = &report.project.commit {
+            let _ = write!(header, " · {}", &commit[..commit.len().min(12)]);
+            if report.project.dirty == Some(true) {
+                header.push_str(" (uncommitted changes)");
+            }
+        }
+        let _ = writeln!(out, "{}\n", paint.dim(&header));
+        for check in &report.checks {
+            let _ = writeln!(out, "{}", check_line(check, options.color));
+        }
+    }
+
+    for check in &report.checks {
+        let problem = matches!(check.outcome, Outcome::Failed | Outcome::Errored | Outcome::TimedOut);
+        if !problem && (!options.verbose || check.findings.is_empty()) {
+            continue;
+        }
+        out.push('\n');
+        let _ = writeln!(out, "{}", paint.bold(&format!("{} {}: {}", check.id, check.outcome, check.summary)));
+        if let Some(reason) = &check.reason
+            && reason.trim() != check.summary.trim()
+        {
+            let _ = writeln!(out, "{}", indent(reason.trim_end(), "  "));
+        }
+        render_tests(&mut out, check, options);
+        render_findings(&mut out, check, options, paint);
+        if let Some(log) = &check.log
+            && (problem || options.verbose)
+        {
+            if check.findings.is_empty()
+                && check.tests.as_ref().is_none_or(|t| t.failed + t.errors == 0)
+                && check.reason.is_none()
+                && !log.tail.is_empty()
+            {
+                let _ = writeln!(out, "{}", indent(&last_lines(&log.tail, 15), "  │ "));
+            }
+            let _ = writeln!(out, "  {}", paint.dim(&format!("full log: {}", log.path)));
+        }
+    }
+
+    out.push('\n');
+    let counts: Vec<String> = report.counts().iter().map(|(outcome, count)| format!("{count} {outcome}")).collect();
+    let result = match (report.interrupted, report.outcome) {
+        (true, _) => paint.outcome(Outcome::Cancelled, "INTERRUPTED"),
+        (_, Outcome::Passed | Outcome::Skipped) => paint.outcome(Outcome::Passed, "GREEN"),
+        (_, outcome) => paint.outcome(outcome, &outcome.as_str().to_uppercase()),
+    };
+    let _ = writeln!(out, "{result}: {} in {}", counts.join(", "), duration(report.duration_ms));
+    out
+}
+
+fn render_tests(out: &mut String, check: &CheckReport, options: &SummaryOptions) {
+    let Some(tests) = &check.tests else { return };
+    let failing = tests.cases.iter().filter(|case| matches!(case.outcome, TestOutcome::Failed | TestOutcome::Error));
+    for (shown, case) in failing.enumerate() {
+        if shown >= options.max_findings && !options.verbose {
+            let _ = writeln!(out, "  … and more failing tests; see the JSON report or the log");
+            break;
+        }
+        let place = match (&case.file, case.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            (Some(file), None) => file.clone(),
+            _ => String::new(),
+        };
+        let kind = if case.outcome == TestOutcome::Error { "ERROR" } else { "FAILED" };
+        let _ = writeln!(out, "  {kind} {}  {}", case.node_id, place);
+        if let Some(message) = &case.message {
+            let _ = writeln!(out, "{}", indent(&truncate_lines(message, 3), "      "));
+        }
+        if let Some(traceback) = &case.traceback {
+            let _ = writeln!(out, "{}", indent(&last_lines(traceback, 12), "    │ "));
+        }
+    }
+}
+
+fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptions, paint: Paint) {
+    if check.tests.is_some() {
+        return; // Test failures are listed above, with their tracebacks.
+    }
+    let limit = if options.verbose { usize::MAX } else { options.max_findings };
+    for finding in check.findings.iter().take(limit) {
+        let place = finding.location.as_ref().map(|l| l.display()).unwrap_or_default();
+        let mut line = String::from("  ");
+        if !place.is_empty() {
+            line.push_str(&place);
+            line.push_str("  ");
+        }
+        line.push_str(&paint.bold(&finding.rule));
+        line.push_str("  ");
+        line.push_str(&truncate_lines(&finding.message, 1));
+        if finding.fix_available {
+            line.push_str(&paint.dim(" [fixable]"));
+        }
+        let _ = writeln!(out, "{line}");
+        if let Some(detail) = &finding.detail {
+            let _ = writeln!(out, "{}", indent(&last_lines(detail, 8), "    │ "));
+        }
+        if let Some(help) = &finding.help
+            && options.verbose
+        {
+            let _ = writeln!(out, "    {}", paint.dim(&format!("help: {help}")));
+        }
+    }
+    if check.findings.len() > limit {
+        let _ = writeln!(
+            out,
+            "  … and {} more (all in the JSON report; `-v` shows them here)",
+            check.findings.len() - limit
+        );
+    }
+}
+
+fn truncate_lines(text: &str, lines: usize) -> String {
+    let kept: Vec<&str> = text.trim_end().lines().take(lines).collect();
+    let mut out = kept.join("\n");
+    if text.trim_end().lines().count() > lines {
+        out.push_str(" …");
+    }
+    truncate(&out, 400)
+}
+
+fn last_lines(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// How progress is shown while checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveMode {
+    /// Spinners with elapsed time on a terminal.
+    Bars,
+    /// One plain line per finished check (CI logs, pipes).
+    Lines,
+    /// Nothing.
+    Silent,
+}
+
+/// The live view of a run: a spinner per running check with its elapsed time, and one line per
+/// finished check. Writes to stderr.
+pub struct LiveView {
+    mode: LiveMode,
+    color: bool,
+    progress: Option<MultiProgress>,
+    bars: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+impl std::fmt::Debug for LiveView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveView").field("mode", &self.mode).finish()
+    }
+}
+
+impl LiveView {
+    /// A live view in `mode`.
+    pub fn new(mode: LiveMode, color: bool) -> Self {
+        let progress = (mode == LiveMode::Bars).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Self { mode, color, progress, bars: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// A node started.
+    pub fn started(&self, id: &str, title: &str) {
+        let Some(progress) = &self.progress else {
+            return;
+        };
+        let bar = progress.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("  {spinner} {prefix:<13} {elapsed:>4}  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(id.to_string());
+        bar.set_message(title.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), bar);
+    }
+
+    /// A node finished.
+    pub fn finished(&self, check: &CheckReport) {
+        let line = check_line(check, self.color);
+        match self.mode {
+            LiveMode::Silent => {}
+            LiveMode::Lines => {
+                let mut stderr = std::io::stderr().lock();
+                let _ = writeln!(stderr, "{line}");
+            }
+            LiveMode::Bars => {
+                if let Some(bar) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(&check.id) {
+                    bar.finish_and_clear();
+                    if let Some(progress) = &self.progress {
+                        progress.remove(&bar);
+                    }
+                }
+                if let Some(progress) = &self.progress {
+                    let _ = progress.println(line);
+                }
+            }
+        }
+    }
+
+    /// Clears any remaining spinners (before the summary is printed).
+    pub fn finish(&self) {
+        for (_, bar) in std::mem::take(&mut *self.bars.lock().unwrap_or_else(|p| p.into_inner())) {
+            bar.finish_and_clear();
+        }
+        if let Some(progress) = &self.progress {
+            let _ = progress.clear();
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Parsing ruff's JSON output (`--output-format json`), shared by `check` and `format --check`.
+
+use std::path::Path;
+
+use greenlight_checker::{Finding, Location, Severity, relative_to};
+use serde::Deserialize;
+
+/// One diagnostic of ruff's JSON array.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RuffDiagnostic {
+    /// Rule code (`F401`), `invalid-syntax`, or `unformatted`.
+    pub code: Option<String>,
+    /// Rule name (`unused-import`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Message.
+    pub message: String,
+    /// Absolute file name.
+    pub filename: String,
+    /// Start (1-based).
+    pub location: Option<RuffLocation>,
+    /// End (exclusive column).
+    pub end_location: Option<RuffLocation>,
+    /// The fix, if any.
+    #[serde(default)]
+    pub fix: Option<RuffFix>,
+    /// Rule documentation.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `error` or `warning` (ruff ≥ 0.15.7).
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Notebook cell, if any.
+    #[serde(default)]
+    pub cell: Option<u32>,
+}
+
+/// A row and column of ruff's output.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct RuffLocation {
+    /// 1-based row.
+    pub row: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// A fix ruff can apply.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RuffFix {
+    /// `safe`, `unsafe` or `display-only`.
+    #[serde(default)]
+    pub applicability: Option<String>,
+    /// What the fix does.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// Parses ruff's JSON array.
+pub fn parse_diagnostics(bytes: &[u8]) -> Result<Vec<RuffDiagnostic>, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+impl RuffDiagnostic {
+    /// The finding for this diagnostic, with the path made relative to `root`.
+    pub fn to_finding(&self, root: &Path, is_format: bool) -> Finding {
+        let code = self.code.clone().unwrap_or_else(|| "ruff".to_string());
+        let path = relative_to(root, Path::new(&self.filename));
+        let location = Location {
+            path,
+            line: self.location.map(|l| l.row),
+            column: self.location.map(|l| l.column),
+            end_line: self.end_location.map(|l| l.row),
+            end_column: self.end_location.map(|l| l.column),
+        };
+        let mut finding = Finding::new(code.clone(), self.message.clone(), Some(location));
+        finding.kind = crate::format_kind(is_format, &code);
+        finding.severity = match self.severity.as_deref() {
+            Some("warning") => Severity::Warning,
+            _ => Severity::Error,
+        };
+        finding.url = self.url.clone();
+        finding.title = Some(match &self.name {
+            Some(name) if name != &code => format!("ruff {code} ({name})"),
+            _ => format!("ruff {code}"),
+        });
+        // A fix that ruff applies with `--fix` (safe); unsafe fixes need --unsafe-fixes.
+        finding.fix_available =
+            self.fix.as_ref().is_some_and(|fix| fix.applicability.as_deref() != Some("display-only"));
+        if finding.fix_available && code == "unformatted" {
+            finding.help = Some("run `ruff format` (or `greenlight run --fix`)".to_string());
+        } else if let Some(message) = self.fix.as_ref().and_then(|fix| fix.message.clone()) {
+            let unsafe_fix = self.fix.as_ref().and_then(|fix| fix.applicability.as_deref()) == Some("unsafe");
+            finding.help = Some(if unsafe_fix {
+                format!("{message} (unsafe fix: `ruff check --fix --unsafe-fixes`)")
+            } else {
+                message
+            });
+        }
+        if let Some(cell) = self.cell {
+            finding.message = format!("{} (cell {cell})", finding.message);
+        }
+        finding
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_recorded_check_output() {
+        let diagnostics = parse_diagnostics(include_bytes!("../tests/data/check-findings.json")).unwrap();
+        let findings: Vec<Finding> = diagnostics.iter().map(|d| d.to_finding(Path::new("/project"), false)).collect();
+        let summary: Vec<(String, String, Option<u32>, Option<u32>, bool)> = findings
+            .iter()
+            .map(|f| {
+                let location = f.location.clone().unwrap();
+                (f.rule.clone(), location.path, location.line, location.column, f.fix_available)
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("F401".into(), "bad.py".into(), Some(1), Some(8), true),
+                ("F841".into(), "bad.py".into(), Some(6), Some(5), true),
+                ("invalid-syntax".into(), "syntax.py".into(), Some(1), Some(7), false),
+                ("invalid-syntax".into(), "syntax.py".into(), Some(1), Some(8), false),
+            ]
+        );
+        assert_eq!(findings[0].url.as_deref(), Some("https://docs.astral.sh/ruff/rules/unused-import"));
+        assert_eq!(findings[0].location.as_ref().unwrap().end_column, Some(10));
+        assert!(findings[1].help.as_deref().unwrap().contains("unsafe"));
+    }
+
+    #[test]
+    fn parses_format_output_with_syntax_error() {
+        let diagnostics = parse_diagnostics(include_bytes!("../tests/data/format-with-syntax-error.json")).unwrap();
+        let findings: Vec<Finding> = diagnostics.iter().map(|d| d.to_finding(Path::new("/project"), true)).collect();
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0].rule, "invalid-syntax");
+        assert_eq!(findings[1].rule, "unformatted");
+        assert_eq!(findings[1].kind, greenlight_checker::FindingKind::Format);
+        assert_eq!(findings[1].location.as_ref().unwrap().path, "unformatted.py");
+    }
+
+    #[test]
+    fn clean_and_garbage() {
+        assert!(parse_diagnostics(include_bytes!("../tests/data/check-clean.json")).unwrap().is_empty());
+        assert!(parse_diagnostics(b"not json").is_err());
+        assert!(parse_diagnostics(b"{\"a\": 1}").is_err());
+    }
+}
