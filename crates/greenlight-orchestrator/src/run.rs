@@ -114,7 +114,7 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
     let mut pins = plan.config.settings.tools.clone();
     pins.extend(options.tool_pins.clone());
     let cache_dir = crate::tools::cache_dir(&options.vars);
-    let resolver = ToolResolver::new(pins, cache_dir, options.vars.get("PATH").cloned());
+    let resolver = ToolResolver::new(project.root.clone(), pins, cache_dir, options.vars.get("PATH").cloned());
     let mut history = History::load(&state_dir);
 
     let (nodes, mut finished) = build_nodes(&plan, &options, &resolver, &history);

@@ -15,6 +15,7 @@ use crate::lock::FileLock;
 /// Resolves tools for one run and remembers what it resolved (for the report).
 #[derive(Debug)]
 pub struct ToolResolver {
+    root: PathBuf,
     pins: BTreeMap<String, ToolPin>,
     cache_dir: PathBuf,
     path_var: Option<String>,
@@ -35,12 +36,13 @@ struct VersionCache {
 impl ToolResolver {
     /// A resolver with the pins from the configuration (and `--tools-from`), provisioning
     /// into `cache_dir/tools`. `path_var` is the `PATH` to search (the user's).
-    pub fn new(pins: BTreeMap<String, ToolPin>, cache_dir: PathBuf, path_var: Option<String>) -> Self {
+    pub fn new(root: PathBuf, pins: BTreeMap<String, ToolPin>, cache_dir: PathBuf, path_var: Option<String>) -> Self {
         let versions = std::fs::read(cache_dir.join("versions.json"))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
         Self {
+            root,
             pins,
             cache_dir,
             path_var,
@@ -94,6 +96,7 @@ impl ToolResolver {
         stop: &Stop,
     ) -> Result<ResolvedTool, String> {
         if let Some(path) = &pin.path {
+            let path = &self.root.join(path);
             if !path.is_file() {
                 return Err(format!(
                     "`{}` is configured at {} in [tool.greenlight.tools], but that file does not exist; fix the path or remove it to use `{}` from PATH",

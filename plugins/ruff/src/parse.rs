@@ -111,7 +111,8 @@ mod tests {
     fn parses_recorded_check_output() {
         let diagnostics = parse_diagnostics(include_bytes!("../tests/data/check-findings.json")).unwrap();
         let findings: Vec<Finding> = diagnostics.iter().map(|d| d.to_finding(Path::new("/project"), false)).collect();
-        let summary: Vec<(String, String, Option<u32>, Option<u32>, bool)> = findings
+        type Row = (String, String, Option<u32>, Option<u32>, bool);
+        let summary: Vec<Row> = findings
             .iter()
             .map(|f| {
                 let location = f.location.clone().unwrap();

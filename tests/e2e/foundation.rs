@@ -1,0 +1,232 @@
+//! The foundation: fixtures with ruff findings, exit codes, configuration errors, bad tools,
+//! Ctrl-C, and a tree left untouched.
+
+use std::time::Duration;
+
+use greenlight_e2e::{Expected, TempProject, gone, require_tool, spawn_greenlight, wait_for};
+use greenlight_report::Outcome;
+
+fn check_fixture(name: &str) {
+    if !require_tool("ruff") {
+        return;
+    }
+    let expected = Expected::load(name);
+    let project = TempProject::fixture(name);
+    let before = project.snapshot();
+    let mut args = expected.check_ids();
+    args.push("--jobs");
+    args.push("4");
+    let result = project.run_checks(&args);
+    expected.assert_matches(&result);
+    assert_eq!(project.snapshot(), before, "the run changed the project's files\n{}", result.output());
+}
+
+#[test]
+fn clean_service() {
+    check_fixture("clean-service");
+}
+
+#[test]
+fn lint_errors() {
+    check_fixture("lint-errors");
+}
+
+#[test]
+fn unformatted() {
+    check_fixture("unformatted");
+}
+
+#[test]
+fn syntax_error() {
+    check_fixture("syntax-error");
+}
+
+#[test]
+fn broken_ruff_config() {
+    check_fixture("broken-ruff-config");
+}
+
+#[test]
+fn report_names_rule_file_and_line_in_terminal() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("lint-errors");
+    let result = project.run(&["run", "ruff-check", "--no-progress"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    assert!(result.stdout.contains("packages/core/schemas.py:15:31  E711"), "{}", result.output());
+    assert!(result.stdout.contains("FAILED: 1 failed"), "{}", result.output());
+}
+
+#[test]
+fn json_to_stdout() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    let result = project.run(&["run", "ruff-check", "--json", "-", "--no-progress"]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    let report: greenlight_report::RunReport = serde_json::from_str(&result.stdout).expect("stdout is the JSON report");
+    assert_eq!(report.check("ruff-check").unwrap().outcome, Outcome::Passed);
+    assert!(result.stderr.contains("GREEN"), "the human summary goes to stderr: {}", result.output());
+}
+
+#[test]
+fn unknown_config_key_is_a_usage_error_naming_line_and_keys() {
+    let project = TempProject::fixture("clean-service");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight]\njobs = 2\nfail-fats = true\n"));
+    let result = project.run(&["run"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    let line = pyproject.lines().count() + 4;
+    assert!(result.stderr.contains(&format!("pyproject.toml:{line}:1: unknown key `fail-fats`")), "{}", result.output());
+    assert!(result.stderr.contains("`fail-fast`"), "the valid keys are listed: {}", result.output());
+}
+
+#[test]
+fn wrong_type_in_a_check_section_is_a_usage_error() {
+    let project = TempProject::fixture("clean-service");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.ruff-check]\nargs = \"--select E\"\n"));
+    let result = project.run(&["run"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    assert!(result.stderr.contains("invalid type: string"), "{}", result.output());
+}
+
+#[test]
+fn unknown_check_on_the_command_line_is_a_usage_error() {
+    let project = TempProject::fixture("clean-service");
+    let result = project.run(&["run", "ruff-chek"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    assert!(result.stderr.contains("unknown check `ruff-chek`"), "{}", result.output());
+}
+
+#[test]
+fn no_project_is_a_usage_error_suggesting_project() {
+    let project = TempProject::empty();
+    let result = project.run(&["run"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    assert!(result.stderr.contains("--project"), "{}", result.output());
+}
+
+#[test]
+fn list_explains_every_decision() {
+    let project = TempProject::fixture("clean-service");
+    let result = project.run(&["list"]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    assert!(result.stdout.contains("ruff-check"), "{}", result.output());
+    assert!(result.stdout.contains("pyproject.toml found"), "{}", result.output());
+}
+
+/// A project whose `ruff` is a script we control.
+fn with_fake_ruff(script: &str) -> TempProject {
+    let project = TempProject::fixture("clean-service");
+    project.write("fake-ruff", &format!("#!/bin/sh\n{script}\n"));
+    let path = project.path().join("fake-ruff");
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.tools]\nruff = {{ path = \"fake-ruff\" }}\n"));
+    project
+}
+
+#[test]
+fn missing_tool_is_errored_naming_where_it_looked() {
+    let project = TempProject::fixture("clean-service");
+    let result = greenlight_e2e::run_greenlight(
+        project.path(),
+        &["run", "ruff-check", "--no-progress", "--json", "report.json"],
+        &[("PATH", "/usr/bin:/bin")],
+    );
+    assert_eq!(result.code, Some(2), "{}", result.output());
+    let report: greenlight_report::RunReport =
+        serde_json::from_str(&std::fs::read_to_string(project.path().join("report.json")).unwrap()).unwrap();
+    let check = report.check("ruff-check").unwrap();
+    assert_eq!(check.outcome, Outcome::Errored);
+    let reason = check.reason.as_deref().unwrap();
+    assert!(reason.contains("looked in PATH") && reason.contains("pip install ruff"), "{reason}");
+}
+
+#[test]
+fn garbage_output_is_errored_with_the_tail() {
+    let project = with_fake_ruff("echo 'this is not json'; echo 'something broke' >&2; exit 1");
+    let result = project.run_checks(&["ruff-format"]);
+    assert_eq!(result.code, Some(2), "{}", result.output());
+    let check = result.report().check("ruff-format").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::Errored, "{check:?}");
+    assert!(check.reason.unwrap().contains("something broke"));
+}
+
+#[test]
+fn crashing_tool_is_errored() {
+    let project = with_fake_ruff("echo 'about to crash' >&2; kill -SEGV $$");
+    let result = project.run_checks(&["ruff-check"]);
+    let check = result.report().check("ruff-check").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::Errored, "{check:?}");
+    assert!(check.reason.as_deref().unwrap().contains("SIGSEGV"), "{check:?}");
+    assert_eq!(result.code, Some(2));
+}
+
+#[test]
+fn megabytes_of_output_are_errored_with_a_bounded_tail() {
+    let project = with_fake_ruff("head -c 30000000 /dev/zero | tr '\\0' x; exit 2");
+    let result = project.run_checks(&["ruff-check"]);
+    let check = result.report().check("ruff-check").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::Errored, "{check:?}");
+    assert!(check.reason.as_deref().unwrap().len() < 300_000);
+    let report_size = std::fs::metadata(project.path().join(".greenlight/e2e-report.json")).unwrap().len();
+    assert!(report_size < 1_000_000, "the report stays small: {report_size} bytes");
+}
+
+#[test]
+fn timeout_kills_the_tool_and_its_children() {
+    let project = with_fake_ruff("sleep 300 & echo $! > grandchild.pid; sleep 300");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.ruff-check]\ntimeout = \"1s\"\n"));
+    let result = project.run_checks(&["ruff-check"]);
+    let check = result.report().check("ruff-check").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::TimedOut, "{check:?}");
+    assert_eq!(result.code, Some(2));
+    let pid = std::fs::read_to_string(project.path().join("grandchild.pid")).unwrap();
+    assert!(gone(&pid), "the grandchild outlived the timeout");
+}
+
+#[test]
+fn ctrl_c_cancels_writes_the_report_and_exits_130() {
+    let project = with_fake_ruff("sleep 300 & echo $! > grandchild.pid; sleep 300");
+    let mut child = spawn_greenlight(project.path(), &["run", "ruff-check", "ruff-format", "--json", "report.json", "--no-progress"]);
+    let pidfile = project.path().join("grandchild.pid");
+    assert!(wait_for(Duration::from_secs(20), || pidfile.exists()), "the fake tool never started");
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut finished = None;
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            finished = child.try_wait().unwrap();
+            finished.is_some()
+        }),
+        "greenlight did not exit after SIGINT"
+    );
+    assert_eq!(finished.unwrap().code(), Some(130));
+    let report: greenlight_report::RunReport =
+        serde_json::from_str(&std::fs::read_to_string(project.path().join("report.json")).unwrap()).unwrap();
+    assert!(report.interrupted);
+    for id in ["ruff-check", "ruff-format"] {
+        assert_eq!(report.check(id).unwrap().outcome, Outcome::Cancelled, "{id}");
+    }
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert!(gone(&pid), "a grandchild outlived Ctrl-C");
+}
+
+#[test]
+fn fix_is_the_only_way_to_edit_files() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("unformatted");
+    let result = project.run_checks(&["ruff-format"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let result = project.run_checks(&["ruff-format", "--fix"]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    let result = project.run_checks(&["ruff-format"]);
+    assert_eq!(result.code, Some(0), "formatted after --fix: {}", result.output());
+}

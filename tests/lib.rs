@@ -1,0 +1,356 @@
+//! Helpers for the end-to-end tests: temporary copies of fixtures, git repositories made on
+//! the fly, and running the real `greenlight` binary.
+#![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and git")]
+#![expect(clippy::print_stderr, reason = "tests explain why they skip")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use greenlight_report::RunReport;
+use serde::Deserialize;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
+}
+
+/// The `greenlight` binary next to the test binary (`target/<profile>/greenlight`).
+pub fn greenlight_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let bin = profile_dir.join("greenlight");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it first with `cargo build -p greenlight-cli` (`cargo xtask test` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// `PATH` for the binary: the tools installed by `cargo xtask setup` first.
+pub fn tools_path() -> String {
+    let tools = workspace().join("target/tools/venv/bin");
+    format!("{}:{}", tools.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+/// True when `tool` is on the tools `PATH`. When it is not: panics if the run requires tools
+/// (`GREENLIGHT_REQUIRE_TOOLS=1`, set by `cargo xtask test` and CI), else prints why the test
+/// is skipped and returns false.
+pub fn require_tool(tool: &str) -> bool {
+    let found = std::env::split_paths(&tools_path()).any(|dir| dir.join(tool).is_file());
+    if found {
+        return true;
+    }
+    if std::env::var("GREENLIGHT_REQUIRE_TOOLS").is_ok_and(|value| value == "1") {
+        panic!("`{tool}` is required (GREENLIGHT_REQUIRE_TOOLS=1) but not installed; run `cargo xtask setup`");
+    }
+    eprintln!("skipped: `{tool}` is not installed (run `cargo xtask setup`)");
+    false
+}
+
+/// A temporary copy of a fixture (or an empty project), removed on drop.
+pub struct TempProject {
+    dir: tempfile::TempDir,
+}
+
+impl TempProject {
+    /// Copies `fixtures/<name>` into a new temporary directory.
+    pub fn fixture(name: &str) -> Self {
+        let project = Self::empty();
+        copy_dir(&workspace().join("fixtures").join(name), project.path());
+        let _ = std::fs::remove_file(project.path().join("expected.toml"));
+        project
+    }
+
+    /// An empty temporary directory.
+    pub fn empty() -> Self {
+        Self { dir: tempfile::Builder::new().prefix("greenlight-e2e-").tempdir().expect("a temp dir") }
+    }
+
+    /// The project root.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (creating directories).
+    pub fn write(&self, relative: &str, text: &str) {
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Runs git in the project and returns its stdout; panics when git fails.
+    pub fn git(&self, args: &[&str]) -> String {
+        git(self.path(), args)
+    }
+
+    /// `git init` with a fixed identity and one commit of everything.
+    pub fn git_init(&self) {
+        self.git(&["init", "-q", "-b", "main"]);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", "initial commit"]);
+    }
+
+    /// A listing of every file and its content hash, to prove a run changed nothing
+    /// (`.greenlight/` excepted).
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        let mut files = BTreeMap::new();
+        walk(self.path(), self.path(), &mut files);
+        files
+    }
+
+    /// Runs `greenlight` with `args` in the project directory.
+    pub fn run(&self, args: &[&str]) -> RunResult {
+        run_greenlight(self.path(), args, &[])
+    }
+
+    /// Runs `greenlight run --json <file> ARGS` and parses the report.
+    pub fn run_checks(&self, args: &[&str]) -> RunResult {
+        let report = self.path().join(".greenlight").join("e2e-report.json");
+        let report_arg = report.display().to_string();
+        let mut all = vec!["run", "--no-progress", "--json", report_arg.as_str()];
+        all.extend_from_slice(args);
+        let mut result = run_greenlight(self.path(), &all, &[]);
+        result.report = std::fs::read_to_string(&report).ok().map(|text| {
+            serde_json::from_str(&text).unwrap_or_else(|error| panic!("the JSON report does not parse: {error}\n{text}"))
+        });
+        result
+    }
+}
+
+/// What a run of the binary left.
+#[derive(Debug)]
+pub struct RunResult {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    /// Everything on stdout.
+    pub stdout: String,
+    /// Everything on stderr.
+    pub stderr: String,
+    /// The JSON report, when one was requested and written.
+    pub report: Option<RunReport>,
+}
+
+impl RunResult {
+    /// The report; panics with the output when there is none.
+    pub fn report(&self) -> &RunReport {
+        self.report.as_ref().unwrap_or_else(|| panic!("no JSON report\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// stdout and stderr, for assertion messages.
+    pub fn output(&self) -> String {
+        format!("exit code: {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs the binary in `dir` with extra environment variables.
+pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunResult {
+    let mut command = Command::new(greenlight_bin());
+    command.args(args).current_dir(dir).env("PATH", tools_path()).env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    command.env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"));
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.stdin(Stdio::null()).output().expect("run greenlight");
+    RunResult {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        report: None,
+    }
+}
+
+/// Starts the binary without waiting (for signal tests).
+pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(greenlight_bin())
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", tools_path())
+        .env("NO_COLOR", "1")
+        .env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn greenlight")
+}
+
+/// Runs git in `dir` with a fixed identity; panics with git's output when it fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("run git");
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The expected outcomes kept beside a fixture in `expected.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    /// What the fixture is.
+    pub description: String,
+    /// The exit code of `greenlight run` on the listed checks.
+    pub exit_code: i32,
+    /// Expectations per check id.
+    pub checks: BTreeMap<String, ExpectedCheck>,
+}
+
+/// Expectations for one check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedCheck {
+    /// The outcome.
+    pub outcome: String,
+    /// Exactly these findings: `[rule, path, line]`.
+    #[serde(default)]
+    pub findings: Option<Vec<(String, String, u32)>>,
+    /// Rules that must appear among the findings.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Text the reason must contain.
+    #[serde(default)]
+    pub reason_contains: Option<String>,
+    /// Text the summary must contain.
+    #[serde(default)]
+    pub summary_contains: Option<String>,
+}
+
+impl Expected {
+    /// Reads `fixtures/<name>/expected.toml`.
+    pub fn load(name: &str) -> Self {
+        let path = workspace().join("fixtures").join(name).join("expected.toml");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        toml::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    }
+
+    /// Checks a run against these expectations; panics with everything that differs.
+    pub fn assert_matches(&self, result: &RunResult) {
+        let report = result.report();
+        let mut problems = Vec::new();
+        if result.code != Some(self.exit_code) {
+            problems.push(format!("exit code {:?}, expected {}", result.code, self.exit_code));
+        }
+        for (id, expected) in &self.checks {
+            let Some(check) = report.check(id) else {
+                problems.push(format!("{id}: missing from the report"));
+                continue;
+            };
+            if check.outcome.as_str() != expected.outcome {
+                problems.push(format!("{id}: outcome {}, expected {} (summary: {}; reason: {:?})", check.outcome, expected.outcome, check.summary, check.reason));
+            }
+            if let Some(findings) = &expected.findings {
+                let mut actual: Vec<(String, String, u32)> = check
+                    .findings
+                    .iter()
+                    .map(|f| {
+                        let location = f.location.clone().unwrap_or_default();
+                        (f.rule.clone(), location.path, location.line.unwrap_or(0))
+                    })
+                    .collect();
+                actual.sort();
+                let mut wanted = findings.clone();
+                wanted.sort();
+                if actual != wanted {
+                    problems.push(format!("{id}: findings {actual:?}, expected {wanted:?}"));
+                }
+            }
+            for rule in &expected.rules {
+                if !check.findings.iter().any(|f| &f.rule == rule) {
+                    problems.push(format!("{id}: no finding of rule {rule}"));
+                }
+            }
+            if let Some(text) = &expected.reason_contains
+                && !check.reason.as_deref().unwrap_or_default().contains(text.as_str())
+            {
+                problems.push(format!("{id}: reason {:?} does not contain {text:?}", check.reason));
+            }
+            if let Some(text) = &expected.summary_contains
+                && !check.summary.contains(text.as_str())
+            {
+                problems.push(format!("{id}: summary {:?} does not contain {text:?}", check.summary));
+            }
+        }
+        assert!(problems.is_empty(), "{}:\n  {}\n{}", self.description, problems.join("\n  "), result.output());
+    }
+
+    /// The check ids this fixture has expectations for.
+    pub fn check_ids(&self) -> Vec<&str> {
+        self.checks.keys().map(String::as_str).collect()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).unwrap_or_else(|error| panic!("{}: {error}", from.display())) {
+        let entry = entry.expect("dir entry");
+        let name = entry.file_name();
+        if name == ".greenlight" || name == "__pycache__" || name == ".ruff_cache" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, u64>) {
+    use std::hash::{Hash as _, Hasher as _};
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let relative = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+        if relative == ".greenlight" || relative == ".git" {
+            continue;
+        }
+        if path.is_dir() {
+            files.insert(format!("{relative}/"), 0);
+            walk(root, &path, files);
+        } else {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            std::fs::read(&path).unwrap_or_default().hash(&mut hasher);
+            files.insert(relative, hasher.finish());
+        }
+    }
+}
+
+/// Waits until `condition` holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    condition()
+}
+
+/// True while process `pid` exists and is not a zombie.
+pub fn pid_alive(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    stat.is_ok_and(|stat| !stat.contains(") Z "))
+}
+
+/// Waits up to five seconds for process `pid` (as written in a pid file) to be gone.
+pub fn gone(pid: &str) -> bool {
+    wait_for(Duration::from_secs(5), || !pid_alive(pid))
+}
