@@ -1,0 +1,3 @@
+//! The `pip-audit` checker.
+
+pub mod advisory;
