@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 use std::str::FromStr as _;
+use std::sync::OnceLock;
 
 use pep440_rs::Version;
 
@@ -116,19 +117,29 @@ impl Range {
 }
 
 /// The affected versions of one package in one advisory.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct AffectedVersions {
-    /// The `versions` list: the text, and the version when it is PEP 440.
-    pub(crate) versions: Vec<(String, Option<Version>)>,
+    /// The `versions` list, as written.
+    versions: Vec<String>,
+    /// The same, parsed (`None` where not PEP 440), on first use: most packages of a
+    /// database are never queried, and parsing ~150,000 versions up front would double the
+    /// time to load a cached database.
+    parsed: OnceLock<Vec<Option<Version>>>,
     /// The `ECOSYSTEM` ranges whose versions all parse.
-    pub(crate) ranges: Vec<Range>,
+    ranges: Vec<Range>,
 }
 
 impl AffectedVersions {
+    /// Affected versions from a `versions` list and `ECOSYSTEM` ranges.
+    pub(crate) fn new(versions: Vec<String>, ranges: Vec<Range>) -> Self {
+        Self { versions, parsed: OnceLock::new(), ranges }
+    }
+
     /// True when `text` (parsed as `version` when it is PEP 440) is listed in `versions` or in
     /// one of the ranges.
     pub(crate) fn contains(&self, text: &str, version: Option<&Version>) -> bool {
-        let listed = self.versions.iter().any(|(listed_text, listed)| match (listed, version) {
+        let parsed = self.parsed.get_or_init(|| self.versions.iter().map(|listed| parse_version(listed)).collect());
+        let listed = self.versions.iter().zip(parsed).any(|(listed_text, listed)| match (listed, version) {
             (Some(listed), Some(version)) => listed == version,
             _ => listed_text.trim() == text.trim(),
         });
@@ -240,13 +251,8 @@ mod tests {
 
     #[test]
     fn versions_list_matches_by_pep_440_equality_or_text() {
-        let affected = AffectedVersions {
-            versions: ["1.0", "2.0.0-alpha2", "not a version"]
-                .iter()
-                .map(|text| (text.to_string(), parse_version(text)))
-                .collect(),
-            ranges: Vec::new(),
-        };
+        let affected =
+            AffectedVersions::new(["1.0", "2.0.0-alpha2", "not a version"].map(str::to_string).to_vec(), Vec::new());
         assert!(affected.contains("1.0.0", Some(&v("1.0.0"))), "1.0 == 1.0.0 in PEP 440");
         assert!(affected.contains("2.0.0a2", Some(&v("2.0.0a2"))), "normalized pre-release");
         assert!(affected.contains("not a version", None));
@@ -255,10 +261,8 @@ mod tests {
 
     #[test]
     fn versions_list_and_ranges_are_a_union() {
-        let affected = AffectedVersions {
-            versions: vec![("0.5".to_string(), parse_version("0.5"))],
-            ranges: vec![range(&[("introduced", "1.0"), ("fixed", "1.2")])],
-        };
+        let affected =
+            AffectedVersions::new(vec!["0.5".to_string()], vec![range(&[("introduced", "1.0"), ("fixed", "1.2")])]);
         assert!(affected.contains("0.5", Some(&v("0.5"))));
         assert!(affected.contains("1.1", Some(&v("1.1"))));
         assert!(!affected.contains("0.6", Some(&v("0.6"))));

@@ -205,6 +205,57 @@ fn from_sources_builds_the_same_database() {
     assert_eq!(ids(&db.query("requests", "2.19.0")), ["PYSEC-2018-28"]);
 }
 
+#[test]
+fn the_cache_is_reused_while_files_are_unchanged() {
+    let (dir, first, first_warnings) = sample_db();
+    let cache = tempfile::tempdir().unwrap();
+    let (cold, cold_warnings) = AdvisoryDb::load_cached(dir.path(), Some(cache.path())).unwrap();
+    assert_eq!(cold.stats().from_cache, 0);
+    assert_eq!(cold_warnings, first_warnings);
+    let (warm, warm_warnings) = AdvisoryDb::load_cached(dir.path(), Some(cache.path())).unwrap();
+    assert_eq!(warm.stats().from_cache, warm.stats().files, "every file from the cache");
+    assert_eq!(warm_warnings, first_warnings, "the same warnings from cached files");
+    assert_eq!(
+        (warm.stats().advisories, warm.stats().withdrawn, warm.stats().malformed),
+        (first.stats().advisories, first.stats().withdrawn, first.stats().malformed)
+    );
+    assert_eq!(ids(&warm.query("requests", "2.19.0")), ["PYSEC-2018-28"]);
+    assert_eq!(
+        warm.get("PYSEC-2018-28").unwrap().to_osv_json().unwrap(),
+        first.get("PYSEC-2018-28").unwrap().to_osv_json().unwrap()
+    );
+
+    // A changed file is parsed again; the others still come from the cache.
+    let changed = REQUESTS.replace("fixed: 2.20.0", "fixed: 2.30.0");
+    write(dir.path(), "vulns/requests/PYSEC-2018-28.yaml", &changed);
+    let (updated, _) = AdvisoryDb::load_cached(dir.path(), Some(cache.path())).unwrap();
+    assert_eq!(updated.stats().from_cache, updated.stats().files - 1);
+    assert_eq!(ids(&updated.query("requests", "2.25.0")), ["PYSEC-2018-28"]);
+
+    // A new file, and a removed one.
+    write(
+        dir.path(),
+        "vulns/pyyaml/PYSEC-2021-142.yaml",
+        &REQUESTS.replace("PYSEC-2018-28", "PYSEC-2021-142").replace("name: requests", "name: pyyaml"),
+    );
+    std::fs::remove_file(dir.path().join("vulns/steam/PYSEC-2019-125.yaml")).unwrap();
+    let (grown, _) = AdvisoryDb::load_cached(dir.path(), Some(cache.path())).unwrap();
+    assert_eq!(grown.stats().files, first.stats().files);
+    assert_eq!(grown.stats().from_cache, first.stats().files - 1);
+    assert!(grown.get("PYSEC-2019-125").is_none());
+    assert!(grown.get("PYSEC-2021-142").is_some());
+
+    // A corrupt cache is ignored and replaced.
+    for entry in std::fs::read_dir(cache.path()).unwrap().flatten() {
+        std::fs::write(entry.path(), "{ not json").unwrap();
+    }
+    let (recovered, _) = AdvisoryDb::load_cached(dir.path(), Some(cache.path())).unwrap();
+    assert_eq!(recovered.stats().from_cache, 0);
+    assert_eq!(recovered.len(), grown.len());
+    let (again, _) = AdvisoryDb::load_cached(dir.path(), Some(cache.path())).unwrap();
+    assert_eq!(again.stats().from_cache, again.stats().files);
+}
+
 /// Sends one HTTP/1.1 request and returns the status code and body.
 fn http(stream: &mut TcpStream, method: &str, path: &str, body: &str, close: bool) -> (u16, String) {
     let connection = if close { "Connection: close\r\n" } else { "" };
