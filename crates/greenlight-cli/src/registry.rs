@@ -4,10 +4,15 @@
 //! |---------------|-----------------|------------------|--------------------|
 //! | `ruff-check`  | ruff            | no               | nothing (`--fix`: sources) |
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
+//! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
 
 use greenlight_checker::CheckerFactory;
 
 /// Every checker greenlight has, in display order.
 pub fn registry() -> Vec<CheckerFactory> {
-    vec![greenlight_plugin_ruff::RUFF_CHECK, greenlight_plugin_ruff::RUFF_FORMAT]
+    vec![
+        greenlight_plugin_ruff::RUFF_CHECK,
+        greenlight_plugin_ruff::RUFF_FORMAT,
+        greenlight_plugin_pytest::PYTEST_CHECK,
+    ]
 }
