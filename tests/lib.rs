@@ -153,6 +153,8 @@ pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunRes
     let mut command = Command::new(greenlight_bin());
     command.args(args).current_dir(dir).env("PATH", tools_path()).env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
     command.env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"));
+    // The full advisory database the suite may be given is for the tests that ask for it.
+    command.env_remove("GREENLIGHT_ADVISORY_DB");
     for (name, value) in env {
         command.env(name, value);
     }
@@ -173,6 +175,7 @@ pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> std::process::Child {
         .env("PATH", tools_path())
         .env("NO_COLOR", "1")
         .env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"))
+        .env_remove("GREENLIGHT_ADVISORY_DB")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

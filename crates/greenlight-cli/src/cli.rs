@@ -103,6 +103,11 @@ pub struct RunArgs {
     /// Run every check even when its inputs did not change since a stored result.
     #[arg(long)]
     pub no_cache: bool,
+    /// Audit dependencies offline against this directory of OSV records (a copy of the PyPA
+    /// advisory database) instead of an online service; overrides [tool.greenlight.pip-audit]
+    /// advisory-db and `GREENLIGHT_ADVISORY_DB`.
+    #[arg(long, value_name = "DIR")]
+    pub advisory_db: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -90,7 +90,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         fix: args.fix,
         rebuild_env: args.rebuild_env,
         tool_pins,
-        vars: std::env::vars().collect(),
+        vars: run_vars(&args)?,
         rev: None,
         cache: !args.no_cache,
         outputs: args.output.json.iter().filter(|path| path.as_os_str() != "-").cloned().collect(),
@@ -131,6 +131,22 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         let _ = std::io::stdout().flush();
     }
     Ok(ExitCode::for_report(&report))
+}
+
+/// The environment variables checks see, with what flags set through them.
+fn run_vars(args: &RunArgs) -> Result<BTreeMap<String, String>, Failure> {
+    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    if let Some(db) = &args.advisory_db {
+        if !db.is_dir() {
+            return Err(Failure::usage(format!(
+                "--advisory-db {}: no such directory (give a directory of OSV records, such as a copy of https://github.com/pypa/advisory-database)",
+                db.display()
+            )));
+        }
+        let db = std::path::absolute(db).unwrap_or_else(|_| db.clone());
+        vars.insert(greenlight_plugin_pip_audit::ADVISORY_DB_VAR.to_string(), db.display().to_string());
+    }
+    Ok(vars)
 }
 
 fn write_outputs(args: &RunArgs, report: &RunReport, json_to_stdout: bool) -> Result<(), Failure> {

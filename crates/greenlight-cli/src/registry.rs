@@ -5,6 +5,7 @@
 //! | `ruff-check`  | ruff            | no               | nothing (`--fix`: sources) |
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
 //! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
+//! | `pip-audit`   | pip-audit       | its service (none with `--advisory-db`: loopback only) | nothing |
 
 use greenlight_checker::CheckerFactory;
 
@@ -14,5 +15,6 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_ruff::RUFF_CHECK,
         greenlight_plugin_ruff::RUFF_FORMAT,
         greenlight_plugin_pytest::PYTEST_CHECK,
+        greenlight_plugin_pip_audit::PIP_AUDIT_CHECK,
     ]
 }

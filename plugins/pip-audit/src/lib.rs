@@ -1,3 +1,675 @@
-//! The `pip-audit` checker.
+//! The `pip-audit` checker: known vulnerabilities in the project's dependencies.
+//!
+//! It audits the project environment (`pip-audit --path <site-packages>`: exactly what is
+//! installed) or, when configured, requirements files (`-r`). The vulnerability source is
+//! pip-audit's default service (PyPI), OSV, or an **offline advisory database**: a directory
+//! of OSV records that greenlight loads ([`advisory`]) and serves on a loopback port for the
+//! duration of the check, with pip-audit pointed at it (`-s osv --osv-url`).
+//!
+//! The outcome is decided from pip-audit's JSON report, never from its exit code alone
+//! (TOOL-FACTS §4): pip-audit exits 0 when its service could not be reached and every
+//! dependency was "skipped", so skipped dependencies are counted and shown, and a run where
+//! most were skipped is `errored` ("not audited"), never `passed`. Exit code 1 means
+//! vulnerabilities only when the report parses and lists them; otherwise pip-audit failed and
+//! the check is `errored` with pip-audit's own message.
 
 pub mod advisory;
+pub mod locate;
+pub mod parse;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_checker::report::{PackageRef, fingerprint};
+use greenlight_checker::{
+    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding, FindingKind,
+    Project, Severity, ToolSpec, async_trait, check_options, normalize_name,
+};
+use serde::Deserialize;
+
+use crate::advisory::{AdvisoryDb, LoadWarning};
+use crate::locate::Locator;
+use crate::parse::{AuditReport, Dependency, Vuln};
+
+pub use parse::{error_message, parse_report};
+
+/// The variable that names an offline advisory database; `greenlight run --advisory-db PATH`
+/// sets it. It overrides `advisory-db` in the configuration.
+pub const ADVISORY_DB_VAR: &str = "GREENLIGHT_ADVISORY_DB";
+
+/// Rule id of the finding for a dependency pip-audit skipped.
+pub const NOT_AUDITED: &str = "not-audited";
+
+/// Rule id of the finding for an advisory file that could not be used.
+pub const MALFORMED_ADVISORY: &str = "malformed-advisory";
+
+/// Packages a virtual environment's installer brings along: when nothing the project declares
+/// requires them, their advisories are reported as warnings (they are not part of the project).
+const ENVIRONMENT_TOOLING: &[&str] = &["pip", "setuptools", "wheel", "distribute"];
+
+/// The pip-audit tool.
+pub const PIP_AUDIT: ToolSpec = ToolSpec {
+    name: "pip-audit",
+    executable: "pip-audit",
+    version_args: &["--version"],
+    pypi: Some("pip-audit"),
+    in_environment: false,
+    install_hint: "install it with `pip install pip-audit` (or `uv tool install pip-audit`), or pin it in [tool.greenlight.tools] pip-audit = \"2.10.1\" and greenlight installs it",
+};
+
+/// pip-audit's vulnerability service when no advisory database is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    /// PyPI's JSON API (pip-audit's default).
+    #[default]
+    Pypi,
+    /// OSV (`https://api.osv.dev`).
+    Osv,
+}
+
+check_options! {
+    /// Options of `[tool.greenlight.pip-audit]`.
+    pub struct PipAuditOptions {
+        /// A directory of OSV records (the PyPA advisory database's layout) to audit against
+        /// offline, relative to the project root. `--advisory-db` and `GREENLIGHT_ADVISORY_DB`
+        /// override it.
+        #[serde(alias = "advisory_db")]
+        pub advisory_db: Option<String>,
+        /// Advisory ids (or their CVE/GHSA aliases) to ignore (`--ignore-vuln`).
+        pub ignore_vulns: Vec<String>,
+        /// Requirements files to audit instead of the project environment (relative to the
+        /// project root).
+        pub requirements: Vec<String>,
+        /// With `requirements`: the files pin every dependency (pip-compile, `uv export`);
+        /// audit them as they are instead of resolving them (`--no-deps --disable-pip`).
+        pub no_deps: bool,
+        /// The vulnerability service when no advisory database is used: `pypi` (default) or
+        /// `osv`.
+        pub service: Option<Service>,
+        /// Extra arguments for pip-audit.
+        pub args: Vec<String>,
+    }
+}
+
+/// The `pip-audit` factory.
+pub const PIP_AUDIT_CHECK: CheckerFactory = CheckerFactory {
+    id: "pip-audit",
+    build: |source| Ok(Arc::new(PipAuditChecker { options: source.section("pip-audit")? })),
+};
+
+#[derive(Debug)]
+struct PipAuditChecker {
+    options: PipAuditOptions,
+}
+
+/// What pip-audit audits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// The distributions installed in a site-packages directory.
+    Environment(PathBuf),
+    /// Requirements files, relative to the project root.
+    Requirements(Vec<String>),
+}
+
+/// Where the vulnerability data comes from, for messages.
+#[derive(Debug, Clone)]
+enum Source {
+    /// The offline database, served on loopback.
+    Database { path: PathBuf, advisories: usize },
+    /// pip-audit's own service.
+    Service(Service),
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Database { path, advisories } => {
+                format!("the advisory database at {} ({advisories} advisories)", path.display())
+            }
+            Source::Service(Service::Pypi) => "PyPI's vulnerability service".to_string(),
+            Source::Service(Service::Osv) => "OSV (api.osv.dev)".to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Checker for PipAuditChecker {
+    fn id(&self) -> &'static str {
+        "pip-audit"
+    }
+
+    fn info(&self) -> CheckerInfo {
+        let offline = self.options.advisory_db.is_some();
+        CheckerInfo {
+            tools: vec![PIP_AUDIT],
+            needs: if self.options.requirements.is_empty() { vec![ENVIRONMENT] } else { Vec::new() },
+            default_timeout: Duration::from_secs(600),
+            cpu_bound: false,
+            // Without an offline database, the verdict depends on a remote service.
+            network: !offline,
+            // The database's content is not part of the result cache's key.
+            cacheable: !offline,
+            env_vars: vec![ADVISORY_DB_VAR],
+            expected: Duration::from_secs(5),
+            ..CheckerInfo::new("pip-audit")
+        }
+    }
+
+    fn detect(&self, project: &Project) -> Detection {
+        if !self.options.requirements.is_empty() {
+            Detection::applies("requirements configured in [tool.greenlight.pip-audit]")
+        } else if project.has_pyproject() {
+            Detection::applies("pyproject.toml found")
+        } else if let Some(file) = root_requirements(project).first() {
+            Detection::applies(format!("{file} found"))
+        } else {
+            Detection::not_applicable("no pyproject.toml or requirements*.txt")
+        }
+    }
+
+    async fn run(&self, cx: &CheckContext) -> CheckResult {
+        let pip_audit = match cx.tool("pip-audit") {
+            Ok(tool) => tool.path.clone(),
+            Err(result) => return result,
+        };
+        let target = match self.target(cx) {
+            Ok(target) => target,
+            Err(result) => return result,
+        };
+
+        // The offline database, served for the duration of the check only.
+        let mut source = Source::Service(self.options.service.unwrap_or_default());
+        let mut database = None;
+        let mut warnings = Vec::new();
+        if let Some(path) = self.database_path(cx) {
+            let cache_dir = advisory_cache_dir(cx);
+            let load_path = path.clone();
+            let loaded =
+                tokio::task::spawn_blocking(move || AdvisoryDb::load_cached(&load_path, cache_dir.as_deref())).await;
+            let (db, load_warnings) = match loaded {
+                Ok(Ok(loaded)) => loaded,
+                Ok(Err(error)) => {
+                    return CheckResult::errored(format!(
+                        "not audited: cannot use the advisory database: {error}\nfix the path given by --advisory-db, {ADVISORY_DB_VAR} or [tool.greenlight.pip-audit] advisory-db"
+                    ));
+                }
+                Err(error) => {
+                    return CheckResult::errored(format!("not audited: loading the advisory database failed: {error}"));
+                }
+            };
+            log_database(cx, &db, &load_warnings);
+            source = Source::Database { path, advisories: db.len() };
+            warnings = load_warnings;
+            database = Some(Arc::new(db));
+        }
+        let server = match &database {
+            Some(db) => match advisory::serve(db.clone()).await {
+                Ok(server) => Some(server),
+                Err(error) => {
+                    return CheckResult::errored(format!(
+                        "not audited: cannot serve the advisory database on 127.0.0.1: {error}"
+                    ));
+                }
+            },
+            None => None,
+        };
+
+        let report_file = cx.scratch.join("pip-audit.json");
+        let _ = std::fs::remove_file(&report_file);
+        let mut command = cx.cmd(&pip_audit).args(["--format", "json", "--output"]).arg(&report_file).args([
+            "--progress-spinner",
+            "off",
+            "--aliases",
+            "on",
+            "--desc",
+            "on",
+        ]);
+        for id in &self.options.ignore_vulns {
+            command = command.arg("--ignore-vuln").arg(id);
+        }
+        match (&server, self.options.service) {
+            (Some(server), _) => {
+                let no_proxy = no_proxy(cx);
+                command = command
+                    .args(["--vulnerability-service", "osv", "--osv-url"])
+                    .arg(server.query_url())
+                    .env("NO_PROXY", &no_proxy)
+                    .env("no_proxy", &no_proxy);
+            }
+            (None, Some(Service::Osv)) => command = command.args(["--vulnerability-service", "osv"]),
+            (None, Some(Service::Pypi)) => command = command.args(["--vulnerability-service", "pypi"]),
+            (None, None) => {}
+        }
+        match &target {
+            Target::Environment(site_packages) => command = command.arg("--path").arg(site_packages),
+            Target::Requirements(files) => {
+                for file in files {
+                    command = command.arg("--requirement").arg(file);
+                }
+                if self.options.no_deps {
+                    command = command.args(["--no-deps", "--disable-pip"]);
+                }
+            }
+        }
+        command = command.args(&self.options.args);
+        let argv = command.argv();
+        let output = command.run(&cx.stop).await;
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+        let output = match output {
+            Ok(output) => output,
+            Err(error) => {
+                return CheckResult::errored(format!("cannot run pip-audit: {error}")).with_command(argv, None);
+            }
+        };
+        if let Some(result) = CheckResult::from_abnormal_exit("pip-audit", &output) {
+            return result.with_command(argv, Some(&output));
+        }
+
+        let mut locator = match &target {
+            Target::Environment(_) => Locator::new(&cx.project, &root_requirements(&cx.project)),
+            Target::Requirements(files) => Locator::new(&cx.project, files),
+        };
+        if let Target::Environment(site_packages) = &target {
+            locator = locator.with_environment(site_packages);
+        }
+        let context = Context {
+            project_name: cx.project.pyproject.as_ref().and_then(|p| p.name.as_deref()).map(normalize_name),
+            source,
+            database: database.as_deref(),
+            target: &target,
+            locator: &locator,
+            warnings: &warnings,
+            root: &cx.project.root,
+        };
+        let report = std::fs::read(&report_file).ok();
+        let code = output.status.code().unwrap_or(-1);
+        interpret(code, report.as_deref(), &output.stderr.text(), &context).with_command(argv, Some(&output))
+    }
+}
+
+impl PipAuditChecker {
+    #[expect(clippy::result_large_err, reason = "the error is the check's final result, returned once")]
+    fn target(&self, cx: &CheckContext) -> Result<Target, CheckResult> {
+        if !self.options.requirements.is_empty() {
+            let missing: Vec<&String> =
+                self.options.requirements.iter().filter(|file| !cx.project.root.join(file).is_file()).collect();
+            if !missing.is_empty() {
+                return Err(CheckResult::errored(format!(
+                    "not audited: the requirements file {} in [tool.greenlight.pip-audit] requirements does not exist",
+                    missing.iter().map(|file| format!("`{file}`")).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            return Ok(Target::Requirements(self.options.requirements.clone()));
+        }
+        // Without pyproject.toml, the requirements files are the project's dependencies (the
+        // environment has nothing of the project installed).
+        let files = root_requirements(&cx.project);
+        if !files.is_empty() && !cx.project.has_pyproject() {
+            return Ok(Target::Requirements(files));
+        }
+        if let Some(environment) = &cx.environment {
+            if !environment.site_packages.is_dir() {
+                return Err(CheckResult::errored(format!(
+                    "not audited: the project environment has no {}; rebuild it with `greenlight run --rebuild-env`",
+                    environment.site_packages.display()
+                )));
+            }
+            return Ok(Target::Environment(environment.site_packages.clone()));
+        }
+        Err(CheckResult::errored(
+            "not audited: there is no project environment to audit (it is disabled); enable [tool.greenlight.environment], or list requirements files in [tool.greenlight.pip-audit] requirements",
+        ))
+    }
+
+    /// `--advisory-db` / `GREENLIGHT_ADVISORY_DB` (absolute or relative to the working
+    /// directory), else `advisory-db` from the configuration (relative to the project root).
+    fn database_path(&self, cx: &CheckContext) -> Option<PathBuf> {
+        if let Some(path) = cx.var(ADVISORY_DB_VAR).filter(|path| !path.trim().is_empty()) {
+            return Some(PathBuf::from(path));
+        }
+        self.options.advisory_db.as_ref().map(|path| cx.project.root.join(path))
+    }
+}
+
+/// `requirements*.txt` in the project root, `requirements.txt` first.
+fn root_requirements(project: &Project) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(&project.root) else { return Vec::new() };
+    let mut files: Vec<String> = entries
+        .flatten()
+        .filter(|entry| entry.path().is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("requirements") && name.ends_with(".txt"))
+        .collect();
+    files.sort_by_key(|name| (name != "requirements.txt", name.clone()));
+    files
+}
+
+/// The user cache directory for parsed advisory databases: `$GREENLIGHT_CACHE_DIR`,
+/// `$XDG_CACHE_HOME/greenlight` or `~/.cache/greenlight`, then `advisory-db/`.
+fn advisory_cache_dir(cx: &CheckContext) -> Option<PathBuf> {
+    let base = match (cx.var("GREENLIGHT_CACHE_DIR"), cx.var("XDG_CACHE_HOME"), cx.var("HOME")) {
+        (Some(dir), _, _) if !dir.is_empty() => PathBuf::from(dir),
+        (_, Some(dir), _) if !dir.is_empty() => Path::new(dir).join("greenlight"),
+        (_, _, Some(home)) if !home.is_empty() => Path::new(home).join(".cache/greenlight"),
+        _ => return None,
+    };
+    Some(base.join("advisory-db"))
+}
+
+/// `NO_PROXY` with loopback added: a configured HTTP proxy must not receive the requests to
+/// the local endpoint.
+fn no_proxy(cx: &CheckContext) -> String {
+    let existing = cx.var("NO_PROXY").or_else(|| cx.var("no_proxy")).unwrap_or_default();
+    let mut hosts: Vec<&str> = existing.split(',').map(str::trim).filter(|host| !host.is_empty()).collect();
+    for host in ["127.0.0.1", "localhost"] {
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    hosts.join(",")
+}
+
+/// Notes what was loaded in the check's log (the log is the check's own file).
+fn log_database(cx: &CheckContext, db: &AdvisoryDb, warnings: &[LoadWarning]) {
+    let Ok(mut log) = std::fs::OpenOptions::new().create(true).append(true).open(&cx.log_path) else { return };
+    let stats = db.stats();
+    let _ = writeln!(
+        log,
+        "advisory database {}: {} advisories for {} packages from {} files ({} withdrawn, {} other ecosystems, {} malformed; {} from the cache) in {} ms",
+        db.root().display(),
+        stats.advisories,
+        stats.packages,
+        stats.files,
+        stats.withdrawn,
+        stats.other_ecosystems,
+        stats.malformed,
+        stats.from_cache,
+        stats.elapsed.as_millis()
+    );
+    for warning in warnings {
+        let _ = writeln!(log, "advisory database: {}{warning}", if warning.skipped { "skipped " } else { "" });
+    }
+}
+
+/// What [`interpret`] needs besides pip-audit's output.
+struct Context<'a> {
+    /// The project's own distribution (normalized), which is not a dependency.
+    project_name: Option<String>,
+    source: Source,
+    database: Option<&'a AdvisoryDb>,
+    target: &'a Target,
+    locator: &'a Locator,
+    warnings: &'a [LoadWarning],
+    root: &'a Path,
+}
+
+/// Decides the outcome from pip-audit's exit code, its JSON report and its stderr.
+fn interpret(code: i32, report: Option<&[u8]>, stderr: &str, cx: &Context<'_>) -> CheckResult {
+    let local = matches!(cx.source, Source::Database { .. });
+    let parsed = report.filter(|bytes| !bytes.iter().all(u8::is_ascii_whitespace)).map(parse_report);
+    match (code, parsed) {
+        (0 | 1, Some(Ok(report))) => {
+            let has_vulns = report
+                .dependencies
+                .iter()
+                .any(|dependency| matches!(dependency, Dependency::Audited { vulns, .. } if !vulns.is_empty()));
+            if code == 1 && !has_vulns {
+                return failed_run(code, stderr, local);
+            }
+            decide(&report, cx)
+        }
+        (_, Some(Err(error))) => CheckResult::errored(format!(
+            "not audited: pip-audit wrote a report greenlight cannot read ({error}); run `pip-audit --version` and check it is pip-audit ≥ 2.5\n{}",
+            tail(stderr, 10)
+        )),
+        (code, _) => failed_run(code, stderr, local),
+    }
+}
+
+fn failed_run(code: i32, stderr: &str, local: bool) -> CheckResult {
+    let message = error_message(stderr);
+    let hint = parse::error_hint(&message, local).map(|hint| format!("\n{hint}")).unwrap_or_default();
+    let message = if message.is_empty() { "(no output)".to_string() } else { message };
+    CheckResult::errored(format!("not audited: pip-audit failed (exit code {code}): {message}{hint}"))
+}
+
+fn decide(report: &AuditReport, cx: &Context<'_>) -> CheckResult {
+    let is_project = |name: &str| cx.project_name.as_deref() == Some(normalize_name(name).as_str());
+    let dependencies: Vec<&Dependency> =
+        report.dependencies.iter().filter(|dependency| !is_project(dependency.name())).collect();
+    let skipped: Vec<(&str, &str)> = dependencies
+        .iter()
+        .filter_map(|dependency| match dependency {
+            Dependency::Skipped { name, reason } => Some((name.as_str(), reason.as_str())),
+            Dependency::Audited { .. } => None,
+        })
+        .collect();
+    let audited: Vec<(&str, &str, &[Vuln])> = dependencies
+        .iter()
+        .filter_map(|dependency| match dependency {
+            Dependency::Audited { name, version, vulns } => Some((name.as_str(), version.as_str(), vulns.as_slice())),
+            Dependency::Skipped { .. } => None,
+        })
+        .collect();
+
+    let mut findings = Vec::new();
+    for (name, version, vulns) in &audited {
+        for vuln in *vulns {
+            findings.push(vulnerability_finding(name, version, vuln, cx));
+        }
+    }
+    for (name, reason) in &skipped {
+        findings.push(skipped_finding(name, reason, cx));
+    }
+    for warning in cx.warnings.iter().filter(|warning| warning.skipped) {
+        findings.push(malformed_finding(warning, cx.root));
+    }
+
+    let errors = findings.iter().filter(|finding| finding.severity == Severity::Error).count();
+    let vulnerable: BTreeSet<&str> = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
+        .filter_map(|finding| finding.package.as_ref().map(|package| package.name.as_str()))
+        .collect();
+    let total = dependencies.len();
+    let mut notes = Vec::new();
+    if !skipped.is_empty() {
+        notes.push(format!("{} not audited", skipped.len()));
+    }
+    if let Some(db) = cx.database {
+        let unknown = audited.iter().filter(|(name, _, _)| !db.knows(name)).count();
+        if unknown > 0 {
+            notes.push(format!("{unknown} unknown to the advisory database"));
+        }
+    }
+    let malformed = cx.warnings.iter().filter(|warning| warning.skipped).count();
+    if malformed > 0 {
+        notes.push(format!("{} skipped", plural(malformed, "malformed advisory file")));
+    }
+    let tooling = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Warning)
+        .filter(|finding| finding.rule != NOT_AUDITED && finding.rule != MALFORMED_ADVISORY)
+        .count();
+    if tooling > 0 {
+        notes.push(format!("{} in environment tooling", plural(tooling, "advisory")));
+    }
+    let suffix = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
+
+    let skipped_list =
+        skipped.iter().map(|(name, reason)| format!("  {name}: {reason}")).collect::<Vec<_>>().join("\n");
+    let not_audited = || {
+        let first_reason = skipped.first().map(|(_, reason)| *reason).unwrap_or_default();
+        let hint = if first_reason.contains("not found on PyPI") {
+            format!(
+                "{} did not know these packages or could not be reached (pip-audit treats both as \"not found\")",
+                cx.source.describe()
+            )
+        } else {
+            format!("{} could not audit them", cx.source.describe())
+        };
+        format!(
+            "{hint}; audit offline with an advisory database (`greenlight run --advisory-db PATH`, or [tool.greenlight.pip-audit] advisory-db = \"PATH\" pointing at a copy of https://github.com/pypa/advisory-database).\nskipped:\n{skipped_list}"
+        )
+    };
+
+    let result = if report.dependencies.is_empty() {
+        let what = match cx.target {
+            Target::Environment(path) => format!("in {}", path.display()),
+            Target::Requirements(files) => format!("in {}", files.join(", ")),
+        };
+        CheckResult::errored(format!(
+            "not audited: pip-audit found no packages {what}; check that the project environment is built and the requirements files list dependencies"
+        ))
+    } else if total == 0 {
+        CheckResult::passed("no dependencies to audit besides the project itself")
+    } else if audited.is_empty() {
+        let mut result = CheckResult::errored(format!(
+            "not audited: all {} were skipped\n{}",
+            plural(total, "dependency"),
+            not_audited()
+        ));
+        result.summary = format!("not audited: all {} skipped", plural(total, "dependency"));
+        result
+    } else if errors > 0 {
+        let mut result = CheckResult::failed(format!(
+            "{} in {} of {}{suffix}",
+            plural(errors, "known vulnerability"),
+            vulnerable.len(),
+            plural(total, "package")
+        ));
+        if skipped.len() * 2 > total {
+            result.reason =
+                Some(format!("only {} of {} dependencies were audited: {}", audited.len(), total, not_audited()));
+        }
+        result
+    } else if skipped.len() * 2 > total {
+        let mut result = CheckResult::errored(format!(
+            "not audited: {} of {} dependencies were skipped\n{}",
+            skipped.len(),
+            total,
+            not_audited()
+        ));
+        result.summary = format!("not audited: {} of {} dependencies skipped", skipped.len(), total);
+        result
+    } else {
+        CheckResult::passed(format!("no known vulnerabilities in {}{suffix}", plural(audited.len(), "package")))
+    };
+    result.with_findings(findings)
+}
+
+fn vulnerability_finding(name: &str, version: &str, vuln: &Vuln, cx: &Context<'_>) -> Finding {
+    let located = cx.locator.locate(name);
+    let via = located.required_by.as_deref().map(|root| format!(" (required by {root})")).unwrap_or_default();
+    let tooling = !located.required && ENVIRONMENT_TOOLING.contains(&normalize_name(name).as_str());
+    let description = vuln.description.as_deref().unwrap_or("no description");
+    let fixed = if vuln.fix_versions.is_empty() {
+        " (no fixed release)".to_string()
+    } else {
+        format!(" (fixed in {})", vuln.fix_versions.join(", "))
+    };
+    let mut message = format!("{name} {version}{via}: {}{fixed}", shorten(description, 200));
+    if tooling {
+        message.push_str("; installed in the project environment by its installer, not required by the project");
+    }
+    let mut finding = Finding::new(vuln.id.clone(), message, located.location);
+    finding.severity = if tooling { Severity::Warning } else { Severity::Error };
+    finding.kind = FindingKind::Vulnerability;
+    finding.fingerprint = fingerprint(&["pip-audit", &vuln.id, &normalize_name(name)]);
+    finding.url = Some(format!("https://osv.dev/vulnerability/{}", vuln.id));
+    finding.title = Some(format!("{} in {name} {version}", vuln.id));
+    finding.help = Some(match upgrade_to(version, &vuln.fix_versions) {
+        Some(fixed) if located.required_by.is_some() => format!(
+            "upgrade {name} to {fixed} or later (it comes with {}; upgrade that, or constrain {name})",
+            located.required_by.as_deref().unwrap_or_default()
+        ),
+        Some(fixed) => format!("upgrade {name} to {fixed} or later"),
+        None => format!(
+            "no fixed release of {name} is known: replace or remove it, or, if it does not apply to you, add {} to [tool.greenlight.pip-audit] ignore-vulns",
+            vuln.id
+        ),
+    });
+    finding.package = Some(PackageRef { name: name.to_string(), version: version.to_string() });
+    finding.aliases = vuln.aliases.clone();
+    finding.fix_versions = vuln.fix_versions.clone();
+    finding
+}
+
+fn skipped_finding(name: &str, reason: &str, cx: &Context<'_>) -> Finding {
+    let located = cx.locator.locate(name);
+    let mut finding = Finding::new(NOT_AUDITED, format!("{name} was not audited: {reason}"), located.location);
+    finding.severity = Severity::Warning;
+    finding.kind = FindingKind::Vulnerability;
+    finding.fingerprint = fingerprint(&["pip-audit", NOT_AUDITED, &normalize_name(name)]);
+    finding.title = Some(format!("{name} not audited"));
+    // pip-audit ends its reasons with `name (version)`.
+    let version = reason.rsplit_once('(').and_then(|(_, rest)| rest.strip_suffix(')')).unwrap_or_default();
+    finding.package = Some(PackageRef { name: name.to_string(), version: version.to_string() });
+    finding
+}
+
+fn malformed_finding(warning: &LoadWarning, root: &Path) -> Finding {
+    let path = greenlight_checker::relative_to(root, &warning.path);
+    let mut finding = Finding::new(MALFORMED_ADVISORY, format!("{path}: {}; skipped", warning.message), None);
+    finding.severity = Severity::Warning;
+    finding.kind = FindingKind::Vulnerability;
+    finding.title = Some("malformed advisory file".to_string());
+    finding.help = Some("fix or remove the file; the other advisories were used".to_string());
+    finding
+}
+
+/// The lowest fixed version above `installed`, else the lowest one.
+fn upgrade_to(installed: &str, fixed: &[String]) -> Option<String> {
+    let installed = pep440_rs::Version::from_str(installed).ok();
+    let mut candidates: Vec<(pep440_rs::Version, &String)> = fixed
+        .iter()
+        .filter_map(|text| pep440_rs::Version::from_str(text).ok().map(|version| (version, text)))
+        .collect();
+    candidates.sort();
+    candidates
+        .iter()
+        .find(|(version, _)| installed.as_ref().is_none_or(|installed| version > installed))
+        .or(candidates.first())
+        .map(|(_, text)| (*text).clone())
+        .or_else(|| fixed.first().cloned())
+}
+
+/// At most `limit` characters, cut at a word boundary.
+fn shorten(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(limit).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{}…", cut.trim_end_matches([',', ';', ':', '.']))
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else if let Some(stem) = noun.strip_suffix('y').filter(|_| !noun.ends_with("ey")) {
+        format!("{count} {stem}ies")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Builds the checker directly (tests).
+pub fn checker(source: &greenlight_checker::ConfigSource) -> Result<Arc<dyn Checker>, greenlight_checker::ConfigError> {
+    (PIP_AUDIT_CHECK.build)(source)
+}
+
+#[cfg(test)]
+mod tests;
