@@ -3,12 +3,14 @@
 //! ```sh
 //! cargo run --release -p greenlight-plugin-pip-audit --example advisory_db -- bench DB [PACKAGES.txt]
 //! cargo run --release -p greenlight-plugin-pip-audit --example advisory_db -- serve DB
+//! cargo run --release -p greenlight-plugin-pip-audit --example advisory_db -- query DB < QUERIES
 //! ```
 //!
 //! `bench` loads the database, then answers one query per `name==version` line of
 //! PACKAGES.txt (default: a typical FastAPI service's ~40 pinned dependencies), both directly
 //! and over HTTP through the loopback endpoint, and prints the times. `cargo xtask bench` runs
 //! it. `serve` serves the database until interrupted and prints the `--osv-url` for pip-audit.
+//! `query` reads `NAME VERSION` lines and prints `NAME VERSION ID,ID,...` for each.
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool")]
 
 use std::io::{Read as _, Write as _};
@@ -30,13 +32,14 @@ cryptography==40.0.1 cffi==1.15.1 pycparser==2.21 pyjwt==2.6.0 passlib==1.7.4 gu
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(mode), Some(db)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: advisory_db bench DB [PACKAGES.txt] | advisory_db serve DB");
+        eprintln!("usage: advisory_db bench DB [PACKAGES.txt] | advisory_db serve DB | advisory_db query DB < QUERIES");
         std::process::exit(2);
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match mode.as_str() {
         "bench" => runtime.block_on(bench(PathBuf::from(db), args.get(2).map(PathBuf::from))),
         "serve" => runtime.block_on(serve_forever(PathBuf::from(db))),
+        "query" => query(&PathBuf::from(db)),
         other => {
             eprintln!("unknown mode `{other}`");
             std::process::exit(2);
@@ -167,6 +170,18 @@ fn post(stream: &mut std::net::TcpStream, body: &str) -> usize {
         if response.len() >= end + 4 + length {
             return length;
         }
+    }
+}
+
+fn query(path: &std::path::Path) {
+    let db = load(path);
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).expect("read the queries");
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in input.lines() {
+        let Some((name, version)) = line.split_once(' ') else { continue };
+        let ids: Vec<&str> = db.query(name, version).iter().map(|advisory| advisory.id.as_str()).collect();
+        let _ = writeln!(out, "{name} {version} {}", ids.join(","));
     }
 }
 
