@@ -34,13 +34,18 @@ enum Prep {
     Warm,
 }
 
+/// Builds a scenario's command in its directory.
+type MakeCommand = Box<dyn Fn(&Path) -> Command>;
+/// Prepares a scenario's directory.
+type Prepare = Box<dyn Fn(&Path) -> Result<()>>;
+
 struct Scenario {
     name: &'static str,
     prep: Prep,
     /// Builds the command in the scenario's directory.
-    command: Box<dyn Fn(&Path) -> Command>,
+    command: MakeCommand,
     /// Extra setup of the directory (config, fake tools), once per copy.
-    setup: Box<dyn Fn(&Path) -> Result<()>>,
+    setup: Prepare,
     group: &'static str,
 }
 
@@ -99,14 +104,14 @@ pub fn run(args: &[String]) -> Result<()> {
             + "\nwait";
     let check_args: Vec<String> = checks.clone();
 
-    let shell = move |script: String| -> Box<dyn Fn(&Path) -> Command> {
+    let shell = move |script: String| -> MakeCommand {
         Box::new(move |dir: &Path| {
             let mut command = Command::new("bash");
             command.args(["-c", &format!("set +e\n{script}\nexit 0")]).current_dir(dir);
             command
         })
     };
-    let greenlight = |extra: &'static [&'static str], checks: Vec<String>| -> Box<dyn Fn(&Path) -> Command> {
+    let greenlight = |extra: &'static [&'static str], checks: Vec<String>| -> MakeCommand {
         let bin = bin.clone();
         Box::new(move |dir: &Path| {
             let mut command = Command::new(&bin);
@@ -118,8 +123,8 @@ pub fn run(args: &[String]) -> Result<()> {
             command
         })
     };
-    let nothing = || -> Box<dyn Fn(&Path) -> Result<()>> { Box::new(|_| Ok(())) };
-    let warm_venv = || -> Box<dyn Fn(&Path) -> Result<()>> {
+    let nothing = || -> Prepare { Box::new(|_| Ok(())) };
+    let warm_venv = || -> Prepare {
         Box::new(|dir: &Path| status(Command::new("bash").args(["-c", CREATE_VENV]).current_dir(dir)))
     };
 
