@@ -467,10 +467,40 @@ fn pytest_cases(count: usize) -> String {
 
 /// Runs `command` to completion and measures wall time, CPU time (user + system of it and its
 /// descendants) and peak memory (the largest of them).
+///
+/// The measuring is done by a fresh, small `xtask __measure` process: a child forked from this
+/// (large) process would count this process's memory as its own peak until it execs.
 fn measure(command: &mut Command) -> Result<Sample> {
-    command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let mut wrapper = Command::new(std::env::current_exe()?);
+    wrapper.arg("__measure").arg(command.get_program()).args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapper.env(name, value),
+            None => wrapper.env_remove(name),
+        };
+    }
+    let output = wrapper.stdin(std::process::Stdio::null()).stderr(std::process::Stdio::inherit()).output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<f64> = text.split_whitespace().filter_map(|field| field.parse().ok()).collect();
+    let [wall, cpu, rss, code] = fields[..] else { bail!("xtask __measure printed {text:?}") };
+    Ok(Sample { wall, cpu, max_rss_kib: rss as i64, code: code as i32 })
+}
+
+/// `xtask __measure PROGRAM ARGS...`: runs the program with its output discarded and prints
+/// `wall_seconds cpu_seconds max_rss_kib exit_code`.
+pub fn measure_child(args: &[String]) -> Result<()> {
+    let (program, rest) = args.split_first().context("__measure needs a program")?;
     let started = Instant::now();
-    let child = command.spawn().with_context(|| format!("cannot run {command:?}"))?;
+    let child = Command::new(program)
+        .args(rest)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot run {program}"))?;
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: a zeroed rusage is a valid value to be filled in.
@@ -479,10 +509,11 @@ fn measure(command: &mut Command) -> Result<Sample> {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = started.elapsed().as_secs_f64();
     if waited != pid {
-        bail!("wait4 failed for {command:?}");
+        bail!("wait4 failed for {program}");
     }
     std::mem::forget(child);
     let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
     let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    Ok(Sample { wall, cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime), max_rss_kib: usage.ru_maxrss, code })
+    println!("{wall} {} {} {code}", seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss);
+    Ok(())
 }

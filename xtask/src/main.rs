@@ -27,6 +27,7 @@ fn main() -> Result<()> {
         "test" => test(&rest),
         "lint" => lint(),
         "bench" => bench::run(&rest),
+        "__measure" => bench::measure_child(&rest),
         _ => {
             eprintln!("usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint | bench [--reps N]>");
             if task.is_empty() || task == "help" || task == "--help" { Ok(()) } else { bail!("unknown task `{task}`") }
