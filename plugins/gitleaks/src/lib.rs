@@ -129,6 +129,11 @@ impl Checker for GitleaksChecker {
             tools: vec![GITLEAKS],
             default_timeout: Duration::from_secs(600),
             expected: Duration::from_secs(2),
+            // The history (every ref), the repository root's `.gitleaksignore` and
+            // `.gitleaks.toml` and a baseline outside the project are not part of the result
+            // cache's key: a new commit that adds and removes a secret leaves the files as
+            // they were. The scan is fast; it always runs.
+            cacheable: false,
             ..CheckerInfo::new("gitleaks")
         }
     }
