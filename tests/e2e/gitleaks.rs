@@ -404,6 +404,7 @@ fn log_opts_limit_the_history() {
 }
 
 #[test]
+#[expect(clippy::print_stderr, reason = "the test says why it skips")]
 fn a_repository_owned_by_another_user_is_scanned() {
     if !require_tool("gitleaks") {
         return;
@@ -605,4 +606,25 @@ fn the_report_records_the_tool() {
     let command = check.command.unwrap();
     assert!(command.contains(&"--redact".to_string()) && !command.iter().any(|arg| arg == "-v" || arg == "--verbose"));
     assert_eq!(check.exit_code, Some(77));
+}
+
+#[test]
+fn a_secret_added_and_removed_since_the_last_run_is_found() {
+    if !require_tool("gitleaks") {
+        return;
+    }
+    let project = TempProject::empty();
+    project.write("pyproject.toml", PYPROJECT);
+    project.write("settings.py", SETTINGS_CLEAN);
+    project.git_init();
+    let result = run_gitleaks(project.path(), &[]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    // Two new commits leave the files exactly as they were: only the history changed.
+    project.write("settings.py", &settings_with_key());
+    project.git(&["commit", "-q", "-am", "oops"]);
+    project.write("settings.py", SETTINGS_CLEAN);
+    project.git(&["commit", "-q", "-am", "revert oops"]);
+    let result = run_gitleaks(project.path(), &[]);
+    assert_eq!(result.code, Some(1), "a cached result must not hide it: {}", result.output());
+    assert!(!gitleaks_check(&result).cached);
 }

@@ -51,7 +51,7 @@ pub const GITLEAKS: ToolSpec = ToolSpec {
     version_args: &["version"],
     pypi: None,
     in_environment: false,
-    install_hint: "install gitleaks 8 (Debian 13 and Ubuntu 24.04: `apt-get install gitleaks`; elsewhere a release binary from https://github.com/gitleaks/gitleaks/releases), or set its path in [tool.greenlight.tools] gitleaks = { path = \"...\" }",
+    install_hint: "install gitleaks 8 (Debian 13: `apt-get install gitleaks`; elsewhere a release binary from https://github.com/gitleaks/gitleaks/releases), or set its path in [tool.greenlight.tools] gitleaks = { path = \"...\" }",
 };
 
 /// What the checker scans.
