@@ -57,6 +57,11 @@ pub fn detect_cli(help: &str) -> Option<Cli> {
     }
 }
 
+/// True when `--help` lists `flag` (`--no-color`).
+pub fn help_lists(help: &str, flag: &str) -> bool {
+    help.split(|c: char| c.is_whitespace() || c == ',').any(|word| word == flag)
+}
+
 /// What a scan looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Target {
@@ -83,6 +88,8 @@ pub struct ScanArgs {
     pub log_opts: Option<String>,
     /// The user's extra arguments.
     pub extra: Vec<String>,
+    /// Pass `--no-color` (gitleaks 8.19+ lists it in `--help`; it uncolours the log).
+    pub no_color: bool,
 }
 
 /// The arguments (after the program) of a scan.
@@ -110,7 +117,7 @@ pub fn scan_args(cli: Cli, scan: &ScanArgs) -> Vec<String> {
         "--no-banner".to_string(),
         "--log-level=info".to_string(),
     ]);
-    if cli == Cli::GitDir {
+    if scan.no_color {
         args.push("--no-color".into());
     }
     if let Some(config) = &scan.config {
@@ -202,6 +209,9 @@ mod tests {
         assert_eq!(detect_cli(include_str!("../tests/data/help-8.24.txt")), Some(Cli::GitDir));
         assert_eq!(detect_cli("Usage: something else\n"), None);
         assert_eq!(detect_cli("Available Commands:\n  version  display\n"), None);
+        assert!(help_lists(include_str!("../tests/data/help-8.24.txt"), "--no-color"));
+        assert!(!help_lists(include_str!("../tests/data/help-8.16.txt"), "--no-color"));
+        assert!(help_lists(include_str!("../tests/data/help-8.16.txt"), "--redact"));
     }
 
     fn scan(target: Target, source: &str) -> ScanArgs {
@@ -213,6 +223,7 @@ mod tests {
             baseline: None,
             log_opts: None,
             extra: Vec::new(),
+            no_color: false,
         }
     }
 
@@ -253,6 +264,7 @@ mod tests {
     fn git_and_dir_command_lines() {
         let mut args = scan(Target::History, "/repo");
         args.log_opts = Some("-1".into());
+        args.no_color = true;
         let mut expected = vec!["git"];
         expected.extend(COMMON);
         expected.extend(["--no-color", "--log-opts=-1", "--", "/repo"]);
@@ -260,7 +272,7 @@ mod tests {
 
         let mut expected = vec!["dir"];
         expected.extend(COMMON);
-        expected.extend(["--no-color", "--", "."]);
+        expected.extend(["--", "."]);
         assert_eq!(scan_args(Cli::GitDir, &scan(Target::Tree, ".")), expected);
     }
 

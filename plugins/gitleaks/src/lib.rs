@@ -40,7 +40,7 @@ use greenlight_checker::{
 };
 use serde::Deserialize;
 
-pub use cli::{Cli, LEAKS_EXIT_CODE, ScanArgs, Target, check_extra_args, detect_cli, scan_args};
+pub use cli::{Cli, LEAKS_EXIT_CODE, ScanArgs, Target, check_extra_args, detect_cli, help_lists, scan_args};
 pub use columns::{fix_columns, hunk_starts};
 pub use parse::{Leak, Level, LogLine, commits_scanned, parse_log, parse_report, strip_ansi};
 
@@ -115,8 +115,11 @@ struct GitleaksChecker {
 
 /// Most commits whose diffs are read to correct columns.
 const MAX_COLUMN_COMMITS: usize = 100;
-/// Most bytes read from a `git` helper command.
-const GIT_OUTPUT_LIMIT: usize = 256 * 1024 * 1024;
+/// Most bytes of `git ls-files` output (file names).
+const LS_FILES_LIMIT: usize = 64 * 1024 * 1024;
+/// Most bytes of one commit's diff read for its hunk headers; a larger commit's leaks get no
+/// columns.
+const DIFF_LIMIT: usize = 32 * 1024 * 1024;
 
 #[async_trait]
 impl Checker for GitleaksChecker {
@@ -223,6 +226,7 @@ struct Run<'a> {
     options: &'a GitleaksOptions,
     gitleaks: PathBuf,
     cli: Cli,
+    no_color: bool,
     layout: Layout,
     targets: Vec<Target>,
     config: Option<PathBuf>,
@@ -267,7 +271,7 @@ type Early = Box<CheckResult>;
 
 impl<'a> Run<'a> {
     async fn prepare(options: &'a GitleaksOptions, cx: &'a CheckContext, gitleaks: PathBuf) -> Result<Self, Early> {
-        let cli = probe_cli(cx, &gitleaks).await?;
+        let (cli, no_color) = probe_cli(cx, &gitleaks).await?;
         let layout = Layout::new(&cx.project).map_err(|reason| Box::new(CheckResult::errored(reason)))?;
         let mut notes = Vec::new();
         let mut targets = match (options.mode, layout.git) {
@@ -302,7 +306,7 @@ impl<'a> Run<'a> {
             ignore_files.push(cx.project.root.join(".gitleaksignore"));
         }
         let ignored = load_ignores(&ignore_files);
-        Ok(Self { cx, options, gitleaks, cli, layout, targets, config, baseline, ignored, shallow, notes })
+        Ok(Self { cx, options, gitleaks, cli, no_color, layout, targets, config, baseline, ignored, shallow, notes })
     }
 
     async fn execute(mut self) -> CheckResult {
@@ -440,6 +444,7 @@ impl<'a> Run<'a> {
             baseline: self.baseline.as_ref().map(|(path, _)| path.clone()),
             log_opts: self.options.log_opts.clone(),
             extra: self.options.args.clone(),
+            no_color: self.no_color,
         };
         let mut command = with_git_env(cx.cmd(&self.gitleaks).current_dir(&cwd), cx, &self.layout)
             .env_remove("GITLEAKS_CONFIG")
@@ -490,7 +495,7 @@ impl<'a> Run<'a> {
         let files = if self.layout.git {
             let command = git(cx, &self.layout, &cx.project.root)
                 .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."])
-                .capture_limit(GIT_OUTPUT_LIMIT);
+                .capture_limit(LS_FILES_LIMIT);
             match command.run(&cx.stop).await {
                 Ok(output) if output.status.success() && output.stdout.is_complete() => {
                     tree::split_ls_files(&output.stdout.bytes())
@@ -567,7 +572,7 @@ impl<'a> Run<'a> {
             let command = git(self.cx, &self.layout, &self.layout.scan_root)
                 .args(["show", "--format=", "--patch", "-U0", "--no-color", "--no-ext-diff"])
                 .arg(commit)
-                .capture_limit(GIT_OUTPUT_LIMIT);
+                .capture_limit(DIFF_LIMIT);
             if let Ok(output) = command.run(&self.cx.stop).await
                 && output.status.success()
                 && output.stdout.is_complete()
@@ -697,7 +702,7 @@ fn failure_reason(code: i32, log: &[LogLine], context: &FailureContext<'_>, what
     };
     let (headline, todo) = if all.contains("dubious ownership") {
         (
-            format!("git refuses to read the repository `{root}`: it belongs to another user"),
+            format!("git refuses the repository `{root}`, which belongs to another user"),
             format!(
                 "mark it safe with `git config --global --add safe.directory {root}`, or run greenlight as its owner"
             ),
@@ -715,7 +720,7 @@ fn failure_reason(code: i32, log: &[LogLine], context: &FailureContext<'_>, what
             .config
             .map_or_else(|| "the gitleaks configuration".to_string(), |path| format!("`{}`", path.display()));
         (
-            format!("gitleaks cannot load {config}"),
+            format!("it cannot load {config}"),
             "fix the file where gitleaks' error points, or set `config` in [tool.greenlight.gitleaks] to another one"
                 .to_string(),
         )
@@ -726,7 +731,7 @@ fn failure_reason(code: i32, log: &[LogLine], context: &FailureContext<'_>, what
     {
         match &context.options.log_opts {
             Some(opts) => (
-                format!("git does not know a revision named in `log-opts = \"{opts}\"`"),
+                format!("git does not know a revision in `log-opts = \"{opts}\"`"),
                 "fetch it (`git fetch origin <ref>`), or change `log-opts` in [tool.greenlight.gitleaks]".to_string(),
             ),
             None => (
@@ -736,17 +741,17 @@ fn failure_reason(code: i32, log: &[LogLine], context: &FailureContext<'_>, what
         }
     } else if all.contains("Could not load baseline") {
         (
-            "gitleaks cannot use the baseline".to_string(),
+            "it cannot use the baseline".to_string(),
             "point `baseline` in [tool.greenlight.gitleaks] at a gitleaks JSON report".to_string(),
         )
     } else {
         (
-            format!("gitleaks {what} while scanning {what_scanned} (exit code {code})"),
+            format!("it {what} (exit code {code})"),
             "the check's log holds gitleaks' whole output; run the command shown in the report to reproduce it"
                 .to_string(),
         )
     };
-    let mut reason = format!("{headline}: gitleaks could not scan {what_scanned}");
+    let mut reason = format!("gitleaks could not scan {what_scanned}: {headline}");
     if !errors.is_empty() {
         reason.push_str("\ngitleaks said:");
         for error in errors.iter().take(12) {
@@ -767,8 +772,9 @@ fn failure_reason(code: i32, log: &[LogLine], context: &FailureContext<'_>, what
     reason
 }
 
-/// Finds out which command line `gitleaks` has by reading its `--help`.
-async fn probe_cli(cx: &CheckContext, gitleaks: &Path) -> Result<Cli, Early> {
+/// Finds out which command line `gitleaks` has, and whether it knows `--no-color`, by reading
+/// its `--help`.
+async fn probe_cli(cx: &CheckContext, gitleaks: &Path) -> Result<(Cli, bool), Early> {
     let command = Cmd::new(gitleaks)
         .arg("--help")
         .current_dir(&cx.scratch)
@@ -782,7 +788,8 @@ async fn probe_cli(cx: &CheckContext, gitleaks: &Path) -> Result<Cli, Early> {
         return Err(Box::new(result));
     }
     let help = format!("{}\n{}", output.stdout.text(), output.stderr.text());
-    detect_cli(&help).ok_or_else(|| {
+    let no_color = help_lists(&help, "--no-color");
+    detect_cli(&help).map(|cli| (cli, no_color)).ok_or_else(|| {
         Box::new(CheckResult::errored(format!(
             "`{} --help` lists neither `git`/`dir` (gitleaks 8.19+) nor `detect` (gitleaks 8): is it gitleaks 8? {}\n{}",
             gitleaks.display(),
@@ -991,7 +998,9 @@ mod tests {
         // A failed scan's empty report is never clean.
         let reason = interpret(1, Some(Ok(Vec::new())), &log("dubious-ownership.stderr"), &cx).0.unwrap_err();
         assert!(
-            reason.starts_with("git refuses to read the repository `/repo`: it belongs to another user"),
+            reason.starts_with(
+                "gitleaks could not scan the git history: git refuses the repository `/repo`, which belongs to another user"
+            ),
             "{reason}"
         );
         assert!(reason.contains("safe.directory /repo"), "{reason}");
@@ -1013,7 +1022,10 @@ mod tests {
         let reason = interpret(1, Some(Ok(Vec::new())), &log("not-a-repository.stderr"), &cx).0.unwrap_err();
         assert!(reason.contains("not a git repository") && reason.contains("mode = \"tree\""), "{reason}");
         let reason = interpret(1, None, &log("bad-config.stderr"), &cx).0.unwrap_err();
-        assert!(reason.starts_with("gitleaks cannot load the gitleaks configuration"), "{reason}");
+        assert!(
+            reason.starts_with("gitleaks could not scan the git history: it cannot load the gitleaks configuration"),
+            "{reason}"
+        );
         assert!(reason.contains("toml: expected character ]"), "{reason}");
         let reason = interpret(126, None, &log("unknown-flag.stderr"), &cx).0.unwrap_err();
         assert!(reason.contains("unknown flag: --bogus") && reason.contains("`args`"), "{reason}");
@@ -1021,7 +1033,9 @@ mod tests {
         let cx = context(&layout, &options);
         let reason = interpret(1, Some(Ok(Vec::new())), &log("bad-log-opts.stderr"), &cx).0.unwrap_err();
         assert!(
-            reason.starts_with("git does not know a revision named in `log-opts = \"nosuchref..HEAD\"`"),
+            reason.starts_with(
+                "gitleaks could not scan the git history: git does not know a revision in `log-opts = \"nosuchref..HEAD\"`"
+            ),
             "{reason}"
         );
         assert!(reason.contains("git fetch"), "{reason}");
