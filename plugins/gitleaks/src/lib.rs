@@ -431,9 +431,15 @@ impl<'a> Run<'a> {
         let (source, cwd, files) = match target {
             Target::History => (self.layout.scan_root.clone(), self.layout.scan_root.clone(), None),
             Target::Tree => {
-                let copy = self.copy_tree().await?;
-                let files = copy.1;
-                (PathBuf::from("."), copy.0, Some(files))
+                let (copy_root, files) = self.copy_tree().await?;
+                if files == 0 {
+                    // A scan of nothing is not a clean scan.
+                    return Err(Box::new(CheckResult::errored(format!(
+                        "the working tree of `{}` has no files to scan (git ignores them all?); check `.gitignore`, or scan the history with `mode = \"history\"`",
+                        cx.project.root.display()
+                    ))));
+                }
+                (PathBuf::from("."), copy_root, Some(files))
             }
         };
         let args = ScanArgs {
