@@ -7,7 +7,7 @@
 //! - `lint`: `cargo fmt --check` and `cargo clippy --all-targets -D warnings`.
 //! - `bench [--reps N]`: greenlight against the runbook, side by side (`docs/benchmarks.md`).
 #![expect(clippy::disallowed_methods, reason = "dev tooling runs cargo, pip and apt directly")]
-#![expect(clippy::print_stderr, reason = "dev tooling reports progress")]
+#![expect(clippy::print_stdout, clippy::print_stderr, reason = "dev tooling reports progress")]
 
 mod bench;
 mod setup;
