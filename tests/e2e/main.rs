@@ -6,3 +6,4 @@
 mod cache;
 mod environment;
 mod foundation;
+mod gitleaks;

@@ -5,6 +5,7 @@
 //! | `ruff-check`  | ruff            | no               | nothing (`--fix`: sources) |
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
 //! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
+//! | `gitleaks`    | gitleaks, git   | no               | nothing (report and tree copy in scratch) |
 
 use greenlight_checker::CheckerFactory;
 
@@ -14,5 +15,6 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_ruff::RUFF_CHECK,
         greenlight_plugin_ruff::RUFF_FORMAT,
         greenlight_plugin_pytest::PYTEST_CHECK,
+        greenlight_plugin_gitleaks::GITLEAKS_CHECK,
     ]
 }
