@@ -74,6 +74,15 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         None => 3,
     };
+    if args.iter().any(|arg| arg == "--advisory-db-only") {
+        let advisory = advisory_database(reps)?;
+        println!("advisory database: {}", advisory.description);
+        println!(
+            "load + service queries: {:.3} s without the cache (target ≤ 1.0), {:.3} s with it (target ≤ 0.25)",
+            advisory.cold_total, advisory.cached_total
+        );
+        return Ok(());
+    }
     let root = project_root();
     status(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).current_dir(&root).args([
         "build",
@@ -318,10 +327,15 @@ pub fn run(args: &[String]) -> Result<()> {
         ),
         ("100,000 ruff findings, seconds", get("scale: 100,000 ruff findings"), 1.0, true),
     ];
-    let _ = writeln!(
-        table,
-        "\nfloor of a warm run: {floor:.3} s (longest check {longest:.3} s; CPU time / {cores} cores)\n"
-    );
+    let advisory = advisory_database(reps)?;
+    let mut ratios = ratios;
+    ratios.extend([
+        ("advisory database: load + service queries, no cache, seconds", advisory.cold_total, 1.0, true),
+        ("advisory database: load + service queries, cached, seconds", advisory.cached_total, 0.25, true),
+    ]);
+    let _ =
+        writeln!(table, "\nfloor of a warm run: {floor:.3} s (longest check {longest:.3} s; CPU time / {cores} cores)");
+    let _ = writeln!(table, "advisory database: {}\n", advisory.description);
     let _ = writeln!(table, "{:<56} {:>9} {:>8}  result", "measure", "value", "target");
     let mut json_ratios = serde_json::Map::new();
     for (name, value, target, at_most) in &ratios {
@@ -345,10 +359,87 @@ pub fn run(args: &[String]) -> Result<()> {
         "floor_s": floor,
         "scenarios": json_scenarios,
         "measures": json_ratios,
+        "advisory_database": advisory.samples,
     });
     std::fs::write(bench_dir.join("bench.json"), serde_json::to_string_pretty(&result)?)?;
     eprintln!("wrote {}", bench_dir.join("bench.json").display());
     Ok(())
+}
+
+/// The offline advisory database of the pip-audit check: load time and the queries of a
+/// ~40-dependency service, without and with the parsed-record cache (medians).
+struct AdvisoryBench {
+    cold_total: f64,
+    cached_total: f64,
+    description: String,
+    samples: Vec<Value>,
+}
+
+fn advisory_database(reps: usize) -> Result<AdvisoryBench> {
+    let root = project_root();
+    let (db, which) = match advisory_snapshot() {
+        Some(db) => (db, "the full snapshot"),
+        None => (
+            root.join("fixtures/advisory-db"),
+            "the fixtures' records only (set GREENLIGHT_ADVISORY_DB to a full snapshot)",
+        ),
+    };
+    status(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).current_dir(&root).args([
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "greenlight-plugin-pip-audit",
+        "--example",
+        "advisory_db",
+    ]))?;
+    let example = root.join("target/release/examples/advisory_db");
+    let mut samples = Vec::new();
+    for _ in 0..reps.max(1) {
+        let output =
+            Command::new(&example).arg("bench").arg(&db).arg("--json").output().context("advisory_db bench")?;
+        if !output.status.success() {
+            bail!("advisory_db bench failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let last = stdout.lines().last().unwrap_or_default();
+        samples.push(serde_json::from_str::<Value>(last).context("advisory_db bench --json")?);
+    }
+    let median = |key: &[&str]| -> f64 {
+        let mut values: Vec<f64> =
+            samples.iter().map(|sample| key.iter().map(|k| sample[*k].as_f64().unwrap_or(f64::NAN)).sum()).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let cold_total = median(&["load_cold_s", "queries_s", "http_queries_s"]);
+    let cached_total = median(&["load_cached_s", "queries_s", "http_queries_s"]);
+    let first = &samples[0];
+    let description = format!(
+        "{} ({} advisories in {} files; {}); {} queries; load {:.3} s cold (CPU {:.3} s), {:.3} s cached; queries over HTTP {:.3} s",
+        db.display(),
+        first["advisories"],
+        first["files"],
+        which,
+        first["queries"],
+        median(&["load_cold_s"]),
+        median(&["load_cold_cpu_s"]),
+        median(&["load_cached_s"]),
+        median(&["http_queries_s"]),
+    );
+    Ok(AdvisoryBench { cold_total, cached_total, description, samples })
+}
+
+/// The full advisory database: `GREENLIGHT_ADVISORY_DB`, else `shared/advisory-database` beside
+/// the repository or above it (as `.ci/run` looks for it).
+fn advisory_snapshot() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("GREENLIGHT_ADVISORY_DB").filter(|path| !path.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    project_root()
+        .ancestors()
+        .skip(1)
+        .map(|dir| dir.join("shared/advisory-database"))
+        .find(|dir| dir.join("vulns").is_dir())
 }
 
 /// Copies the fixture into `to` (fresh) and makes it a git repository with one commit.

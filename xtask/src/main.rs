@@ -5,7 +5,8 @@
 //!   gitleaks (Debian package), and the local Docker base image the fixtures build from.
 //! - `test [ARGS...]`: `setup`, then the whole test suite with the real tools required.
 //! - `lint`: `cargo fmt --check` and `cargo clippy --all-targets -D warnings`.
-//! - `bench [--reps N]`: greenlight against the runbook, side by side (`docs/benchmarks.md`).
+//! - `bench [--reps N] [--advisory-db-only]`: greenlight against the runbook, side by side,
+//!   and the offline advisory database's load and query times (`docs/benchmarks.md`).
 #![expect(clippy::disallowed_methods, reason = "dev tooling runs cargo, pip and apt directly")]
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "dev tooling reports progress")]
 
@@ -29,7 +30,9 @@ fn main() -> Result<()> {
         "bench" => bench::run(&rest),
         "__measure" => bench::measure_child(&rest),
         _ => {
-            eprintln!("usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint | bench [--reps N]>");
+            eprintln!(
+                "usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint | bench [--reps N] [--advisory-db-only]>"
+            );
             if task.is_empty() || task == "help" || task == "--help" { Ok(()) } else { bail!("unknown task `{task}`") }
         }
     }

@@ -8,8 +8,8 @@
 //!
 //! `bench` loads the database, then answers one query per `name==version` line of
 //! PACKAGES.txt (default: a typical FastAPI service's ~40 pinned dependencies), both directly
-//! and over HTTP through the loopback endpoint, and prints the times. `cargo xtask bench` runs
-//! it. `serve` serves the database until interrupted and prints the `--osv-url` for pip-audit.
+//! and over HTTP through the loopback endpoint, and prints the times (`--json`: and a JSON
+//! line of them). `cargo xtask bench` runs it. `serve` serves the database until interrupted and prints the `--osv-url` for pip-audit.
 //! `query` reads `NAME VERSION` lines and prints `NAME VERSION ID,ID,...` for each.
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "a command-line tool")]
 
@@ -30,14 +30,18 @@ mako==1.2.4 redis==4.5.4 celery==5.2.7 kombu==5.2.4 billiard==3.6.4.0 vine==5.0.
 cryptography==40.0.1 cffi==1.15.1 pycparser==2.21 pyjwt==2.6.0 passlib==1.7.4 gunicorn==20.1.0";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|arg| arg == "--json");
+    args.retain(|arg| arg != "--json");
     let (Some(mode), Some(db)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: advisory_db bench DB [PACKAGES.txt] | advisory_db serve DB | advisory_db query DB < QUERIES");
+        eprintln!(
+            "usage: advisory_db bench DB [PACKAGES.txt] [--json] | advisory_db serve DB | advisory_db query DB < QUERIES"
+        );
         std::process::exit(2);
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     match mode.as_str() {
-        "bench" => runtime.block_on(bench(PathBuf::from(db), args.get(2).map(PathBuf::from))),
+        "bench" => runtime.block_on(bench(PathBuf::from(db), args.get(2).map(PathBuf::from), json)),
         "serve" => runtime.block_on(serve_forever(PathBuf::from(db))),
         "query" => query(&PathBuf::from(db)),
         other => {
@@ -58,7 +62,7 @@ fn load(path: &std::path::Path) -> AdvisoryDb {
     db
 }
 
-async fn bench(path: PathBuf, packages: Option<PathBuf>) {
+async fn bench(path: PathBuf, packages: Option<PathBuf>, json: bool) {
     let text = match packages {
         Some(file) => std::fs::read_to_string(&file).expect("the packages file"),
         None => SERVICE.to_string(),
@@ -123,6 +127,23 @@ async fn bench(path: PathBuf, packages: Option<PathBuf>) {
     println!("{} HTTP queries:   {} ({} KiB of OSV records served)", packages.len(), ms(http_time), bytes / 1024);
     println!("total, cached:     {}", ms(load_time + query_time + http_time));
     println!("total, no cache:   {}", ms(cold.1 + query_time + http_time));
+    if json {
+        let seconds = |duration: Duration| duration.as_secs_f64();
+        println!(
+            "{}",
+            serde_json::json!({
+                "advisories": stats.advisories,
+                "files": stats.files,
+                "queries": packages.len(),
+                "load_cold_s": seconds(cold.1),
+                "load_cold_cpu_s": seconds(cold.2),
+                "load_cached_s": seconds(load_time),
+                "load_cached_cpu_s": seconds(load_cpu),
+                "queries_s": seconds(query_time),
+                "http_queries_s": seconds(http_time),
+            })
+        );
+    }
 }
 
 /// Loads the database and returns it with the wall-clock and CPU time it took.
