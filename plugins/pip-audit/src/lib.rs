@@ -241,9 +241,15 @@ impl Checker for PipAuditChecker {
                     .env("NO_PROXY", &no_proxy)
                     .env("no_proxy", &no_proxy);
             }
-            (None, Some(Service::Osv)) => command = command.args(["--vulnerability-service", "osv"]),
-            (None, Some(Service::Pypi)) => command = command.args(["--vulnerability-service", "pypi"]),
-            (None, None) => {}
+            // Always explicit: `PIP_AUDIT_VULNERABILITY_SERVICE` in the environment would
+            // otherwise change the service behind the configuration's back.
+            (None, service) => {
+                let service = match service.unwrap_or_default() {
+                    Service::Pypi => "pypi",
+                    Service::Osv => "osv",
+                };
+                command = command.args(["--vulnerability-service", service]);
+            }
         }
         match &target {
             Target::Environment(site_packages) => command = command.arg("--path").arg(site_packages),
@@ -617,7 +623,9 @@ fn skipped_finding(name: &str, reason: &str, cx: &Context<'_>) -> Finding {
 
 fn malformed_finding(warning: &LoadWarning, root: &Path) -> Finding {
     let path = greenlight_checker::relative_to(root, &warning.path);
-    let mut finding = Finding::new(MALFORMED_ADVISORY, format!("{path}: {}; skipped", warning.message), None);
+    // A database inside the project gives the finding a place; one elsewhere has none.
+    let location = warning.path.starts_with(root).then(|| greenlight_checker::Location::at(path.as_str(), None, None));
+    let mut finding = Finding::new(MALFORMED_ADVISORY, format!("{path}: {}; skipped", warning.message), location);
     finding.severity = Severity::Warning;
     finding.kind = FindingKind::Vulnerability;
     finding.title = Some("malformed advisory file".to_string());

@@ -235,6 +235,7 @@ fn malformed_advisory_files_are_reported_with_their_path() {
     assert_eq!(finding.rule, MALFORMED_ADVISORY);
     assert_eq!(finding.severity, Severity::Warning);
     assert_eq!(finding.message, "advisories/vulns/x/PYSEC-1.yaml: not an OSV record: missing field `id`; skipped");
+    assert_eq!(finding.location.as_ref().unwrap().display(), "advisories/vulns/x/PYSEC-1.yaml");
 }
 
 #[test]
