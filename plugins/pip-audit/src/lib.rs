@@ -509,8 +509,13 @@ fn decide(report: &AuditReport, cx: &Context<'_>) -> CheckResult {
     }
     let suffix = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
 
-    let skipped_list =
-        skipped.iter().map(|(name, reason)| format!("  {name}: {reason}")).collect::<Vec<_>>().join("\n");
+    // The reasons are in the `not-audited` findings; the reason names the packages.
+    let skipped_list = {
+        let names: Vec<&str> = skipped.iter().map(|(name, _)| *name).take(20).collect();
+        let more = skipped.len().saturating_sub(names.len());
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        format!("{}{more}", names.join(", "))
+    };
     let not_audited = || {
         let first_reason = skipped.first().map(|(_, reason)| *reason).unwrap_or_default();
         let hint = if first_reason.contains("not found on PyPI") {
@@ -522,7 +527,7 @@ fn decide(report: &AuditReport, cx: &Context<'_>) -> CheckResult {
             format!("{} could not audit them", cx.source.describe())
         };
         format!(
-            "{hint}; audit offline with an advisory database (`greenlight run --advisory-db PATH`, or [tool.greenlight.pip-audit] advisory-db = \"PATH\" pointing at a copy of https://github.com/pypa/advisory-database).\nskipped:\n{skipped_list}"
+            "{hint}; audit offline with an advisory database (`greenlight run --advisory-db PATH`, or [tool.greenlight.pip-audit] advisory-db = \"PATH\" pointing at a copy of https://github.com/pypa/advisory-database).\nnot audited: {skipped_list}"
         )
     };
 
@@ -610,13 +615,20 @@ fn vulnerability_finding(name: &str, version: &str, vuln: &Vuln, cx: &Context<'_
 
 fn skipped_finding(name: &str, reason: &str, cx: &Context<'_>) -> Finding {
     let located = cx.locator.locate(name);
-    let mut finding = Finding::new(NOT_AUDITED, format!("{name} was not audited: {reason}"), located.location);
+    // pip-audit ends its reasons with `: name (version)`.
+    let (reason, version) = match reason.rsplit_once(": ") {
+        Some((head, tail)) if tail.ends_with(')') && tail.contains(" (") => {
+            let version = tail.rsplit_once(" (").map(|(_, version)| version.trim_end_matches(')')).unwrap_or_default();
+            (head, version)
+        }
+        _ => (reason, ""),
+    };
+    let package = if version.is_empty() { name.to_string() } else { format!("{name} {version}") };
+    let mut finding = Finding::new(NOT_AUDITED, format!("{package} not audited: {reason}"), located.location);
     finding.severity = Severity::Warning;
     finding.kind = FindingKind::Vulnerability;
     finding.fingerprint = fingerprint(&["pip-audit", NOT_AUDITED, &normalize_name(name)]);
     finding.title = Some(format!("{name} not audited"));
-    // pip-audit ends its reasons with `name (version)`.
-    let version = reason.rsplit_once('(').and_then(|(_, rest)| rest.strip_suffix(')')).unwrap_or_default();
     finding.package = Some(PackageRef { name: name.to_string(), version: version.to_string() });
     finding
 }
