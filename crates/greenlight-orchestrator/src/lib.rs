@@ -6,6 +6,7 @@
 //! decides what runs; [`run`] runs the graph of setup steps and checks and returns one
 //! [`greenlight_report::RunReport`].
 
+pub mod bisect;
 pub mod config;
 pub mod environment;
 mod fsutil;
@@ -13,6 +14,7 @@ mod history;
 mod lock;
 mod plan;
 pub mod project;
+pub mod revision;
 mod run;
 pub mod tools;
 

@@ -43,6 +43,14 @@ pub struct RunOptions {
     pub vars: BTreeMap<String, String>,
     /// The revision the user asked for (`--rev`), for the report.
     pub rev: Option<String>,
+    /// Where logs, durations and environments go. Default: `<root>/.greenlight`. A run on a
+    /// temporary worktree (`--rev`, `bisect`, `hotfix`) points it at the user's project so
+    /// logs outlive the worktree; log paths in the report are relative to its parent.
+    pub state_dir: Option<PathBuf>,
+    /// Keep project environments side by side in this directory, one per dependency key
+    /// (`<dir>/<key>`), instead of the single `<root>/.greenlight/venv`, so runs on several
+    /// commits reuse them (see [`crate::environment`]). Default: `None`.
+    pub env_store: Option<PathBuf>,
 }
 
 /// Receives progress events; the terminal reporter implements it.
@@ -89,6 +97,7 @@ struct Shared {
     resolver: ToolResolver,
     environment: Mutex<Option<PythonEnv>>,
     log_dir: PathBuf,
+    log_base: PathBuf,
     scratch: PathBuf,
     run_id: String,
     options: RunOptions,
@@ -103,7 +112,8 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let project = plan.project.clone();
     let run_id = run_id();
-    let state_dir = project.root.join(".greenlight");
+    let state_dir = options.state_dir.clone().unwrap_or_else(|| project.root.join(".greenlight"));
+    let log_base = state_dir.parent().map_or_else(|| project.root.clone(), Path::to_path_buf);
     prepare_state_dir(&state_dir);
     let log_dir = state_dir.join("logs").join(&run_id);
     let _ = std::fs::create_dir_all(&log_dir);
@@ -135,6 +145,7 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
         resolver,
         environment: Mutex::new(None),
         log_dir: log_dir.clone(),
+        log_base,
         scratch: scratch_path,
         run_id: run_id.clone(),
         options: options.clone(),
@@ -420,7 +431,13 @@ fn build_nodes(
             cpu_bound: false,
             expected: history.expected(ENVIRONMENT).unwrap_or(Duration::from_secs(30)),
             task: NodeTask::Environment {
-                request: EnvRequest { extras, packages: env_packages, requirements, rebuild: options.rebuild_env },
+                request: EnvRequest {
+                    extras,
+                    packages: env_packages,
+                    requirements,
+                    rebuild: options.rebuild_env,
+                    store: options.env_store.clone(),
+                },
             },
         });
     }
@@ -461,7 +478,7 @@ async fn run_node(node: Node, shared: Arc<Shared>, stop: Stop) -> CheckReport {
     report.tests = result.tests;
     report.artifacts = result.artifacts;
     report.duration_ms = started.elapsed().as_millis() as u64;
-    report.log = log_ref(&log_path, &shared.plan_project.root);
+    report.log = log_ref(&log_path, &shared.log_base);
     report
 }
 
@@ -479,15 +496,17 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
             .await;
             match prepared {
                 Ok(prepared) => {
-                    let summary = if prepared.reused {
-                        format!("reused {} (key {})", environment::VENV_DIR, prepared.key)
+                    let summary = if prepared.repointed {
+                        format!("reused {} (key {}) for this checkout", prepared.display_dir, prepared.key)
+                    } else if prepared.reused {
+                        format!("reused {} (key {})", prepared.display_dir, prepared.key)
                     } else {
                         let extras = if request.extras.is_empty() {
                             "no extras".to_string()
                         } else {
                             format!("extras: {}", request.extras.join(", "))
                         };
-                        format!("created {} with {} ({extras})", environment::VENV_DIR, prepared.installer)
+                        format!("created {} with {} ({extras})", prepared.display_dir, prepared.installer)
                     };
                     *shared.environment.lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared.env);
                     let mut result = CheckResult::passed(summary);
