@@ -5,8 +5,10 @@
 //! With a store ([`EnvRequest::store`], used by `greenlight run --rev`, `bisect` and `hotfix`)
 //! environments live in `<store>/<key>`, several side by side, so runs on different commits
 //! reuse the environment of any commit with equal dependency files. An environment records the
-//! project root its editable install points at; reused for another root (a temporary worktree),
-//! only the project itself is reinstalled (`--no-deps -e .`), not its dependencies.
+//! project root its editable install points at; a stored one reused for another root (a
+//! worktree in another directory) gets only the project reinstalled (`--no-deps -e`), not its
+//! dependencies. The single `.greenlight/venv` of a project that moved is rebuilt (a venv's
+//! scripts name its own path).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -161,13 +163,17 @@ pub async fn prepare(
     let installs_project =
         project.pyproject.as_ref().is_some_and(|p| p.name.is_some() || p.has_build_system) || project.has("setup.py");
     let timeout = settings.timeout.map_or(std::time::Duration::from_secs(1800), |timeout| timeout.0);
+    // A single environment made for another root moved with its project: its scripts name
+    // the old path, so it is rebuilt. One in a store stays where it is and is only repointed.
+    let moved = |stamp: &Stamp| stamp.root.as_ref().is_some_and(|old| old != &project.root);
     if let Some(stamp) = read_stamp(&root).filter(|stamp| stamp.key == key)
         && !request.rebuild
         && env.python.is_file()
+        && (request.store.is_some() || !moved(&stamp))
     {
-        // An environment made for another root (a store shared by worktrees, or a project that
-        // moved) has its editable install pointing there: reinstall only the project.
-        let repoint = installs_project && stamp.root.as_ref().is_some_and(|old| old != &project.root);
+        // An environment of the store made for another checkout (a worktree elsewhere) has
+        // its editable install pointing there: reinstall only the project, not its dependencies.
+        let repoint = installs_project && moved(&stamp);
         let mut command = None;
         if repoint {
             let egg_info_before = egg_info_dirs(&project.root);

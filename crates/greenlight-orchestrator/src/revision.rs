@@ -214,8 +214,16 @@ fn fixed_location(repo: &Repo) -> Option<(PathBuf, std::fs::File)> {
     let hash: String = digest[..8].iter().map(|byte| format!("{byte:02x}")).collect();
     let parent = std::env::temp_dir().join("greenlight-worktrees").join(hash);
     std::fs::create_dir_all(&parent).ok()?;
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(parent.join("lock")).ok()?;
+    let lock_path = parent.join("lock");
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).ok()?;
     lock.try_lock().ok()?;
+    // The run that held it last removes the lock file when done: make sure the file locked is
+    // still the one at that path (else another run may hold a new one).
+    use std::os::unix::fs::MetadataExt as _;
+    let (held, current) = (lock.metadata().ok()?, std::fs::metadata(&lock_path).ok()?);
+    if (held.dev(), held.ino()) != (current.dev(), current.ino()) {
+        return None;
+    }
     let name = repo.toplevel.file_name().map_or_else(|| "checkout".into(), |name| name.to_os_string());
     Some((parent.join(name), lock))
 }
@@ -310,12 +318,6 @@ impl Worktree {
         self.dir.clone()
     }
 
-    /// True when this worktree is at the repository's fixed path (not a one-off directory):
-    /// [`Worktree::keep`] then leaves it where the next run would clear it.
-    pub fn is_fixed(&self) -> bool {
-        self.lock.is_some()
-    }
-
     fn delete_files(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         // Only ever a linked worktree's entry (`.git/worktrees/<name>`), never the repository.
@@ -325,7 +327,14 @@ impl Worktree {
             let _ = std::fs::remove_dir_all(admin);
         }
         drop(self.temp.take());
-        drop(self.lock.take());
+        if let Some(lock) = self.lock.take() {
+            // Tidy the fixed location while still holding its lock (see `fixed_location`).
+            if let Some(parent) = self.dir.parent() {
+                let _ = std::fs::remove_file(parent.join("lock"));
+                let _ = std::fs::remove_dir(parent);
+            }
+            drop(lock);
+        }
     }
 }
 

@@ -39,7 +39,7 @@ pub struct AllowRule {
     pub authors: Vec<String>,
     /// Labels that grant it.
     pub labels: Vec<String>,
-    /// Forbidden paths these PRs may change (globs); empty: every forbidden path.
+    /// Forbidden paths these PRs may change (globs; `["**"]` for all). Empty: none.
     pub paths: Vec<String>,
     /// These PRs need not touch the required paths.
     pub skip_required_paths: bool,
@@ -52,7 +52,7 @@ impl AllowRule {
     }
 
     fn allows(&self, path: &str) -> bool {
-        self.paths.is_empty() || self.paths.iter().any(|pattern| glob_match(pattern, path))
+        self.paths.iter().any(|pattern| glob_match(pattern, path))
     }
 }
 
