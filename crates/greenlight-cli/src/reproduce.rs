@@ -28,6 +28,12 @@ use crate::commands::{
 };
 use crate::registry::registry;
 
+/// The absolute, symlink-free project root: tools run in the worktree, so relative paths to
+/// the user's state would point elsewhere.
+fn absolute(root: &Path) -> Result<PathBuf, Failure> {
+    std::fs::canonicalize(root).map_err(|error| Failure::usage(format!("{}: {error}", root.display())))
+}
+
 /// Points a run on a worktree at the user's state directory and environment store.
 fn worktree_options(root: &Path, mut options: RunOptions) -> RunOptions {
     let state = root.join(".greenlight");
@@ -69,6 +75,7 @@ pub async fn run_at_rev(
     live: Arc<LiveView>,
     stop: &Stop,
 ) -> Result<RunReport, Failure> {
+    let root = &absolute(root)?;
     let repo = Repo::open(root, stop).await.map_err(|error| or_interrupted(stop, Failure::usage(error)))?;
     let sha = repo.resolve(rev, stop).await.map_err(|error| or_interrupted(stop, Failure::usage(error)))?;
     let worktree = Worktree::add(&repo, &sha, "rev", true, stop)
@@ -174,7 +181,7 @@ pub struct TestedCommit {
 /// `greenlight bisect`.
 pub async fn bisect(args: BisectArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
-    let root = project_root(&args.project)?;
+    let root = absolute(&project_root(&args.project)?)?;
     let stop = Stop::new();
     let signals = tokio::spawn(watch_signals(stop.clone()));
     let result = bisect_setup(&args, &root, &stop, started).await;
@@ -638,7 +645,7 @@ struct Revert {
 
 /// `greenlight hotfix`.
 pub async fn hotfix(args: HotfixArgs) -> Result<ExitCode, Failure> {
-    let root = project_root(&args.project)?;
+    let root = absolute(&project_root(&args.project)?)?;
     let stop = Stop::new();
     let signals = tokio::spawn(watch_signals(stop.clone()));
     let result = hotfix_setup(&args, &root, &stop).await;

@@ -258,10 +258,21 @@ impl Worktree {
             .args(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet"])
             .arg(&dir)
             .arg(commit);
-        git_text(add, stop).await.map_err(|error| format!("cannot check out {commit} in a worktree: {error}"))?;
-        let admin = git_text(git(&dir).args(["rev-parse", "--absolute-git-dir"]), stop).await?;
-        worktree.admin = Some(PathBuf::from(admin.trim()));
-        Ok(worktree)
+        let added = match git_text(add, stop).await {
+            Ok(_) => git_text(git(&dir).args(["rev-parse", "--absolute-git-dir"]), stop).await,
+            Err(error) => Err(format!("cannot check out {commit} in a worktree: {error}")),
+        };
+        match added {
+            Ok(admin) => {
+                worktree.admin = Some(PathBuf::from(admin.trim()));
+                Ok(worktree)
+            }
+            Err(error) => {
+                // Interrupted half-way, git may have registered it already.
+                let _ = worktree.remove().await;
+                Err(error)
+            }
+        }
     }
 
     /// The worktree's top-level directory.
