@@ -3,6 +3,7 @@
 //! `GREENLIGHT_REQUIRE_TOOLS=1` (CI), where they fail it.
 #![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and helpers")]
 
+mod cache;
 mod environment;
 mod foundation;
 mod reproduce;

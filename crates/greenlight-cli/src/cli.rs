@@ -40,6 +40,19 @@ pub enum Command {
     Policy(PolicyArgs),
     /// Revert the commits that broke main on a new branch and prove the result is green.
     Hotfix(HotfixArgs),
+    /// Manage the result cache.
+    Cache {
+        /// What to do with the cache.
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+}
+
+/// `greenlight cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every stored result of the project.
+    Clean(ProjectArgs),
 }
 
 /// Where the project is.
@@ -106,6 +119,9 @@ pub struct RunArgs {
     /// The pull request's base, for the policy's path rules (files changed since the merge-base).
     #[arg(long, value_name = "REV")]
     pub pr_base: Option<String>,
+    /// Run every check even when its inputs did not change since a stored result.
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -244,8 +260,10 @@ pub fn init_tracing((verbose, quiet): (u8, bool)) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

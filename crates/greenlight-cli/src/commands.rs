@@ -11,7 +11,7 @@ use greenlight_process::Stop;
 use greenlight_report::{CheckReport, ExitCode, RunReport};
 use greenlight_reporters::terminal::{LiveMode, LiveView, SummaryOptions};
 
-use crate::cli::{Cli, Command, PolicyArgs, ProjectArgs, RunArgs};
+use crate::cli::{CacheCommand, Cli, Command, PolicyArgs, ProjectArgs, RunArgs};
 use crate::registry::registry;
 use crate::reproduce;
 
@@ -23,6 +23,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Bisect(args) => reproduce::bisect(args).await,
         Command::Policy(args) => policy(args).await,
         Command::Hotfix(args) => reproduce::hotfix(args).await,
+        Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", error.message);
@@ -106,6 +107,8 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         tool_pins,
         vars,
         rev: args.rev.clone(),
+        cache: !args.no_cache,
+        outputs: args.output.json.iter().filter(|path| path.as_os_str() != "-").cloned().collect(),
         ..RunOptions::default()
     };
 
@@ -332,4 +335,12 @@ async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {
 fn humantime_short(duration: std::time::Duration) -> String {
     let seconds = duration.as_secs();
     if seconds.is_multiple_of(60) { format!("{}m", seconds / 60) } else { format!("{seconds}s") }
+}
+
+fn cache_clean(args: &ProjectArgs) -> Result<ExitCode, Failure> {
+    let root = project_root(args)?;
+    let cache = greenlight_orchestrator::cache::ResultCache::new(&root.join(".greenlight"));
+    let freed = cache.clean().map_err(|error| Failure::errored(format!("cannot remove the cache: {error}")))?;
+    println!("removed the result cache of {} ({} KiB)", root.display(), freed.div_ceil(1024));
+    Ok(ExitCode::Success)
 }

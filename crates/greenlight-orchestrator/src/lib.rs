@@ -7,6 +7,7 @@
 //! [`greenlight_report::RunReport`].
 
 pub mod bisect;
+pub mod cache;
 pub mod config;
 pub mod environment;
 mod fsutil;

@@ -1,8 +1,9 @@
 //! The `pytest` checker.
 //!
 //! pytest runs in the project environment (so the project and its `dev` extras are
-//! importable) with `-p no:cacheprovider` (no `.pytest_cache/`), bytecode writing off (no
-//! `__pycache__/`), and a JUnit XML report in a private temporary directory. The project's own
+//! importable) with `-p no:cacheprovider` (no `.pytest_cache/`), bytecode cached under
+//! `.greenlight/pycache` (no `__pycache__/` in the tree), and a JUnit XML report in a private
+//! temporary directory. The project's own
 //! pytest configuration applies. The outcome comes from the exit code read together with the
 //! report (TOOL-FACTS §2.1): failures and collection errors are `failed`; an internal or usage
 //! error, a conftest that cannot be imported, or a non-zero exit without a report is `errored`.
@@ -95,7 +96,10 @@ impl Checker for PytestChecker {
             .arg(format!("--junitxml={}", report.display()))
             .args(&self.options.args)
             .args(&self.options.paths)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
+            // Bytecode (and pytest's rewritten test modules) goes under .greenlight/, not into
+            // `__pycache__/` next to the user's sources, and is reused by the next run.
+            .env("PYTHONPYCACHEPREFIX", cx.project.root.join(".greenlight").join("pycache"))
+            .env_remove("PYTHONDONTWRITEBYTECODE")
             .env_remove("PYTEST_ADDOPTS");
         if let Some(environment) = &cx.environment {
             command = command.env("VIRTUAL_ENV", &environment.root).env("PATH", path_with(&environment.bin(), cx));
