@@ -419,6 +419,52 @@ fn bisect_skips_commits_where_the_check_errored() {
 }
 
 #[test]
+fn bisect_steps_over_commits_whose_configuration_cannot_be_loaded() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    project.git_init();
+    let good = project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let history = History { project, commits: BTreeMap::new() };
+    history.docs("docs 1");
+    let pyproject = std::fs::read_to_string(history.path().join("pyproject.toml")).unwrap();
+    history.project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight]\njbos = 2\n"));
+    history.project.git(&["commit", "-q", "-am", "config: a typo"]);
+    let typo = history.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    history.docs("docs 2");
+    history.project.write("pyproject.toml", &pyproject);
+    history.project.git(&["commit", "-q", "-am", "config: fixed"]);
+    history.edit(
+        "packages/core/health.py",
+        "\"\"\"Health reporting.\"\"\"\n",
+        "\"\"\"Health reporting.\"\"\"\n\nimport os\n",
+    );
+    history.project.git(&["commit", "-q", "-am", "health: read the environment"]);
+    let lint = history.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let before = user_state(history.path());
+
+    let result = history.run(&[
+        "bisect",
+        "--good",
+        &good,
+        "--bad",
+        "main",
+        "--check",
+        "ruff-check",
+        "--json",
+        ".greenlight/b.json",
+    ]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    let json = read_json(&history.path().join(".greenlight/b.json"));
+    assert_eq!(json["checks"][0]["first_bad"]["sha"], lint.as_str(), "{}", result.output());
+    let tested = json["tested"].as_array().unwrap();
+    let skipped = tested.iter().find(|commit| commit["commit"] == typo.as_str()).expect("the typo commit was probed");
+    assert_eq!(skipped["untestable"][0], "ruff-check", "{}", result.output());
+    assert_eq!(user_state(history.path()), before);
+}
+
+#[test]
 fn bisect_over_64_commits_takes_seconds() {
     if !ready() {
         return;

@@ -51,6 +51,14 @@ impl Failure {
     pub fn interrupted(message: impl Into<String>) -> Self {
         Self { message: message.into(), code: ExitCode::Interrupted }
     }
+    /// True for a usage or configuration error.
+    pub fn is_usage(&self) -> bool {
+        self.code == ExitCode::Usage
+    }
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl From<PlanError> for Failure {

@@ -108,8 +108,8 @@ pub async fn run_at_rev(
 pub struct BisectResult {
     /// Version of this document's shape.
     pub schema_version: u32,
-    /// `found` (every check has its first bad commit), `ambiguous` (untestable commits hide
-    /// some) or `interrupted`.
+    /// `found` (every check has its first bad commit) or `ambiguous` (untestable commits hide
+    /// some).
     pub outcome: String,
     /// The good revision as given and resolved.
     pub good: RevRef,
@@ -148,7 +148,7 @@ pub struct RevRef {
 pub struct CheckBisection {
     /// Check id.
     pub check: String,
-    /// `found`, `ambiguous` or `interrupted`.
+    /// `found` or `ambiguous`.
     pub outcome: String,
     /// The first commit at which the check fails.
     pub first_bad: Option<CommitInfo>,
@@ -296,6 +296,36 @@ impl Session<'_> {
         Ok(report)
     }
 
+    /// [`Session::run_at`] for a commit inside the range: a commit whose configuration cannot
+    /// be loaded, or that lacks the project, cannot be tested, which does not end the bisection.
+    async fn probe(&mut self, sha: &str, checks: &[String]) -> Result<RunReport, Failure> {
+        match self.run_at(sha, checks).await {
+            Err(failure) if failure.is_usage() && !self.stop.is_cancelled() => {
+                let mut report = RunReport {
+                    schema_version: greenlight_report::SCHEMA_VERSION,
+                    greenlight_version: greenlight_report::GREENLIGHT_VERSION.to_string(),
+                    run_id: String::new(),
+                    outcome: Outcome::Errored,
+                    interrupted: false,
+                    project: Default::default(),
+                    started_at: String::new(),
+                    duration_ms: 0,
+                    tools: Default::default(),
+                    checks: Vec::new(),
+                };
+                for id in checks {
+                    let mut check = greenlight_report::CheckReport::new(id, id, Outcome::Errored);
+                    check.summary = "cannot be tested at this commit".to_string();
+                    check.reason = Some(failure.message().to_string());
+                    report.checks.push(check);
+                }
+                self.tested.push((sha.to_string(), checks.to_vec(), report.clone()));
+                Ok(report)
+            }
+            other => other,
+        }
+    }
+
     async fn progress(&mut self, label: &str, sha: &str, report: &RunReport) -> Result<(), Failure> {
         if self.args.quiet {
             return Ok(());
@@ -393,7 +423,7 @@ impl Session<'_> {
         reports.insert(commits.len() - 1, bad_report);
         while let Some((index, checks)) = bisection.next_probe() {
             let sha = commits[index].clone();
-            let report = self.run_at(&sha, &checks).await?;
+            let report = self.probe(&sha, &checks).await?;
             for id in &checks {
                 let verdict = match report.check(id).map(|check| check.outcome) {
                     Some(Outcome::Passed) => Verdict::Good,
