@@ -116,6 +116,9 @@ impl Checker for PolicyChecker {
             default_timeout: Duration::from_secs(60),
             cpu_bound: false,
             expected: Duration::from_millis(50),
+            // Its inputs are outside the project (the body file, the event file, the base's
+            // history), where the result cache cannot see; it is cheap anyway.
+            cacheable: false,
             ..CheckerInfo::new("PR policy")
         }
     }
