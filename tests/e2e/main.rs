@@ -6,4 +6,5 @@
 mod cache;
 mod environment;
 mod foundation;
+mod gitleaks;
 mod reproduce;

@@ -421,7 +421,8 @@ fn trivial_tools(dir: &Path, ruff_json: Option<&Path>, junit: Option<&Path>) -> 
     Ok(())
 }
 
-/// A ruff JSON report with `count` findings over 100 files.
+/// A ruff JSON report with `count` findings over 100 files, in ruff's order (by file, then
+/// position).
 fn ruff_findings(count: usize) -> String {
     let mut out = String::from("[");
     for index in 0..count {
@@ -430,9 +431,9 @@ fn ruff_findings(count: usize) -> String {
         }
         let _ = write!(
             out,
-            "{{\"cell\":null,\"code\":\"F401\",\"end_location\":{{\"column\":10,\"row\":{row}}},\"filename\":\"/bench/packages/module_{file}.py\",\"fix\":{{\"applicability\":\"safe\",\"edits\":[],\"message\":\"Remove unused import\"}},\"location\":{{\"column\":8,\"row\":{row}}},\"message\":\"`os` imported but unused\",\"name\":\"unused-import\",\"noqa_row\":{row},\"severity\":\"error\",\"url\":\"https://docs.astral.sh/ruff/rules/unused-import\"}}",
-            row = index / 100 + 1,
-            file = index % 100
+            "{{\"cell\":null,\"code\":\"F401\",\"end_location\":{{\"column\":10,\"row\":{row}}},\"filename\":\"/bench/packages/module_{file:03}.py\",\"fix\":{{\"applicability\":\"safe\",\"edits\":[],\"message\":\"Remove unused import\"}},\"location\":{{\"column\":8,\"row\":{row}}},\"message\":\"`os` imported but unused\",\"name\":\"unused-import\",\"noqa_row\":{row},\"severity\":\"error\",\"url\":\"https://docs.astral.sh/ruff/rules/unused-import\"}}",
+            row = index % (count / 100).max(1) + 1,
+            file = index / (count / 100).max(1)
         );
     }
     out.push(']');

@@ -169,7 +169,13 @@ fn from_junit(code: i32, junit: Junit, text: &str) -> CheckResult {
     let findings = failure_findings(&summary, &junit.failure_lines);
     let counts = counts(&summary);
     let mut result = match code {
-        0 => CheckResult::passed(counts),
+        0 if summary.failed + summary.errors == 0 => CheckResult::passed(counts),
+        0 => {
+            // pytest itself never does this; a wrapper script or plugin swallowed the exit code.
+            let mut result = CheckResult::failed(counts);
+            result.reason = Some("pytest exited 0, but its report lists failing tests".to_string());
+            result
+        }
         6 => {
             let mut result = CheckResult::failed(format!("{counts}; too many warnings"));
             result.reason =
@@ -279,6 +285,14 @@ mod tests {
         let fail = findings.iter().find(|f| f.message.starts_with("tests/test_a.py::test_fail")).unwrap();
         assert_eq!(fail.location.as_ref().unwrap().line, Some(20));
         assert_eq!(fail.rule, "test-failed");
+    }
+
+    #[test]
+    fn failures_in_the_report_fail_even_with_exit_code_zero() {
+        let junit = parse_junit(include_str!("../tests/data/mixed-xunit1.xml")).unwrap();
+        let result = from_junit(0, junit, "");
+        assert_eq!(result.outcome, Outcome::Failed);
+        assert!(result.reason.unwrap().contains("exited 0"));
     }
 
     #[test]
