@@ -70,6 +70,8 @@ fn ci(args: &[String]) -> Result<()> {
 
 fn test(args: &[String]) -> Result<()> {
     setup::run(&[])?;
+    // The end-to-end tests run the binary; test runners do not build it for them.
+    status(cargo().args(["build", "--package", "greenlight-cli", "--bin", "greenlight"]))?;
     let nextest = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["nextest", "--version"])
         .output()
