@@ -7,6 +7,7 @@
 //! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
 //! | `gitleaks`    | gitleaks, git   | no               | nothing (report and tree copy in scratch) |
 //! | `pip-audit`   | pip-audit       | its service (none with `--advisory-db`: loopback only) | nothing |
+//! | `policy`      | git (changed files) | no               | nothing            |
 
 use greenlight_checker::CheckerFactory;
 
@@ -18,5 +19,6 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_pytest::PYTEST_CHECK,
         greenlight_plugin_gitleaks::GITLEAKS_CHECK,
         greenlight_plugin_pip_audit::PIP_AUDIT_CHECK,
+        greenlight_plugin_policy::POLICY_CHECK,
     ]
 }
