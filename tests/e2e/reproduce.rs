@@ -96,8 +96,11 @@ impl History {
         self.project.git(&["commit", "-q", "-m", subject]);
     }
 
+    /// Runs greenlight in the repository. pip-audit audits against the bundled advisory
+    /// records, so runs of every check decide without a vulnerability service.
     fn run(&self, args: &[&str]) -> greenlight_e2e::RunResult {
-        run_greenlight(self.path(), args, &[])
+        let advisories = greenlight_e2e::workspace().join("fixtures/advisory-db").display().to_string();
+        run_greenlight(self.path(), args, &[("GREENLIGHT_ADVISORY_DB", advisories.as_str())])
     }
 }
 
