@@ -155,13 +155,13 @@ impl Config {
             ConfigSource::new(&standalone, read(&standalone)?, &[])
         } else if pyproject.is_file() {
             let text = read(&pyproject)?;
-            if !text.contains("greenlight") {
-                // No greenlight table: do not fail on a pyproject that is broken for other reasons;
-                // the checks report that themselves.
-                ConfigSource::empty()
-            } else {
-                ConfigSource::new(&pyproject, text, &["tool", "greenlight"])
-            }
+            // Without a greenlight table, a pyproject.toml that is broken for other reasons is not
+            // a configuration error: the checks report it themselves.
+            let has_table = match toml::from_str::<toml::Table>(&text) {
+                Ok(table) => table.get("tool").and_then(|tool| tool.get("greenlight")).is_some(),
+                Err(_) => text.contains("tool.greenlight") || text.contains("greenlight ="),
+            };
+            if has_table { ConfigSource::new(&pyproject, text, &["tool", "greenlight"]) } else { ConfigSource::empty() }
         } else {
             ConfigSource::empty()
         };
