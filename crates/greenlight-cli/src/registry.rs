@@ -4,10 +4,11 @@
 //! |---------------|-----------------|------------------|--------------------|
 //! | `ruff-check`  | ruff            | no               | nothing (`--fix`: sources) |
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
+//! | `build`       | build (+ uv)    | the package index (build requirements) | a temporary copy; artifacts in `.greenlight/dist/` |
 
 use greenlight_checker::CheckerFactory;
 
 /// Every checker greenlight has, in display order.
 pub fn registry() -> Vec<CheckerFactory> {
-    vec![greenlight_plugin_ruff::RUFF_CHECK, greenlight_plugin_ruff::RUFF_FORMAT]
+    vec![greenlight_plugin_ruff::RUFF_CHECK, greenlight_plugin_ruff::RUFF_FORMAT, greenlight_plugin_build::BUILD]
 }
