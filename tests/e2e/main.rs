@@ -4,4 +4,5 @@
 #![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and helpers")]
 
 mod build;
+mod environment;
 mod foundation;

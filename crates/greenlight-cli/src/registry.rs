@@ -4,11 +4,17 @@
 //! |---------------|-----------------|------------------|--------------------|
 //! | `ruff-check`  | ruff            | no               | nothing (`--fix`: sources) |
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
+//! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
 //! | `build`       | build (+ uv)    | the package index (build requirements) | a temporary copy; artifacts in `.greenlight/dist/` |
 
 use greenlight_checker::CheckerFactory;
 
 /// Every checker greenlight has, in display order.
 pub fn registry() -> Vec<CheckerFactory> {
-    vec![greenlight_plugin_ruff::RUFF_CHECK, greenlight_plugin_ruff::RUFF_FORMAT, greenlight_plugin_build::BUILD]
+    vec![
+        greenlight_plugin_ruff::RUFF_CHECK,
+        greenlight_plugin_ruff::RUFF_FORMAT,
+        greenlight_plugin_pytest::PYTEST_CHECK,
+        greenlight_plugin_build::BUILD,
+    ]
 }

@@ -516,6 +516,9 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
                     Err(reason) => return CheckResult::errored(reason),
                 }
             }
+            if stop.is_cancelled() {
+                return CheckResult::new(Outcome::Cancelled, "cancelled");
+            }
             let scratch = shared.scratch.join(&node.id);
             let _ = std::fs::create_dir_all(&scratch);
             let cx = CheckContext {
