@@ -87,6 +87,10 @@ pub struct RunArgs {
     /// Rebuild the project environment even if its dependency files did not change.
     #[arg(long)]
     pub rebuild_env: bool,
+    /// Keep the image the docker check builds (tagged `greenlight/<project>:<run id>`) for
+    /// debugging, instead of removing it.
+    #[arg(long)]
+    pub keep_image: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

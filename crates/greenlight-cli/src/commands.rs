@@ -89,7 +89,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         fix: args.fix,
         rebuild_env: args.rebuild_env,
         tool_pins,
-        vars: std::env::vars().collect(),
+        vars: user_vars(&args),
         rev: None,
     };
 
@@ -128,6 +128,15 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         let _ = std::io::stdout().flush();
     }
     Ok(ExitCode::for_report(&report))
+}
+
+/// The user's environment for the checks, plus what flags tell checks through it.
+fn user_vars(args: &RunArgs) -> BTreeMap<String, String> {
+    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    if args.keep_image {
+        vars.insert(crate::registry::KEEP_IMAGE_VAR.to_string(), "1".to_string());
+    }
+    vars
 }
 
 fn write_outputs(args: &RunArgs, report: &RunReport, json_to_stdout: bool) -> Result<(), Failure> {

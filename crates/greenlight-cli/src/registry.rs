@@ -6,8 +6,12 @@
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
 //! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
 //! | `build`       | build (+ uv)    | the package index (build requirements) | a temporary copy; artifacts in `.greenlight/dist/` |
+//! | `docker`      | the Docker Engine API (bollard) | what the Dockerfile pulls | an image and a container, labelled and removed after the run |
 
 use greenlight_checker::CheckerFactory;
+
+/// The variable `--keep-image` sets for the docker check.
+pub const KEEP_IMAGE_VAR: &str = greenlight_plugin_docker::KEEP_IMAGE_VAR;
 
 /// Every checker greenlight has, in display order.
 pub fn registry() -> Vec<CheckerFactory> {
@@ -16,5 +20,6 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_ruff::RUFF_FORMAT,
         greenlight_plugin_pytest::PYTEST_CHECK,
         greenlight_plugin_build::BUILD,
+        greenlight_plugin_docker::DOCKER,
     ]
 }
