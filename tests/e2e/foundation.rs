@@ -18,6 +18,11 @@ fn clean_service() {
 }
 
 #[test]
+fn bench_service() {
+    check_fixture("bench-service");
+}
+
+#[test]
 fn lint_errors() {
     check_fixture("lint-errors");
 }

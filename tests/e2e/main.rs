@@ -4,5 +4,7 @@
 #![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and helpers")]
 
 mod build;
+mod cache;
 mod environment;
 mod foundation;
+mod docker;

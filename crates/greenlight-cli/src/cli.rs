@@ -31,6 +31,19 @@ pub enum Command {
     Run(RunArgs),
     /// List every check, whether it would run, and why.
     List(ProjectArgs),
+    /// Manage the result cache.
+    Cache {
+        /// What to do with the cache.
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+}
+
+/// `greenlight cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every stored result of the project.
+    Clean(ProjectArgs),
 }
 
 /// Where the project is.
@@ -91,6 +104,9 @@ pub struct RunArgs {
     /// debugging, instead of removing it.
     #[arg(long)]
     pub keep_image: bool,
+    /// Run every check even when its inputs did not change since a stored result.
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -110,8 +126,10 @@ pub fn init_tracing((verbose, quiet): (u8, bool)) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

@@ -11,7 +11,7 @@ use greenlight_process::Stop;
 use greenlight_report::{CheckReport, ExitCode, RunReport};
 use greenlight_reporters::terminal::{LiveMode, LiveView, SummaryOptions};
 
-use crate::cli::{Cli, Command, ProjectArgs, RunArgs};
+use crate::cli::{CacheCommand, Cli, Command, ProjectArgs, RunArgs};
 use crate::registry::registry;
 
 /// Runs the subcommand and returns the exit code.
@@ -19,6 +19,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args).await,
         Command::List(args) => list(args).await,
+        Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", error.message);
@@ -91,6 +92,8 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         tool_pins,
         vars: user_vars(&args),
         rev: None,
+        cache: !args.no_cache,
+        outputs: args.output.json.iter().filter(|path| path.as_os_str() != "-").cloned().collect(),
     };
 
     let json_to_stdout = args.output.json.as_deref() == Some(Path::new("-"));
@@ -241,4 +244,12 @@ async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {
 fn humantime_short(duration: std::time::Duration) -> String {
     let seconds = duration.as_secs();
     if seconds.is_multiple_of(60) { format!("{}m", seconds / 60) } else { format!("{seconds}s") }
+}
+
+fn cache_clean(args: &ProjectArgs) -> Result<ExitCode, Failure> {
+    let root = project_root(args)?;
+    let cache = greenlight_orchestrator::cache::ResultCache::new(&root.join(".greenlight"));
+    let freed = cache.clean().map_err(|error| Failure::errored(format!("cannot remove the cache: {error}")))?;
+    println!("removed the result cache of {} ({} KiB)", root.display(), freed.div_ceil(1024));
+    Ok(ExitCode::Success)
 }

@@ -92,6 +92,17 @@ impl Checker for BuildChecker {
             default_timeout: Duration::from_secs(600),
             expected: Duration::from_secs(10),
             cpu_bound: true,
+            // The isolated environment installs [build-system].requires from the index: a new
+            // backend release can change the verdict.
+            network: true,
+            env_vars: vec![
+                "PIP_INDEX_URL",
+                "PIP_EXTRA_INDEX_URL",
+                "UV_INDEX_URL",
+                "UV_EXTRA_INDEX_URL",
+                "UV_DEFAULT_INDEX",
+                "SOURCE_DATE_EPOCH",
+            ],
             ..CheckerInfo::new("python -m build")
         }
     }
