@@ -5,6 +5,6 @@
 
 mod build;
 mod cache;
+mod docker;
 mod environment;
 mod foundation;
-mod docker;

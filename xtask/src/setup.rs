@@ -27,6 +27,7 @@ pub fn path_with_tools() -> String {
 /// Installs the Python tools (idempotent).
 pub fn run(_args: &[String]) -> Result<()> {
     python_tools()?;
+    crate::base_image::ensure()?;
     Ok(())
 }
 

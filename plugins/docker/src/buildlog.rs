@@ -29,6 +29,8 @@ pub struct Step {
     pub image: Option<String>,
     /// True when it reused a cached layer.
     pub cached: bool,
+    /// True once it started a container (`RUN`, and instructions that commit one).
+    pub container: bool,
 }
 
 impl Step {
@@ -61,28 +63,54 @@ pub fn strip_ansi(text: &str) -> String {
     ANSI.replace_all(text, "").into_owned()
 }
 
+/// What the builder did that the caller must clean up after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// It committed a layer for this build (not cached, not the base image).
+    Layer(String),
+    /// It started a container for a step.
+    ContainerStarted(String),
+    /// It removed that container.
+    ContainerRemoved(String),
+}
+
 impl BuildLog {
-    /// Adds a chunk of build output; returns the ids of layers this build just made (not cached,
-    /// not the base image), so the caller can remove them even if the build stops.
-    pub fn push(&mut self, chunk: &str) -> Vec<String> {
+    /// Adds a chunk of build output; returns what the builder made or removed, so the caller
+    /// can remove what remains even if the build stops.
+    pub fn push(&mut self, chunk: &str) -> Vec<Event> {
         self.partial.push_str(chunk);
-        let mut made = Vec::new();
+        let mut events = Vec::new();
         while let Some(end) = self.partial.find('\n') {
             let line: String = self.partial.drain(..=end).collect();
-            if let Some(id) = self.line(line.trim_end_matches(['\n', '\r'])) {
-                made.push(id);
-            }
+            events.extend(self.line(line.trim_end_matches(['\n', '\r'])));
         }
-        made
+        events
     }
 
     /// Flushes an unterminated last line.
-    pub fn finish(&mut self) -> Vec<String> {
+    pub fn finish(&mut self) -> Vec<Event> {
         let rest = std::mem::take(&mut self.partial);
         if rest.is_empty() { Vec::new() } else { self.line(&rest).into_iter().collect() }
     }
 
-    fn line(&mut self, line: &str) -> Option<String> {
+    /// True when closing the connection now cancels the build without it committing a layer
+    /// unseen: before the first step, after a step finished, during a `FROM` (a pull), or while
+    /// a step's container runs (the builder kills it, or commits it and reports nothing; the
+    /// caller waits for the container to go).
+    pub fn safe_to_leave(&self) -> bool {
+        match self.steps.last() {
+            None => true,
+            Some(step) => step.image.is_some() || step.container || step.is_from(),
+        }
+    }
+
+    /// Every image the steps so far produced or started from (the base, cached and new layers):
+    /// whatever the builder commits next has one of them as its parent.
+    pub fn images(&self) -> Vec<String> {
+        self.steps.iter().filter_map(|step| step.image.clone()).collect()
+    }
+
+    fn line(&mut self, line: &str) -> Option<Event> {
         let line = strip_ansi(line);
         if let Some(captures) = STEP.captures(&line) {
             self.steps.push(Step {
@@ -98,15 +126,21 @@ impl BuildLog {
             let step = self.steps.last_mut()?;
             if rest == "Using cache" {
                 step.cached = true;
+            } else if let Some(container) = rest.strip_prefix("Running in ") {
+                step.container = true;
+                return Some(Event::ContainerStarted(container.trim().to_string()));
             } else if IMAGE_ID.is_match(rest) {
                 step.image = Some(rest.to_string());
                 if !step.cached && !step.is_from() {
-                    return Some(rest.to_string());
+                    return Some(Event::Layer(rest.to_string()));
                 }
             }
             return None;
         }
-        if line.starts_with("Removing intermediate container ") || line.starts_with("Successfully tagged ") {
+        if let Some(container) = line.strip_prefix("Removing intermediate container ") {
+            return Some(Event::ContainerRemoved(container.trim().to_string()));
+        }
+        if line.starts_with("Successfully tagged ") {
             return None;
         }
         if let Some(id) = line.strip_prefix("Successfully built ") {
@@ -194,8 +228,7 @@ pub fn error_lines(step: &Step, limit: usize) -> Vec<String> {
 /// A line number in a daemon message such as `dockerfile parse error line 2: unknown
 /// instruction: RUNN`.
 pub fn line_in_message(message: &str) -> Option<u32> {
-    static LINE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?i)line (\d+)").expect("the line pattern compiles"));
+    static LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)line (\d+)").expect("the line pattern compiles"));
     LINE.captures(message).and_then(|captures| captures[1].parse().ok())
 }
 
@@ -203,8 +236,8 @@ pub fn line_in_message(message: &str) -> Option<u32> {
 mod tests {
     use super::*;
 
-    /// The classic builder's output for a failing `RUN`, as the engine streamed it (recorded,
-    /// split into the chunks it arrived in).
+    /// The classic builder's output for a failing `RUN`, as the engine streamed it here, split
+    /// into the chunks it arrived in (step 4 marked as cached to cover that case).
     const FAILED_RUN: &[&str] = &[
         "Step 1/7 : ARG BASE_IMAGE=python:3.11-slim",
         "\n",
@@ -230,12 +263,22 @@ mod tests {
     #[test]
     fn steps_outputs_and_made_layers() {
         let mut log = BuildLog::default();
-        let mut made = Vec::new();
+        let mut events = Vec::new();
         for chunk in FAILED_RUN {
-            made.extend(log.push(chunk));
+            events.extend(log.push(chunk));
         }
-        made.extend(log.finish());
-        assert_eq!(made, ["bd767bc64d92"], "the base image and cached layers are not this build's");
+        events.extend(log.finish());
+        assert_eq!(
+            events,
+            [
+                Event::ContainerStarted("fecc7baab234".into()),
+                Event::ContainerRemoved("fecc7baab234".into()),
+                Event::Layer("bd767bc64d92".into()),
+                Event::ContainerStarted("0c75430ff2b8".into()),
+            ],
+            "the base image and cached layers are not this build's"
+        );
+        assert_eq!(log.images(), ["aaed5b53a1be", "bd767bc64d92", "e868032cc36e"]);
         assert_eq!(log.steps.len(), 5);
         let step = log.last_step().unwrap();
         assert_eq!((step.number, step.total), (5, 7));
@@ -253,12 +296,16 @@ mod tests {
         assert_eq!(classify(offline, Some(&from)), Verdict::Pull);
         let denied = "pull access denied for nope, repository does not exist or may require 'docker login': denied: requested access to the resource is denied";
         assert_eq!(classify(denied, Some(&from)), Verdict::Pull);
-        let copy_from = Step { instruction: "COPY --from=ghcr.io/astral-sh/uv:latest /uv /bin/".to_string(), ..Step::default() };
+        let copy_from =
+            Step { instruction: "COPY --from=ghcr.io/astral-sh/uv:latest /uv /bin/".to_string(), ..Step::default() };
         assert_eq!(classify(denied, Some(&copy_from)), Verdict::Pull);
         assert_eq!(classify("base name (${BASE_IMAGE}) should not be blank", Some(&from)), Verdict::Project);
         let run = Step { instruction: "RUN pip install -r requirements.txt".to_string(), ..Step::default() };
         assert_eq!(
-            classify("The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1", Some(&run)),
+            classify(
+                "The command '/bin/sh -c pip install -r requirements.txt' returned a non-zero code: 1",
+                Some(&run)
+            ),
             Verdict::Project
         );
         assert_eq!(classify("write /var/lib/docker/tmp/x: no space left on device", Some(&run)), Verdict::Engine);

@@ -81,7 +81,8 @@ pub fn plan(
     let mut patterns = Vec::new();
     let mut ignore_name = None;
     if let Some(file) = ignore_file {
-        let text = std::fs::read_to_string(file).map_err(|error| ContextError::Io { path: file.to_path_buf(), error })?;
+        let text =
+            std::fs::read_to_string(file).map_err(|error| ContextError::Io { path: file.to_path_buf(), error })?;
         patterns = read_ignore_file(&text);
         ignore_name = Some(greenlight_checker::relative_to(display_root, file));
     }
@@ -200,7 +201,13 @@ pub fn write_tar(
         header.set_mode(0o644);
         header.set_uid(0);
         header.set_gid(0);
-        header.set_mtime(std::fs::metadata(dockerfile)?.modified().ok().and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |since| since.as_secs()));
+        header.set_mtime(
+            std::fs::metadata(dockerfile)?
+                .modified()
+                .ok()
+                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |since| since.as_secs()),
+        );
         header.set_size(bytes.len() as u64);
         builder.append_data(&mut header, OUTSIDE_DOCKERFILE, bytes.as_slice())?;
         stats.entries += 1;
@@ -259,7 +266,8 @@ mod tests {
     #[test]
     fn tar_has_modes_links_and_root_ownership() {
         let dir = tree(&["Dockerfile", "run.sh", "app/main.py", ".env"]);
-        std::fs::set_permissions(dir.path().join("run.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(dir.path().join("run.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         std::os::unix::fs::symlink("app/main.py", dir.path().join("link.py")).unwrap();
         std::fs::write(dir.path().join(".dockerignore"), ".env\n").unwrap();
         let ignore_file = ignore_file_for(dir.path(), &dir.path().join("Dockerfile"));
@@ -304,7 +312,8 @@ mod tests {
     fn invalid_patterns_are_errors() {
         let dir = tree(&["Dockerfile"]);
         std::fs::write(dir.path().join(".dockerignore"), "[\n").unwrap();
-        let error = plan(dir.path(), Some(&dir.path().join(".dockerignore")), Some("Dockerfile"), dir.path()).unwrap_err();
+        let error =
+            plan(dir.path(), Some(&dir.path().join(".dockerignore")), Some("Dockerfile"), dir.path()).unwrap_err();
         assert!(error.to_string().starts_with(".dockerignore: invalid .dockerignore pattern `[`"), "{error}");
     }
 }

@@ -116,7 +116,9 @@ impl Dockerfile {
     pub fn image_command(&self, target: Option<&str>) -> Option<ImageCommand> {
         let stages = self.stages();
         let index = match target {
-            Some(target) => stages.iter().position(|stage| stage.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(target)))?,
+            Some(target) => {
+                stages.iter().position(|stage| stage.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(target)))?
+            }
             None => stages.len().checked_sub(1)?,
         };
         let command = self.stage_command(&stages, index, 0);
@@ -127,9 +129,9 @@ impl Dockerfile {
         let stage = &stages[index];
         let mut command = ImageCommand::default();
         if depth < stages.len()
-            && let Some(parent) = stages[..index].iter().position(|earlier| {
-                earlier.name.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(&stage.base))
-            })
+            && let Some(parent) = stages[..index]
+                .iter()
+                .position(|earlier| earlier.name.as_deref().is_some_and(|name| name.eq_ignore_ascii_case(&stage.base)))
         {
             command = self.stage_command(stages, parent, depth + 1);
         }
@@ -226,8 +228,9 @@ fn command_form(args: &str) -> Vec<String> {
 }
 
 fn heredoc_markers(args: &str) -> Vec<String> {
-    static HEREDOC: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"<<-?\s*["']?([A-Za-z_][A-Za-z0-9_]*)["']?"#).expect("the heredoc pattern compiles"));
+    static HEREDOC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"<<-?\s*["']?([A-Za-z_][A-Za-z0-9_]*)["']?"#).expect("the heredoc pattern compiles")
+    });
     HEREDOC.captures_iter(args).map(|captures| captures[1].to_string()).collect()
 }
 
@@ -304,12 +307,59 @@ const SERVERS: &[&str] = &["uvicorn", "gunicorn", "hypercorn", "granian", "daphn
 /// Options of those servers (and celery, flask, fastapi) that take a value, which is not the
 /// app.
 const VALUE_OPTIONS: &[&str] = &[
-    "-b", "--bind", "-k", "--worker-class", "-w", "--workers", "-c", "--config", "--host", "--port", "-p", "--uds",
-    "--fd", "-u", "--log-config", "--log-level", "--env-file", "--root-path", "--app-dir", "--timeout", "-t",
-    "--threads", "--access-logfile", "--error-logfile", "--chdir", "--worker-tmp-dir", "--interface", "--loop",
-    "--http", "--ws", "--lifespan", "--timeout-keep-alive", "--limit-concurrency", "--name", "-n", "--pidfile",
-    "--user", "--group", "-g", "--forwarded-allow-ips", "--max-requests", "--graceful-timeout", "--keep-alive",
-    "--certfile", "--keyfile", "-e", "--env", "--loglevel", "-l", "-Q", "--queues", "--concurrency", "--pool",
+    "-b",
+    "--bind",
+    "-k",
+    "--worker-class",
+    "-w",
+    "--workers",
+    "-c",
+    "--config",
+    "--host",
+    "--port",
+    "-p",
+    "--uds",
+    "--fd",
+    "-u",
+    "--log-config",
+    "--log-level",
+    "--env-file",
+    "--root-path",
+    "--app-dir",
+    "--timeout",
+    "-t",
+    "--threads",
+    "--access-logfile",
+    "--error-logfile",
+    "--chdir",
+    "--worker-tmp-dir",
+    "--interface",
+    "--loop",
+    "--http",
+    "--ws",
+    "--lifespan",
+    "--timeout-keep-alive",
+    "--limit-concurrency",
+    "--name",
+    "-n",
+    "--pidfile",
+    "--user",
+    "--group",
+    "-g",
+    "--forwarded-allow-ips",
+    "--max-requests",
+    "--graceful-timeout",
+    "--keep-alive",
+    "--certfile",
+    "--keyfile",
+    "-e",
+    "--env",
+    "--loglevel",
+    "-l",
+    "-Q",
+    "--queues",
+    "--concurrency",
+    "--pool",
 ];
 
 /// `pkg.module:attr` (also `module:factory()`): the module part.
@@ -339,11 +389,14 @@ fn module_from_words(argv: &[String], workdir: Option<&str>, depth: usize) -> Op
     // server is usually what `exec` runs at the end).
     if let Some(program) = argv.first()
         && matches!(basename(program), "sh" | "bash" | "dash" | "ash" | "zsh")
-        && let Some(position) = argv.iter().position(|arg| arg == "-c" || (arg.starts_with('-') && arg.ends_with('c') && !arg.starts_with("--")))
+        && let Some(position) = argv
+            .iter()
+            .position(|arg| arg == "-c" || (arg.starts_with('-') && arg.ends_with('c') && !arg.starts_with("--")))
         && let Some(line) = argv.get(position + 1)
     {
         let words = shell_words(line);
-        let commands: Vec<&[String]> = words.split(|word| matches!(word.as_str(), "&&" | "||" | ";" | "|" | "&")).collect();
+        let commands: Vec<&[String]> =
+            words.split(|word| matches!(word.as_str(), "&&" | "||" | ";" | "|" | "&")).collect();
         return commands.iter().rev().find_map(|command| module_from_words(command, workdir, depth + 1));
     }
     let mut words: Vec<&str> = argv.iter().map(String::as_str).collect();
@@ -530,7 +583,10 @@ mod tests {
         let cases: &[(&[&str], Option<&str>)] = &[
             (&["uvicorn", "apps.api.main:app", "--host", "0.0.0.0", "--port", "8000"], Some("apps.api.main")),
             (&["uvicorn", "--host", "0.0.0.0", "--factory", "apps.api.main:create_app"], Some("apps.api.main")),
-            (&["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0:8000", "svc.app:app"], Some("svc.app")),
+            (
+                &["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0:8000", "svc.app:app"],
+                Some("svc.app"),
+            ),
             (&["gunicorn", "--bind", "unix:/tmp/app.sock", "proj.wsgi:application"], Some("proj.wsgi")),
             (&["gunicorn", "app:create_app()"], Some("app")),
             (&["python", "-m", "uvicorn", "apps.api.main:app"], Some("apps.api.main")),
@@ -548,7 +604,10 @@ mod tests {
             (&["daphne", "-b", "0.0.0.0", "-p", "8000", "proj.asgi:application"], Some("proj.asgi")),
             (&["/usr/bin/tini", "--", "uvicorn", "apps.api.main:app"], Some("apps.api.main")),
             (&["env", "PYTHONUNBUFFERED=1", "uvicorn", "svc.main:app"], Some("svc.main")),
-            (&["/bin/sh", "-c", "alembic upgrade head && exec uvicorn apps.api.main:app --host 0.0.0.0"], Some("apps.api.main")),
+            (
+                &["/bin/sh", "-c", "alembic upgrade head && exec uvicorn apps.api.main:app --host 0.0.0.0"],
+                Some("apps.api.main"),
+            ),
             (&["sh", "-c", "uvicorn 'apps.api.main:app' --port \"$PORT\""], Some("apps.api.main")),
             (&["/bin/sh", "-c", "./start.sh"], None),
             (&["./entrypoint.sh", "uvicorn", "apps.api.main:app"], Some("apps.api.main")),
@@ -617,7 +676,8 @@ RUN pip install \
 
     #[test]
     fn entrypoint_resets_an_inherited_cmd() {
-        let dockerfile = Dockerfile::parse("FROM x AS a\nCMD [\"python\", \"-m\", \"a\"]\nFROM a\nENTRYPOINT [\"tini\", \"--\"]\n");
+        let dockerfile =
+            Dockerfile::parse("FROM x AS a\nCMD [\"python\", \"-m\", \"a\"]\nFROM a\nENTRYPOINT [\"tini\", \"--\"]\n");
         let command = dockerfile.image_command(None).unwrap();
         assert_eq!(command.argv(), ["tini", "--"]);
         assert_eq!(Dockerfile::parse("FROM python:3.11\nRUN true\n").image_command(None), None);

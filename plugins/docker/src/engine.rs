@@ -134,8 +134,14 @@ pub trait Engine: Send + Sync {
     async fn logs(&self, id: &str, limit: usize) -> Result<ContainerLogs, EngineError>;
     /// Removes it, killing it first if it runs.
     async fn remove_container(&self, id: &str) -> Result<(), EngineError>;
+    /// True while the container exists.
+    async fn container_exists(&self, id: &str) -> Result<bool, EngineError>;
     /// Removes an image (and its untagged parents), unless something still uses it.
     async fn remove_image(&self, image: &str) -> Result<(), EngineError>;
+    /// Untagged images without children created at or after `since` (Unix seconds), with
+    /// their parents: where to look for what an interrupted build committed after the client
+    /// stopped listening.
+    async fn dangling_images(&self, since: i64) -> Result<Vec<(String, String)>, EngineError>;
 }
 
 /// Why greenlight cannot talk to the engine that `DOCKER_HOST` names.
@@ -173,9 +179,7 @@ pub fn connect(docker_host: Option<&str>, tls_verify: Option<&str>) -> Result<Bo
             "DOCKER_HOST={host}: greenlight talks to unix:// and tcp:// engines only (not ssh:// or npipe://); forward the engine to a local socket or set DOCKER_HOST to one"
         )));
     };
-    docker
-        .map(|docker| BollardEngine { docker, host })
-        .map_err(|error| ConnectError::NoEngine(error.to_string()))
+    docker.map(|docker| BollardEngine { docker, host }).map_err(|error| ConnectError::NoEngine(error.to_string()))
 }
 
 /// The Docker Engine API through bollard.
@@ -197,7 +201,9 @@ fn map_error(error: bollard::errors::Error) -> EngineError {
     match error {
         Error::DockerResponseServerError { status_code: 404, message } => EngineError::NotFound(message),
         Error::DockerResponseServerError { status_code: 409, message } => EngineError::Conflict(message),
-        Error::DockerResponseServerError { status_code, message } => EngineError::Server { status: status_code, message },
+        Error::DockerResponseServerError { status_code, message } => {
+            EngineError::Server { status: status_code, message }
+        }
         Error::DockerStreamError { error } => EngineError::Stream(error),
         Error::SocketNotFoundError(path) => EngineError::Unreachable(format!("{path} does not exist")),
         Error::RequestTimeoutError => EngineError::Unreachable("no answer in time".to_string()),
@@ -333,7 +339,9 @@ impl Engine for BollardEngine {
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         while let Some(item) = stream.next().await {
             match item.map_err(map_error)? {
-                LogOutput::StdOut { message } | LogOutput::Console { message } => keep_tail(&mut stdout, &message, limit),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    keep_tail(&mut stdout, &message, limit)
+                }
                 LogOutput::StdErr { message } => keep_tail(&mut stderr, &message, limit),
                 LogOutput::StdIn { .. } => {}
             }
@@ -350,11 +358,35 @@ impl Engine for BollardEngine {
         self.docker.remove_container(id, Some(options)).await.map_err(map_error)
     }
 
+    async fn container_exists(&self, id: &str) -> Result<bool, EngineError> {
+        match self.docker.inspect_container(id, None).await.map_err(map_error) {
+            Ok(_) => Ok(true),
+            Err(EngineError::NotFound(_)) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn remove_image(&self, image: &str) -> Result<(), EngineError> {
         use bollard::query_parameters::RemoveImageOptionsBuilder;
         let options = RemoveImageOptionsBuilder::default().force(false).noprune(false).build();
         self.docker.remove_image(image, Some(options), None).await.map(|_| ()).map_err(map_error)
     }
+
+    async fn dangling_images(&self, since: i64) -> Result<Vec<(String, String)>, EngineError> {
+        use bollard::query_parameters::ListImagesOptionsBuilder;
+        let filters = std::collections::HashMap::from([("dangling", vec!["true"])]);
+        let options = ListImagesOptionsBuilder::default().all(true).filters(&filters).build();
+        let images = self.docker.list_images(Some(options)).await.map_err(map_error)?;
+        Ok(images.into_iter().filter(|image| image.created >= since).map(|image| (image.id, image.parent_id)).collect())
+    }
+}
+
+/// True when two image references name the same image: full ids with or without `sha256:`, or
+/// a 12-digit prefix.
+pub fn same_image(a: &str, b: &str) -> bool {
+    let a = a.strip_prefix("sha256:").unwrap_or(a);
+    let b = b.strip_prefix("sha256:").unwrap_or(b);
+    !a.is_empty() && !b.is_empty() && (a.starts_with(b) || b.starts_with(a))
 }
 
 /// Appends `chunk` to `buffer`, keeping at most the last `limit` bytes.

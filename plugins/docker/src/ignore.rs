@@ -120,7 +120,8 @@ impl Pattern {
     }
 
     fn compile(cleaned: String, exclusion: bool) -> Result<Self, PatternError> {
-        let (match_type, regex) = compile(&cleaned).map_err(|message| PatternError { pattern: cleaned.clone(), message })?;
+        let (match_type, regex) =
+            compile(&cleaned).map_err(|message| PatternError { pattern: cleaned.clone(), message })?;
         Ok(Self { cleaned, exclusion, match_type, regex })
     }
 
@@ -612,7 +613,8 @@ mod tests {
 
     #[test]
     fn moby_single_pattern_cases() {
-        let matches = |file: &str, patterns: &[&str]| PatternMatcher::new(patterns).unwrap().matches_or_parent_matches(file);
+        let matches =
+            |file: &str, patterns: &[&str]| PatternMatcher::new(patterns).unwrap().matches_or_parent_matches(file);
         assert!(matches("fileutils.go", &["*"]));
         assert!(matches("fileutils.go", &["*.go"]));
         assert!(matches("fileutils.go", &["!fileutils.go", "*.go"]));
@@ -670,7 +672,10 @@ mod tests {
             read_ignore_file(content),
             ["test1", "test2", "a/file/here", "lastfile", "!inverted/abs/path", "!", "!"]
         );
-        assert_eq!(read_ignore_file("\u{feff}# comment\r\n./a//b/../c\r\n  # not a comment\n"), ["a/c", "# not a comment"]);
+        assert_eq!(
+            read_ignore_file("\u{feff}# comment\r\n./a//b/../c\r\n  # not a comment\n"),
+            ["a/c", "# not a comment"]
+        );
         assert!(read_ignore_file("").is_empty());
     }
 

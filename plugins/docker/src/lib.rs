@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
+use greenlight_checker::process::Stop;
 use greenlight_checker::report::Artifact;
 use greenlight_checker::{
     CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, Detection, DurationValue, Finding,
@@ -43,15 +44,21 @@ use crate::engine::{BuildEvent, BuildRequest, ConnectError, ContainerSpec, Engin
 
 /// The label on every image and container greenlight creates; its value is the run id.
 pub const RUN_LABEL: &str = "io.greenlight.run";
-/// The label naming the project an image was built for.
-pub const PROJECT_LABEL: &str = "io.greenlight.project";
 /// The variable the CLI sets for `--keep-image`.
 pub const KEEP_IMAGE_VAR: &str = "GREENLIGHT_KEEP_IMAGE";
 
 const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long the removal of what a run created may take before the check gives up on it.
-const CLEANUP_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long the removal of what a run created may take before the check returns (what remains
+/// is removed when the check is dropped).
+const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a stopped build may take to finish its current step before its container is
+/// removed by force.
+const BUILD_STEP_GRACE: Duration = Duration::from_secs(15);
+/// After a stopped build: how long no new layer must appear before the check stops watching,
+/// and how long it watches at most.
+const SWEEP_QUIET: Duration = Duration::from_secs(6);
+const SWEEP_LIMIT: Duration = Duration::from_secs(20);
 /// Bytes of the container's stdout and stderr kept (each).
 const LOG_LIMIT: usize = 64 * 1024;
 
@@ -99,7 +106,9 @@ pub const DOCKER: CheckerFactory = CheckerFactory {
         if let Some(module) = &options.smoke_module
             && !module.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_'))
         {
-            return Err(invalid(format!("`smoke-module = \"{module}\"` is not a dotted module name like `apps.api.main`")));
+            return Err(invalid(format!(
+                "`smoke-module = \"{module}\"` is not a dotted module name like `apps.api.main`"
+            )));
         }
         Ok(Arc::new(DockerChecker { options }))
     },
@@ -231,7 +240,11 @@ pub fn smoke_plan(
         };
     }
     if let Some(module) = dockerfile::module_from_layout(root, pyproject_text) {
-        return Smoke::Command { argv: import(&module), origin: format!("the project layout (`{module}`)"), line: None };
+        return Smoke::Command {
+            argv: import(&module),
+            origin: format!("the project layout (`{module}`)"),
+            line: None,
+        };
     }
     Smoke::Unknown
 }
@@ -273,22 +286,21 @@ impl Plan {
             )))
         })?;
         let dockerfile = Dockerfile::parse(&text);
-        let dockerfile_in_context = dockerfile_path
-            .canonicalize()
-            .ok()
-            .and_then(|path| path.strip_prefix(&context_dir).ok().map(|relative| relative.to_string_lossy().into_owned()));
+        let dockerfile_in_context = dockerfile_path.canonicalize().ok().and_then(|path| {
+            path.strip_prefix(&context_dir).ok().map(|relative| relative.to_string_lossy().into_owned())
+        });
         let pyproject_text = cx.project.pyproject.as_ref().map(|pyproject| pyproject.text.as_str());
         let smoke = smoke_plan(options, &dockerfile, &context_dir, pyproject_text);
-        let project_name = cx.project.pyproject.as_ref().and_then(|pyproject| pyproject.name.clone()).unwrap_or_else(
-            || root.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default(),
-        );
+        let project_name =
+            cx.project.pyproject.as_ref().and_then(|pyproject| pyproject.name.clone()).unwrap_or_else(|| {
+                root.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+            });
         let run_id = sanitize_tag(&cx.run_id);
         let tag = format!("greenlight/{}:{run_id}", repository_name(&project_name));
-        let labels = BTreeMap::from([
-            (RUN_LABEL.to_string(), cx.run_id.clone()),
-            (PROJECT_LABEL.to_string(), root.display().to_string()),
-        ]);
-        let keep_image = options.keep_image || cx.var(KEEP_IMAGE_VAR).is_some_and(|value| value == "1" || value == "true");
+        // One label: the classic builder adds a step per label.
+        let labels = BTreeMap::from([(RUN_LABEL.to_string(), cx.run_id.clone())]);
+        let keep_image =
+            options.keep_image || cx.var(KEEP_IMAGE_VAR).is_some_and(|value| value == "1" || value == "true");
         Ok(Self {
             context_dir,
             dockerfile_path,
@@ -324,8 +336,10 @@ fn repository_name(name: &str) -> String {
 }
 
 fn sanitize_tag(run_id: &str) -> String {
-    let tag: String =
-        run_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '-' }).collect();
+    let tag: String = run_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_' { c } else { '-' })
+        .collect();
     tag.chars().take(120).collect()
 }
 
@@ -368,7 +382,8 @@ async fn check(plan: &Plan, cx: &CheckContext, engine: Arc<dyn Engine>, reconnec
             let mut finding = Finding::new("dockerignore", error.to_string(), Some(location(&file, None)));
             finding.kind = FindingKind::Build;
             finding.help = Some("`docker build` rejects this file too; fix or remove the pattern".to_string());
-            return CheckResult::failed(format!("{file}: invalid pattern `{}`", error.pattern)).with_findings(vec![finding]);
+            return CheckResult::failed(format!("{file}: invalid pattern `{}`", error.pattern))
+                .with_findings(vec![finding]);
         }
         Ok(Err(error)) => return CheckResult::errored(format!("cannot make the build context: {error}")),
         Err(error) => return CheckResult::errored(format!("making the build context failed: {error}")),
@@ -391,15 +406,13 @@ async fn check(plan: &Plan, cx: &CheckContext, engine: Arc<dyn Engine>, reconnec
 
     let resources = Resources::new(engine.clone(), reconnect, plan.keep_image, cx.log_path.clone());
     resources.set_tag(&plan.tag);
-    let dockerfile_in_tar = plan.dockerfile_in_context.clone().unwrap_or_else(|| context::OUTSIDE_DOCKERFILE.to_string());
-    let result = tokio::select! {
-        biased;
-        () = cx.stop.cancelled() => {
-            log.line("greenlight: stopped; removing what this run created");
-            CheckResult::new(Outcome::Cancelled, "cancelled")
-        }
-        result = build_and_smoke(plan, &*engine, &resources, &log, &tar, &dockerfile_in_tar) => result,
-    };
+    let dockerfile_in_tar =
+        plan.dockerfile_in_context.clone().unwrap_or_else(|| context::OUTSIDE_DOCKERFILE.to_string());
+    let session = Session { plan, engine: &*engine, resources: &resources, log: &log, stop: &cx.stop };
+    let result = build_and_smoke(&session, &tar, &dockerfile_in_tar).await;
+    if result.outcome == Outcome::Cancelled {
+        log.line("greenlight: stopped; removing what this run created");
+    }
     let problems = match tokio::time::timeout(CLEANUP_TIMEOUT, resources.cleanup()).await {
         Ok(problems) => problems,
         Err(_) => vec![format!(
@@ -421,14 +434,17 @@ async fn check(plan: &Plan, cx: &CheckContext, engine: Arc<dyn Engine>, reconnec
     result
 }
 
-async fn build_and_smoke(
-    plan: &Plan,
-    engine: &dyn Engine,
-    resources: &Resources,
-    log: &LogFile,
-    tar: &Path,
-    dockerfile_in_tar: &str,
-) -> CheckResult {
+/// What the steps of one check share.
+struct Session<'a> {
+    plan: &'a Plan,
+    engine: &'a dyn Engine,
+    resources: &'a Resources,
+    log: &'a LogFile,
+    stop: &'a Stop,
+}
+
+async fn build_and_smoke(session: &Session<'_>, tar: &Path, dockerfile_in_tar: &str) -> CheckResult {
+    let Session { plan, engine, resources, log, stop } = *session;
     let request = BuildRequest {
         context_tar: tar.to_path_buf(),
         dockerfile: dockerfile_in_tar.to_string(),
@@ -440,26 +456,47 @@ async fn build_and_smoke(
     };
     log.line(&format!("greenlight: building {} as {}", plan.dockerfile_display, plan.tag));
     let started = Instant::now();
+    resources.build_started();
     let mut build_log = BuildLog::default();
     let mut failure = None;
+    let mut stopping = None;
+    let mut ended = false;
     {
         let mut stream = engine.build(&request);
         let deadline = tokio::time::sleep(plan.build_timeout);
         tokio::pin!(deadline);
+        // Once told to stop, the build is abandoned (the connection closed, which cancels it)
+        // only between steps or while a step's container runs: the builder finishes a step
+        // it is in the middle of (a copy, a commit) and would commit a layer no one sees.
+        let grace = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+        tokio::pin!(grace);
         loop {
+            if stopping.is_some() && (build_log.safe_to_leave() || stop.is_killed()) {
+                break;
+            }
             let item = tokio::select! {
-                () = &mut deadline => {
-                    return timed_out("the image build", plan.build_timeout, "build-timeout", &build_log_tail(&build_log));
+                () = &mut deadline, if stopping.is_none() => {
+                    stopping = Some(Outcome::TimedOut);
+                    grace.as_mut().reset(tokio::time::Instant::now() + BUILD_STEP_GRACE);
+                    continue;
                 }
+                () = stop.cancelled(), if stopping.is_none() => {
+                    stopping = Some(Outcome::Cancelled);
+                    grace.as_mut().reset(tokio::time::Instant::now() + BUILD_STEP_GRACE);
+                    continue;
+                }
+                () = stop.killed(), if stopping.is_some() => break,
+                () = &mut grace, if stopping.is_some() => break,
                 item = stream.next() => item,
             };
             match item {
-                None => break,
+                None => {
+                    ended = true;
+                    break;
+                }
                 Some(Ok(BuildEvent::Output(chunk))) => {
                     log.raw(&buildlog::strip_ansi(&chunk));
-                    for layer in build_log.push(&chunk) {
-                        resources.add_layer(&layer);
-                    }
+                    resources.record(build_log.push(&chunk), build_log.images());
                 }
                 Some(Ok(BuildEvent::Status(status))) => {
                     let noisy = ["Downloading", "Extracting", "Waiting", "Verifying Checksum", "Pulling fs layer"];
@@ -470,13 +507,24 @@ async fn build_and_smoke(
                 Some(Ok(BuildEvent::ImageId(id))) => build_log.image_id = Some(id),
                 Some(Err(error)) => {
                     failure = Some(error);
+                    ended = true;
                     break;
                 }
             }
         }
     }
-    for layer in build_log.finish() {
-        resources.add_layer(&layer);
+    let events = build_log.finish();
+    resources.record(events, build_log.images());
+    if ended {
+        // The builder is done and committed nothing unseen.
+        resources.build_ended();
+    }
+    match stopping {
+        Some(Outcome::TimedOut) => {
+            return timed_out("the image build", plan.build_timeout, "build-timeout", &build_log_tail(&build_log));
+        }
+        Some(_) => return CheckResult::new(Outcome::Cancelled, "cancelled"),
+        None => {}
     }
     let build_time = started.elapsed();
     if let Some(error) = failure {
@@ -492,6 +540,7 @@ async fn build_and_smoke(
             ));
         }
     };
+    resources.built(&image.id);
     log.line(&format!("greenlight: built {} ({}) in {:.1}s", plan.tag, image.id, build_time.as_secs_f64()));
     let artifact = Artifact {
         kind: "image".to_string(),
@@ -510,25 +559,18 @@ async fn build_and_smoke(
         Smoke::Unknown => CheckResult::errored(format!(
             "{built}, but greenlight cannot tell which module to import: the Dockerfile's CMD/ENTRYPOINT does not name one and the project layout does not show one; set `smoke-module = \"your.module\"` or `smoke-command = [...]` in [tool.greenlight.docker] (or `smoke-test = false`)"
         )),
-        Smoke::Command { argv, origin, line } => {
-            smoke(plan, engine, resources, log, argv, origin, *line, &built).await
-        }
+        Smoke::Command { argv, origin, line } => smoke(session, argv, origin, *line, &built).await,
     };
     result.artifacts.push(artifact);
     result
 }
 
-async fn smoke(
-    plan: &Plan,
-    engine: &dyn Engine,
-    resources: &Resources,
-    log: &LogFile,
-    argv: &[String],
-    origin: &str,
-    line: Option<u32>,
-    built: &str,
-) -> CheckResult {
+async fn smoke(session: &Session<'_>, argv: &[String], origin: &str, line: Option<u32>, built: &str) -> CheckResult {
+    let Session { plan, engine, resources, log, stop } = *session;
     let shown = shell_join(argv);
+    if stop.is_cancelled() {
+        return CheckResult::new(Outcome::Cancelled, "cancelled");
+    }
     log.line(&format!("greenlight: smoke test `{shown}` (from {origin}), network disabled"));
     let spec = ContainerSpec {
         name: plan.container_name.clone(),
@@ -544,14 +586,26 @@ async fn smoke(
     if let Err(error) = engine.start_container(&id).await {
         let message = error.to_string();
         if message.contains("executable file not found") || message.contains("no such file or directory") {
-            let mut finding = Finding::new("docker-smoke", format!("`{shown}` cannot start in the image: {message}"), smoke_location(plan, line));
+            let mut finding = Finding::new(
+                "docker-smoke",
+                format!("`{shown}` cannot start in the image: {message}"),
+                smoke_location(plan, line),
+            );
             finding.kind = FindingKind::Build;
-            finding.help = Some(format!("the command comes from {origin}; install what it needs in the image, or set `smoke-command` in [tool.greenlight.docker]"));
-            return CheckResult::failed(format!("smoke test `{shown}` cannot start in the image")).with_findings(vec![finding]);
+            finding.help = Some(format!(
+                "the command comes from {origin}; install what it needs in the image, or set `smoke-command` in [tool.greenlight.docker]"
+            ));
+            return CheckResult::failed(format!("smoke test `{shown}` cannot start in the image"))
+                .with_findings(vec![finding]);
         }
         return CheckResult::errored(format!("cannot start the smoke-test container: {message}"));
     }
-    let code = tokio::time::timeout(plan.run_timeout, engine.wait_container(&id)).await;
+    // Creating and starting are quick and not interrupted (a container created while no one
+    // listens would be left behind); waiting is.
+    let code = tokio::select! {
+        () = stop.cancelled() => return CheckResult::new(Outcome::Cancelled, "cancelled"),
+        code = tokio::time::timeout(plan.run_timeout, engine.wait_container(&id)) => code,
+    };
     let logs = tokio::time::timeout(Duration::from_secs(10), engine.logs(&id, LOG_LIMIT)).await;
     let logs = match logs {
         Ok(Ok(logs)) => logs,
@@ -620,16 +674,20 @@ fn build_failed(plan: &Plan, log: &BuildLog, error: &EngineError) -> CheckResult
             if !detail.iter().any(|line| line.contains(&message)) {
                 detail.push(message.clone());
             }
-            let mut finding = Finding::new("docker-build", message.clone(), Some(location(&plan.dockerfile_display, line)));
+            let mut finding =
+                Finding::new("docker-build", message.clone(), Some(location(&plan.dockerfile_display, line)));
             finding.kind = FindingKind::Build;
             finding.title = Some(match step {
                 Some(step) => format!("docker build: step {}/{}", step.number, step.total),
                 None => "docker build".to_string(),
             });
             finding.detail = Some(detail.join("\n"));
-            finding.help = Some("reproduce with `docker build .`; the whole build output is in the check's log".to_string());
+            finding.help =
+                Some("reproduce with `docker build .`; the whole build output is in the check's log".to_string());
             let summary = match step {
-                Some(step) => format!("build failed at step {}/{}: {}", step.number, step.total, clip(&step.instruction, 80)),
+                Some(step) => {
+                    format!("build failed at step {}/{}: {}", step.number, step.total, clip(&step.instruction, 80))
+                }
                 None => format!("build failed: {}", clip(&message, 100)),
             };
             CheckResult::failed(summary).with_findings(vec![finding])
@@ -737,8 +795,7 @@ fn humanize(duration: Duration) -> String {
 fn shell_join(argv: &[String]) -> String {
     argv.iter()
         .map(|word| {
-            let plain = !word.is_empty()
-                && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
+            let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
             if plain { word.clone() } else { format!("\"{}\"", word.replace('\\', "\\\\").replace('"', "\\\"")) }
         })
         .collect::<Vec<_>>()
@@ -779,33 +836,70 @@ struct Resources {
     state: Mutex<Created>,
 }
 
+/// Everything to remove, in the order [`Created::next`] hands it out.
 #[derive(Debug, Default)]
 struct Created {
+    /// The smoke-test container.
     containers: Vec<String>,
+    /// Containers the builder started for steps and had not removed yet.
+    build_containers: Vec<String>,
+    /// The tag of the image.
     tag: Option<String>,
+    /// Layers this build committed, oldest first.
     layers: Vec<String>,
+    /// The built image, kept with `--keep-image` (its layers stay).
+    kept: Option<String>,
+    /// While a build runs: the images its steps produced or started from, and when it started.
+    /// If the check stops listening before the build ends, the builder may still commit the
+    /// step it is in; such layers are children of these.
+    sweep: Option<(Vec<String>, i64)>,
+    build_started: Option<i64>,
 }
 
 /// One thing to remove.
+#[derive(Debug)]
 enum Removal {
     Container(String),
+    BuildContainer(String),
     Image(String),
     Layer(String),
+    Sweep(Vec<String>, i64),
 }
 
 impl Created {
-    /// The next thing to remove: containers first, then the image, then the layers this build
-    /// made, newest first.
+    /// The next thing to remove: containers first, then what an interrupted build may have
+    /// committed unseen, then the image, then the layers this build made (newest first).
     fn next(&mut self, keep_image: bool) -> Option<Removal> {
         if let Some(container) = self.containers.pop() {
             return Some(Removal::Container(container));
+        }
+        if let Some(container) = self.build_containers.pop() {
+            return Some(Removal::BuildContainer(container));
+        }
+        // Before the layers: what the builder commits unseen is found by its parent.
+        if let Some((known, since)) = self.sweep.take() {
+            return Some(Removal::Sweep(known, since));
         }
         if let Some(tag) = self.tag.take()
             && !keep_image
         {
             return Some(Removal::Image(tag));
         }
-        self.layers.pop().map(Removal::Layer)
+        while let Some(layer) = self.layers.pop() {
+            if self.kept.as_deref().is_some_and(|kept| engine::same_image(kept, &layer)) {
+                continue;
+            }
+            return Some(Removal::Layer(layer));
+        }
+        None
+    }
+
+    fn is_empty(&self, keep_image: bool) -> bool {
+        self.containers.is_empty()
+            && self.build_containers.is_empty()
+            && (self.tag.is_none() || keep_image)
+            && self.layers.is_empty()
+            && self.sweep.is_none()
     }
 }
 
@@ -822,8 +916,41 @@ impl Resources {
         self.lock().tag = Some(tag.to_string());
     }
 
-    fn add_layer(&self, id: &str) {
-        self.lock().layers.push(id.to_string());
+    fn build_started(&self) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs());
+        // Image creation times are whole seconds.
+        self.lock().build_started = Some(now as i64 - 1);
+    }
+
+    /// Takes note of what the builder did; `images` are the images of its steps so far.
+    fn record(&self, events: Vec<buildlog::Event>, images: Vec<String>) {
+        let mut state = self.lock();
+        for event in events {
+            match event {
+                buildlog::Event::Layer(id) => state.layers.push(id),
+                buildlog::Event::ContainerStarted(id) => state.build_containers.push(id),
+                buildlog::Event::ContainerRemoved(id) => state.build_containers.retain(|container| container != &id),
+            }
+        }
+        if let Some(since) = state.build_started {
+            state.sweep = Some((images, since));
+        }
+    }
+
+    /// The build's stream ended (with its image or an error): the builder is done.
+    fn build_ended(&self) {
+        let mut state = self.lock();
+        state.sweep = None;
+        state.build_started = None;
+    }
+
+    /// The build made its image; with `--keep-image` it stays.
+    fn built(&self, image_id: &str) {
+        let mut state = self.lock();
+        state.build_containers.clear();
+        if self.keep_image {
+            state.kept = Some(image_id.to_string());
+        }
     }
 
     fn add_container(&self, id: &str) {
@@ -837,43 +964,94 @@ impl Resources {
         loop {
             let next = self.lock().next(self.keep_image);
             let Some(removal) = next else { break };
-            if let Some(problem) = remove(&*self.engine, removal, &log).await {
-                problems.push(problem);
-            }
+            problems.extend(remove(&*self.engine, removal, &log).await);
         }
         problems
     }
 }
 
-/// Removes one thing; `Some` is a problem to report.
-async fn remove(engine: &dyn Engine, removal: Removal, log: &LogFile) -> Option<String> {
+/// Removes one thing; returns the problems to report.
+async fn remove(engine: &dyn Engine, removal: Removal, log: &LogFile) -> Vec<String> {
+    let short = |id: &str| id.strip_prefix("sha256:").unwrap_or(id).chars().take(12).collect::<String>();
     match removal {
         Removal::Container(id) => match engine.remove_container(&id).await {
             Ok(()) | Err(EngineError::NotFound(_)) => {
-                log.line(&format!("greenlight: removed container {}", &id[..id.len().min(12)]));
-                None
+                log.line(&format!("greenlight: removed container {}", short(&id)));
+                Vec::new()
             }
-            Err(error) => Some(format!("container {id}: {error}; remove it with `docker rm -f {id}`")),
+            Err(error) => vec![format!("container {id}: {error}; remove it with `docker rm -f {id}`")],
         },
+        // A stopped build finishes its current step (a `RUN` is killed; a commit completes),
+        // then removes the step's container: wait for that, so that whatever it committed is
+        // there to be found. Remove the container only if that takes too long.
+        Removal::BuildContainer(id) => {
+            let deadline = tokio::time::Instant::now() + BUILD_STEP_GRACE;
+            while tokio::time::Instant::now() < deadline && engine.container_exists(&id).await.unwrap_or(false) {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            match engine.remove_container(&id).await {
+                Ok(()) | Err(EngineError::NotFound(_) | EngineError::Conflict(_)) => Vec::new(),
+                Err(error) => vec![format!("build container {id}: {error}; remove it with `docker rm -f {id}`")],
+            }
+        }
         Removal::Image(tag) => match engine.remove_image(&tag).await {
             Ok(()) | Err(EngineError::NotFound(_)) => {
                 log.line(&format!("greenlight: removed image {tag}"));
-                None
+                Vec::new()
             }
-            Err(error) => Some(format!("image {tag}: {error}; remove it with `docker rmi {tag}`")),
+            Err(error) => vec![format!("image {tag}: {error}; remove it with `docker rmi {tag}`")],
         },
-        // A layer still in use (by a kept image, or another image built on it) stays.
-        Removal::Layer(id) => match engine.remove_image(&id).await {
-            Ok(()) | Err(EngineError::NotFound(_) | EngineError::Conflict(_)) => None,
-            Err(error) => Some(format!("layer {id}: {error}; remove it with `docker rmi {id}`")),
-        },
+        Removal::Layer(id) => remove_layer(engine, &id).await.into_iter().collect(),
+        Removal::Sweep(mut known, since) => {
+            // A stopped build finishes the step it is in (a copy, a commit) and may commit it
+            // after the check stopped reading: watch for new layers built on what the build
+            // made until none has appeared for a while.
+            let mut problems = Vec::new();
+            let started = tokio::time::Instant::now();
+            let mut last_seen = tokio::time::Instant::now();
+            while last_seen.elapsed() < SWEEP_QUIET && started.elapsed() < SWEEP_LIMIT {
+                let images = engine.dangling_images(since).await.unwrap_or_default();
+                let unseen: Vec<String> = images
+                    .into_iter()
+                    .filter(|(id, parent)| {
+                        known.iter().any(|image| engine::same_image(image, parent))
+                            && !known.iter().any(|image| engine::same_image(image, id))
+                    })
+                    .map(|(id, _)| id)
+                    .collect();
+                for id in unseen {
+                    log.line(&format!("greenlight: removed layer {} committed by the stopped build", short(&id)));
+                    problems.extend(remove_layer(engine, &id).await);
+                    known.push(id);
+                    last_seen = tokio::time::Instant::now();
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            problems
+        }
     }
+}
+
+/// Removes a layer this build made. One still in use by another image stays (it is that
+/// image's now); one in use by a container the builder is removing is retried briefly.
+async fn remove_layer(engine: &dyn Engine, id: &str) -> Option<String> {
+    for _ in 0..10 {
+        match engine.remove_image(id).await {
+            Ok(()) | Err(EngineError::NotFound(_)) => return None,
+            Err(EngineError::Conflict(message)) if message.contains("container") => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(EngineError::Conflict(_)) => return None,
+            Err(error) => return Some(format!("layer {id}: {error}; remove it with `docker rmi {id}`")),
+        }
+    }
+    Some(format!("layer {id} is still used by a container; remove both with `docker rm -f` and `docker rmi {id}`"))
 }
 
 impl Drop for Resources {
     fn drop(&mut self) {
         let mut created = std::mem::take(&mut *self.lock());
-        if created.containers.is_empty() && (created.tag.is_none() || self.keep_image) && created.layers.is_empty() {
+        if created.is_empty(self.keep_image) {
             return;
         }
         // The check was dropped before its cleanup ran (its run was abandoned): clean up on a

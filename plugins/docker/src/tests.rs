@@ -19,12 +19,16 @@ use crate::engine::{BuildStream, ContainerLogs, ImageInfo};
 struct Script {
     /// Build events, then the stream ends (or hangs when `build_hangs`).
     build: Vec<Result<BuildEvent, EngineError>>,
+    /// Each build event comes this long after the previous one.
+    build_delay: Option<Duration>,
     build_hangs: bool,
     /// Exit code of the container, or `None` to hang.
     exit_code: Option<i64>,
     stderr: String,
     /// Removals of images fail with this error.
     remove_image_error: Option<EngineError>,
+    /// A layer the builder committed without reporting it (once, as a child of this parent).
+    unseen_layer: Option<(String, String)>,
 }
 
 /// A stand-in engine that follows a script and records every call.
@@ -61,12 +65,14 @@ impl Engine for FakeEngine {
     fn build(&self, request: &BuildRequest) -> BuildStream<'_> {
         self.record(format!("build {}", request.tag));
         let events = self.script.build.clone();
-        let stream = futures_util::stream::iter(events);
-        if self.script.build_hangs {
-            Box::pin(stream.chain(futures_util::stream::pending()))
-        } else {
-            Box::pin(stream)
-        }
+        let delay = self.script.build_delay;
+        let stream = futures_util::stream::iter(events).then(move |event| async move {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            event
+        });
+        if self.script.build_hangs { Box::pin(stream.chain(futures_util::stream::pending())) } else { Box::pin(stream) }
     }
 
     async fn inspect_image(&self, image: &str) -> Result<ImageInfo, EngineError> {
@@ -102,11 +108,30 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn container_exists(&self, id: &str) -> Result<bool, EngineError> {
+        // The builder's container goes away on its own after a while.
+        let looks = self.calls().iter().filter(|call| *call == &format!("exists {id}")).count();
+        self.record(format!("exists {id}"));
+        Ok(looks < 2)
+    }
+
     async fn remove_image(&self, image: &str) -> Result<(), EngineError> {
         self.record(format!("rmi {image}"));
         match &self.script.remove_image_error {
             Some(error) => Err(error.clone()),
             None => Ok(()),
+        }
+    }
+
+    async fn dangling_images(&self, _since: i64) -> Result<Vec<(String, String)>, EngineError> {
+        let first = !self.calls().iter().any(|call| call == "dangling");
+        self.record("dangling".to_string());
+        match &self.script.unseen_layer {
+            Some((parent, layer)) if first => Ok(vec![
+                (layer.clone(), format!("sha256:{parent}ffff")),
+                ("sha256:someone-elses".to_string(), "sha256:unrelated".to_string()),
+            ]),
+            _ => Ok(Vec::new()),
         }
     }
 }
@@ -210,16 +235,69 @@ async fn keep_image_keeps_only_the_image() {
 async fn a_build_that_never_ends_times_out_and_is_cleaned_up() {
     let fixture = fixture(DOCKERFILE);
     let engine = FakeEngine::new(Script {
-        build: vec![output("Step 1/3 : FROM base\n ---> 1111111111aa\nStep 2/3 : RUN sleep infinity\n ---> Running in 99\n")],
+        build: vec![output(
+            "Step 1/3 : FROM base\n ---> 1111111111aa\nStep 2/3 : RUN sleep infinity\n ---> Running in 99\n",
+        )],
         build_hangs: true,
         ..Script::default()
     });
-    let options = DockerOptions { build_timeout: Some(DurationValue(Duration::from_secs(60))), ..DockerOptions::default() };
+    let options =
+        DockerOptions { build_timeout: Some(DurationValue(Duration::from_secs(60))), ..DockerOptions::default() };
     let result = run(&fixture, options, engine.clone()).await;
     assert_eq!(result.outcome, Outcome::TimedOut, "{result:?}");
     assert!(result.reason.as_deref().unwrap().contains("raise `build-timeout`"), "{result:?}");
     assert!(result.reason.as_deref().unwrap().contains("Step 2/3 : RUN sleep infinity"), "{result:?}");
-    assert_eq!(engine.calls().last().unwrap(), &format!("rmi {TAG}"));
+    let calls = engine.calls();
+    let cleanup: Vec<&str> = calls.iter().skip(1).take(5).map(String::as_str).collect();
+    assert_eq!(
+        cleanup,
+        ["exists 99", "exists 99", "exists 99", "rm 99", "dangling"],
+        "the builder's container (waited for), then a watch for layers committed unseen"
+    );
+    assert_eq!(calls.iter().filter(|call| *call == "dangling").count(), 12, "a quiet 6s, every 0.5s");
+    assert_eq!(calls.last().unwrap(), &format!("rmi {TAG}"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_in_the_middle_of_a_copy_is_finished_before_the_build_is_abandoned() {
+    let fixture = fixture(DOCKERFILE);
+    let engine = FakeEngine::new(Script {
+        build: vec![
+            output("Step 1/3 : FROM base\n ---> 1111111111aa\n"),
+            output("Step 2/3 : COPY . .\n"),
+            output(" ---> 2222222222bb\n"),
+            output("Step 3/3 : RUN sleep 300\n ---> Running in 99\n"),
+        ],
+        build_delay: Some(Duration::from_secs(1)),
+        build_hangs: true,
+        ..Script::default()
+    });
+    // The deadline falls while the copy runs (between the 2nd and 3rd event).
+    let options =
+        DockerOptions { build_timeout: Some(DurationValue(Duration::from_millis(2500))), ..DockerOptions::default() };
+    let result = run(&fixture, options, engine.clone()).await;
+    assert_eq!(result.outcome, Outcome::TimedOut, "{result:?}");
+    let calls = engine.calls();
+    assert!(calls.contains(&"rmi 2222222222bb".to_string()), "the copy's layer was seen and removed: {calls:?}");
+    assert!(!calls.iter().any(|call| call.contains(" 99")), "the build was left before the next step: {calls:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_layer_committed_after_a_stop_is_found_and_removed() {
+    let fixture = fixture(DOCKERFILE);
+    let engine = FakeEngine::new(Script {
+        build: vec![output("Step 1/3 : FROM base\n ---> 1111111111aa\nStep 2/3 : COPY . .\n")],
+        build_hangs: true,
+        unseen_layer: Some(("1111111111aa".to_string(), "sha256:7777".to_string())),
+        ..Script::default()
+    });
+    let options =
+        DockerOptions { build_timeout: Some(DurationValue(Duration::from_secs(5))), ..DockerOptions::default() };
+    let result = run(&fixture, options, engine.clone()).await;
+    assert_eq!(result.outcome, Outcome::TimedOut, "{result:?}");
+    let calls = engine.calls();
+    assert!(calls.contains(&"rmi sha256:7777".to_string()), "{calls:?}");
+    assert!(!calls.contains(&"rmi sha256:someone-elses".to_string()), "only layers built on this build's: {calls:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -257,7 +335,9 @@ async fn a_failing_step_is_failed_at_its_line() {
         build: vec![
             output("Step 1/4 : FROM base\n ---> 1111111111aa\nStep 2/4 : WORKDIR /app\n ---> 5555555555dd\n"),
             output("Step 3/4 : RUN python -m compileall -q .\n ---> Running in 66\n"),
-            output("*** Error compiling './broken.py'...\n  File \"./broken.py\", line 1\n    def (:\nSyntaxError: invalid syntax\n"),
+            output(
+                "*** Error compiling './broken.py'...\n  File \"./broken.py\", line 1\n    def (:\nSyntaxError: invalid syntax\n",
+            ),
             Err(EngineError::Stream(
                 "The command '/bin/sh -c python -m compileall -q .' returned a non-zero code: 1".to_string(),
             )),
@@ -270,7 +350,7 @@ async fn a_failing_step_is_failed_at_its_line() {
     let finding = &result.findings[0];
     assert_eq!(finding.location.as_ref().unwrap().line, Some(3));
     assert!(finding.detail.as_deref().unwrap().contains("SyntaxError: invalid syntax"));
-    assert_eq!(engine.calls().last().unwrap(), "rmi 5555555555dd", "the layer the failed build made is removed");
+    assert!(engine.calls().contains(&"rmi 5555555555dd".to_string()), "the layer the failed build made is removed");
 }
 
 #[tokio::test]
@@ -281,7 +361,8 @@ async fn an_unpullable_base_image_is_errored_naming_it() {
             output("Step 1/3 : ARG BASE_IMAGE=python:3.11-slim\n"),
             output("Step 2/3 : FROM ${BASE_IMAGE}\n"),
             Err(EngineError::Stream(
-                "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host".to_string(),
+                "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host"
+                    .to_string(),
             )),
         ],
         ..Script::default()
@@ -295,7 +376,10 @@ async fn an_unpullable_base_image_is_errored_naming_it() {
 async fn an_engine_that_dies_mid_build_is_errored() {
     let fixture = fixture(DOCKERFILE);
     let engine = FakeEngine::new(Script {
-        build: vec![output("Step 1/3 : FROM base\n"), Err(EngineError::Unreachable("connection reset by peer".to_string()))],
+        build: vec![
+            output("Step 1/3 : FROM base\n"),
+            Err(EngineError::Unreachable("connection reset by peer".to_string())),
+        ],
         ..Script::default()
     });
     let result = run(&fixture, DockerOptions::default(), engine).await;
@@ -356,7 +440,10 @@ fn names() {
     let dockerfile = Dockerfile::parse("ARG BASE=python:3.11\nARG TAG\nFROM ${BASE}-slim\n");
     let args = BTreeMap::from([("BASE".to_string(), "local/python:3.12".to_string())]);
     assert_eq!(base_image("FROM ${BASE}-slim", &dockerfile, &BTreeMap::new()), "python:3.11-slim");
-    assert_eq!(base_image("FROM --platform=linux/amd64 ${BASE}-slim AS x", &dockerfile, &args), "local/python:3.12-slim");
+    assert_eq!(
+        base_image("FROM --platform=linux/amd64 ${BASE}-slim AS x", &dockerfile, &args),
+        "local/python:3.12-slim"
+    );
     assert_eq!(base_image("FROM ${MISSING:-alpine}", &dockerfile, &BTreeMap::new()), "alpine");
     assert_eq!(shell_join(&["python".into(), "-c".into(), "import a.b".into()]), "python -c \"import a.b\"");
 }
