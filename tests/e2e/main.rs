@@ -8,3 +8,4 @@ mod cache;
 mod docker;
 mod environment;
 mod foundation;
+mod gitleaks;

@@ -34,13 +34,18 @@ enum Prep {
     Warm,
 }
 
+/// Builds a scenario's command in its directory.
+type MakeCommand = Box<dyn Fn(&Path) -> Command>;
+/// Prepares a scenario's directory.
+type Prepare = Box<dyn Fn(&Path) -> Result<()>>;
+
 struct Scenario {
     name: &'static str,
     prep: Prep,
     /// Builds the command in the scenario's directory.
-    command: Box<dyn Fn(&Path) -> Command>,
+    command: MakeCommand,
     /// Extra setup of the directory (config, fake tools), once per copy.
-    setup: Box<dyn Fn(&Path) -> Result<()>>,
+    setup: Prepare,
     group: &'static str,
 }
 
@@ -99,14 +104,14 @@ pub fn run(args: &[String]) -> Result<()> {
             + "\nwait";
     let check_args: Vec<String> = checks.clone();
 
-    let shell = move |script: String| -> Box<dyn Fn(&Path) -> Command> {
+    let shell = move |script: String| -> MakeCommand {
         Box::new(move |dir: &Path| {
             let mut command = Command::new("bash");
             command.args(["-c", &format!("set +e\n{script}\nexit 0")]).current_dir(dir);
             command
         })
     };
-    let greenlight = |extra: &'static [&'static str], checks: Vec<String>| -> Box<dyn Fn(&Path) -> Command> {
+    let greenlight = |extra: &'static [&'static str], checks: Vec<String>| -> MakeCommand {
         let bin = bin.clone();
         Box::new(move |dir: &Path| {
             let mut command = Command::new(&bin);
@@ -118,8 +123,8 @@ pub fn run(args: &[String]) -> Result<()> {
             command
         })
     };
-    let nothing = || -> Box<dyn Fn(&Path) -> Result<()>> { Box::new(|_| Ok(())) };
-    let warm_venv = || -> Box<dyn Fn(&Path) -> Result<()>> {
+    let nothing = || -> Prepare { Box::new(|_| Ok(())) };
+    let warm_venv = || -> Prepare {
         Box::new(|dir: &Path| status(Command::new("bash").args(["-c", CREATE_VENV]).current_dir(dir)))
     };
 
@@ -416,7 +421,8 @@ fn trivial_tools(dir: &Path, ruff_json: Option<&Path>, junit: Option<&Path>) -> 
     Ok(())
 }
 
-/// A ruff JSON report with `count` findings over 100 files.
+/// A ruff JSON report with `count` findings over 100 files, in ruff's order (by file, then
+/// position).
 fn ruff_findings(count: usize) -> String {
     let mut out = String::from("[");
     for index in 0..count {
@@ -425,9 +431,9 @@ fn ruff_findings(count: usize) -> String {
         }
         let _ = write!(
             out,
-            "{{\"cell\":null,\"code\":\"F401\",\"end_location\":{{\"column\":10,\"row\":{row}}},\"filename\":\"/bench/packages/module_{file}.py\",\"fix\":{{\"applicability\":\"safe\",\"edits\":[],\"message\":\"Remove unused import\"}},\"location\":{{\"column\":8,\"row\":{row}}},\"message\":\"`os` imported but unused\",\"name\":\"unused-import\",\"noqa_row\":{row},\"severity\":\"error\",\"url\":\"https://docs.astral.sh/ruff/rules/unused-import\"}}",
-            row = index / 100 + 1,
-            file = index % 100
+            "{{\"cell\":null,\"code\":\"F401\",\"end_location\":{{\"column\":10,\"row\":{row}}},\"filename\":\"/bench/packages/module_{file:03}.py\",\"fix\":{{\"applicability\":\"safe\",\"edits\":[],\"message\":\"Remove unused import\"}},\"location\":{{\"column\":8,\"row\":{row}}},\"message\":\"`os` imported but unused\",\"name\":\"unused-import\",\"noqa_row\":{row},\"severity\":\"error\",\"url\":\"https://docs.astral.sh/ruff/rules/unused-import\"}}",
+            row = index % (count / 100).max(1) + 1,
+            file = index / (count / 100).max(1)
         );
     }
     out.push(']');
@@ -462,10 +468,40 @@ fn pytest_cases(count: usize) -> String {
 
 /// Runs `command` to completion and measures wall time, CPU time (user + system of it and its
 /// descendants) and peak memory (the largest of them).
+///
+/// The measuring is done by a fresh, small `xtask __measure` process: a child forked from this
+/// (large) process would count this process's memory as its own peak until it execs.
 fn measure(command: &mut Command) -> Result<Sample> {
-    command.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let mut wrapper = Command::new(std::env::current_exe()?);
+    wrapper.arg("__measure").arg(command.get_program()).args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapper.env(name, value),
+            None => wrapper.env_remove(name),
+        };
+    }
+    let output = wrapper.stdin(std::process::Stdio::null()).stderr(std::process::Stdio::inherit()).output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<f64> = text.split_whitespace().filter_map(|field| field.parse().ok()).collect();
+    let [wall, cpu, rss, code] = fields[..] else { bail!("xtask __measure printed {text:?}") };
+    Ok(Sample { wall, cpu, max_rss_kib: rss as i64, code: code as i32 })
+}
+
+/// `xtask __measure PROGRAM ARGS...`: runs the program with its output discarded and prints
+/// `wall_seconds cpu_seconds max_rss_kib exit_code`.
+pub fn measure_child(args: &[String]) -> Result<()> {
+    let (program, rest) = args.split_first().context("__measure needs a program")?;
     let started = Instant::now();
-    let child = command.spawn().with_context(|| format!("cannot run {command:?}"))?;
+    let child = Command::new(program)
+        .args(rest)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot run {program}"))?;
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: a zeroed rusage is a valid value to be filled in.
@@ -474,10 +510,11 @@ fn measure(command: &mut Command) -> Result<Sample> {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = started.elapsed().as_secs_f64();
     if waited != pid {
-        bail!("wait4 failed for {command:?}");
+        bail!("wait4 failed for {program}");
     }
     std::mem::forget(child);
     let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
     let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    Ok(Sample { wall, cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime), max_rss_kib: usage.ru_maxrss, code })
+    println!("{wall} {} {} {code}", seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss);
+    Ok(())
 }

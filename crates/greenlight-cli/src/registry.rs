@@ -5,6 +5,7 @@
 //! | `ruff-check`  | ruff            | no               | nothing (`--fix`: sources) |
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
 //! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
+//! | `gitleaks`    | gitleaks, git   | no               | nothing (report and tree copy in scratch) |
 //! | `build`       | build (+ uv)    | the package index (build requirements) | a temporary copy; artifacts in `.greenlight/dist/` |
 //! | `docker`      | the Docker Engine API (bollard) | what the Dockerfile pulls | an image and a container, labelled and removed after the run |
 
@@ -19,6 +20,7 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_ruff::RUFF_CHECK,
         greenlight_plugin_ruff::RUFF_FORMAT,
         greenlight_plugin_pytest::PYTEST_CHECK,
+        greenlight_plugin_gitleaks::GITLEAKS_CHECK,
         greenlight_plugin_build::BUILD,
         greenlight_plugin_docker::DOCKER,
     ]

@@ -650,10 +650,32 @@ fn log_ref(path: &Path, root: &Path) -> Option<LogRef> {
     file.seek(SeekFrom::Start(start)).ok()?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
+    let text = strip_ansi(&String::from_utf8_lossy(&bytes));
     let lines: Vec<&str> = text.trim_end().lines().collect();
     let tail = lines[lines.len().saturating_sub(30)..].join("\n");
     Some(LogRef { path: greenlight_checker::relative_to(root, path), tail })
+}
+
+/// `text` without ANSI escape sequences (tools colour their logs even when not on a terminal).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // CSI: parameters and intermediates up to a final byte in @..~.
+                for next in chars.by_ref() {
+                    if ('@'..='~').contains(&next) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -693,5 +715,14 @@ fn prune_logs(dir: &Path, keep: usize) {
         for old in &runs[..runs.len() - keep] {
             let _ = std::fs::remove_dir_all(old);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ansi_is_stripped() {
+        assert_eq!(super::strip_ansi("\u{1b}[90m1:02PM\u{1b}[0m \u{1b}[32mINF\u{1b}[0m scan done"), "1:02PM INF scan done");
+        assert_eq!(super::strip_ansi("plain"), "plain");
     }
 }

@@ -247,3 +247,11 @@ async fn disabled_and_skipped_checks_are_reported_with_reasons() {
     assert!(report.check("c").unwrap().reason.as_deref().unwrap().contains("disabled in [tool.greenlight.c]"));
     assert_eq!(report.outcome, Outcome::Passed);
 }
+
+#[test]
+fn a_cycle_of_needs_is_a_configuration_error() {
+    let setup = Setup::new("[tool.greenlight.a]\nneeds = [\"b\"]\n[tool.greenlight.b]\nneeds = [\"a\"]\n");
+    let registry = [fake!("a", Behaviour::Sleep(10)), fake!("b", Behaviour::Sleep(10))];
+    let error = Plan::new(setup.project(), &registry, &Selection::default()).unwrap_err();
+    assert!(error.to_string().contains("a → b → a"), "{error}");
+}

@@ -9,6 +9,14 @@ pub fn render(report: &RunReport) -> String {
     text
 }
 
+/// Writes the report as pretty-printed JSON to `writer` (no intermediate string).
+pub fn write(report: &RunReport, writer: impl std::io::Write) -> std::io::Result<()> {
+    let mut writer = std::io::BufWriter::with_capacity(256 * 1024, writer);
+    serde_json::to_writer_pretty(&mut writer, report)?;
+    std::io::Write::write_all(&mut writer, b"\n")?;
+    std::io::Write::flush(&mut writer)
+}
+
 /// Reads a JSON report written by [`render`] (any schema version 1 writer).
 pub fn parse(text: &str) -> Result<RunReport, serde_json::Error> {
     serde_json::from_str(text)

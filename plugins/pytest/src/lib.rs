@@ -1,8 +1,9 @@
 //! The `pytest` checker.
 //!
 //! pytest runs in the project environment (so the project and its `dev` extras are
-//! importable) with `-p no:cacheprovider` (no `.pytest_cache/`), bytecode writing off (no
-//! `__pycache__/`), and a JUnit XML report in a private temporary directory. The project's own
+//! importable) with `-p no:cacheprovider` (no `.pytest_cache/`), bytecode cached under
+//! `.greenlight/pycache` (no `__pycache__/` in the tree), and a JUnit XML report in a private
+//! temporary directory. The project's own
 //! pytest configuration applies. The outcome comes from the exit code read together with the
 //! report (TOOL-FACTS §2.1): failures and collection errors are `failed`; an internal or usage
 //! error, a conftest that cannot be imported, or a non-zero exit without a report is `errored`.
@@ -95,7 +96,10 @@ impl Checker for PytestChecker {
             .arg(format!("--junitxml={}", report.display()))
             .args(&self.options.args)
             .args(&self.options.paths)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
+            // Bytecode (and pytest's rewritten test modules) goes under .greenlight/, not into
+            // `__pycache__/` next to the user's sources, and is reused by the next run.
+            .env("PYTHONPYCACHEPREFIX", cx.project.root.join(".greenlight").join("pycache"))
+            .env_remove("PYTHONDONTWRITEBYTECODE")
             .env_remove("PYTEST_ADDOPTS");
         if let Some(environment) = &cx.environment {
             command = command.env("VIRTUAL_ENV", &environment.root).env("PATH", path_with(&environment.bin(), cx));
@@ -165,7 +169,13 @@ fn from_junit(code: i32, junit: Junit, text: &str) -> CheckResult {
     let findings = failure_findings(&summary, &junit.failure_lines);
     let counts = counts(&summary);
     let mut result = match code {
-        0 => CheckResult::passed(counts),
+        0 if summary.failed + summary.errors == 0 => CheckResult::passed(counts),
+        0 => {
+            // pytest itself never does this; a wrapper script or plugin swallowed the exit code.
+            let mut result = CheckResult::failed(counts);
+            result.reason = Some("pytest exited 0, but its report lists failing tests".to_string());
+            result
+        }
         6 => {
             let mut result = CheckResult::failed(format!("{counts}; too many warnings"));
             result.reason =
@@ -275,6 +285,14 @@ mod tests {
         let fail = findings.iter().find(|f| f.message.starts_with("tests/test_a.py::test_fail")).unwrap();
         assert_eq!(fail.location.as_ref().unwrap().line, Some(20));
         assert_eq!(fail.rule, "test-failed");
+    }
+
+    #[test]
+    fn failures_in_the_report_fail_even_with_exit_code_zero() {
+        let junit = parse_junit(include_str!("../tests/data/mixed-xunit1.xml")).unwrap();
+        let result = from_junit(0, junit, "");
+        assert_eq!(result.outcome, Outcome::Failed);
+        assert!(result.reason.unwrap().contains("exited 0"));
     }
 
     #[test]
