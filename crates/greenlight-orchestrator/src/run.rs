@@ -722,7 +722,10 @@ fn prune_logs(dir: &Path, keep: usize) {
 mod tests {
     #[test]
     fn ansi_is_stripped() {
-        assert_eq!(super::strip_ansi("\u{1b}[90m1:02PM\u{1b}[0m \u{1b}[32mINF\u{1b}[0m scan done"), "1:02PM INF scan done");
+        assert_eq!(
+            super::strip_ansi("\u{1b}[90m1:02PM\u{1b}[0m \u{1b}[32mINF\u{1b}[0m scan done"),
+            "1:02PM INF scan done"
+        );
         assert_eq!(super::strip_ansi("plain"), "plain");
     }
 }
