@@ -173,6 +173,9 @@ pub enum Verdict {
     Pull,
     /// The engine could not build (disk full, engine problem): `errored`.
     Engine,
+    /// The Dockerfile needs BuildKit (`RUN --mount`, `COPY --chmod`, here-documents), which the
+    /// engine's classic builder does not run: `errored`.
+    BuildKit,
 }
 
 /// Judges a build error `message` given the step that was running.
@@ -181,6 +184,9 @@ pub fn classify(message: &str, step: Option<&Step>) -> Verdict {
     let engine_markers = ["no space left on device", "cannot connect to the docker daemon", "read-only file system"];
     if engine_markers.iter().any(|marker| lower.contains(marker)) {
         return Verdict::Engine;
+    }
+    if lower.contains("requires buildkit") {
+        return Verdict::BuildKit;
     }
     let project_markers = [
         "dockerfile parse error",
@@ -309,6 +315,8 @@ mod tests {
             Verdict::Project
         );
         assert_eq!(classify("write /var/lib/docker/tmp/x: no space left on device", Some(&run)), Verdict::Engine);
+        let mount = "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled";
+        assert_eq!(classify(mount, Some(&run)), Verdict::BuildKit);
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Instruction {
 pub struct Dockerfile {
     /// Every instruction in order.
     pub instructions: Vec<Instruction>,
+    /// True when an instruction has a here-document (`RUN <<EOF`), which only BuildKit reads.
+    pub uses_heredoc: bool,
 }
 
 /// The command a container of the built image runs, as the Dockerfile sets it.
@@ -60,6 +62,7 @@ impl Dockerfile {
             }
         }
         let mut instructions = Vec::new();
+        let mut uses_heredoc = false;
         let mut index = 0;
         while index < lines.len() {
             let start = index;
@@ -97,6 +100,7 @@ impl Dockerfile {
             };
             // Here-documents (`RUN <<EOF`): skip their bodies.
             for marker in heredoc_markers(&args) {
+                uses_heredoc = true;
                 while index < lines.len() {
                     let body = lines[index];
                     index += 1;
@@ -107,7 +111,7 @@ impl Dockerfile {
             }
             instructions.push(Instruction { keyword, args, line: start as u32 + 1 });
         }
-        Self { instructions }
+        Self { instructions, uses_heredoc }
     }
 
     /// The command of the stage that is built: `target`, else the last stage. The stage
@@ -653,6 +657,7 @@ RUN pip install \
     #[test]
     fn stages_commands_and_lines() {
         let dockerfile = Dockerfile::parse(MULTI_STAGE);
+        assert!(dockerfile.uses_heredoc);
         let keywords: Vec<&str> = dockerfile.instructions.iter().map(|i| i.keyword.as_str()).collect();
         assert_eq!(
             keywords,

@@ -180,6 +180,11 @@ impl Checker for DockerChecker {
 pub type Reconnect = Arc<dyn Fn() -> Option<Arc<dyn Engine>> + Send + Sync>;
 
 fn no_engine(host: &str, detail: &str) -> CheckResult {
+    if detail.to_ascii_lowercase().contains("permission denied") {
+        return CheckResult::errored(format!(
+            "the Docker engine at {host} refuses this user ({detail}); add the user to the `docker` group (then log in again), or skip the docker check (`greenlight run --skip docker`)"
+        ));
+    }
     CheckResult::errored(format!(
         "no Docker engine at {host} ({detail}); start it or skip the docker check (`greenlight run --skip docker`, or `enabled = false` in [tool.greenlight.docker])"
     ))
@@ -657,7 +662,15 @@ fn build_failed(plan: &Plan, log: &BuildLog, error: &EngineError) -> CheckResult
         return CheckResult::errored(format!("the Docker engine stopped answering during the build: {detail}"));
     }
     let step = log.last_step();
-    match buildlog::classify(&message, step) {
+    let mut verdict = buildlog::classify(&message, step);
+    if verdict == Verdict::Project && plan.dockerfile.uses_heredoc && message.contains("dockerfile parse error") {
+        verdict = Verdict::BuildKit;
+    }
+    match verdict {
+        Verdict::BuildKit => CheckResult::errored(format!(
+            "{} needs BuildKit, which greenlight's builder (the engine's classic builder) does not run: {message}\ngreenlight cannot build this image to judge it; build it with `docker buildx build`, or turn the check off with `enabled = false` in [tool.greenlight.docker]",
+            plan.dockerfile_display
+        )),
         Verdict::Pull => {
             let image = step.map(|step| base_image(&step.instruction, &plan.dockerfile, &plan.build_args));
             let image = image.as_deref().unwrap_or("a base image");

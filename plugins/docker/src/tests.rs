@@ -447,3 +447,19 @@ fn names() {
     assert_eq!(base_image("FROM ${MISSING:-alpine}", &dockerfile, &BTreeMap::new()), "alpine");
     assert_eq!(shell_join(&["python".into(), "-c".into(), "import a.b".into()]), "python -c \"import a.b\"");
 }
+
+#[tokio::test]
+async fn buildkit_only_syntax_is_errored_not_failed() {
+    let fixture = fixture("FROM base\nRUN --mount=type=cache,target=/root/.cache pip install .\n");
+    let engine = FakeEngine::new(Script {
+        build: vec![
+            output("Step 1/3 : FROM base\n ---> 1111111111aa\n"),
+            output("Step 2/3 : RUN --mount=type=cache,target=/root/.cache pip install .\n"),
+            Err(EngineError::Stream("the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled".to_string())),
+        ],
+        ..Script::default()
+    });
+    let result = run(&fixture, DockerOptions::default(), engine).await;
+    assert_eq!(result.outcome, Outcome::Errored, "{result:?}");
+    assert!(result.summary.starts_with("Dockerfile needs BuildKit"), "{}", result.summary);
+}
