@@ -207,9 +207,21 @@ fn map_error(error: bollard::errors::Error) -> EngineError {
         Error::DockerStreamError { error } => EngineError::Stream(error),
         Error::SocketNotFoundError(path) => EngineError::Unreachable(format!("{path} does not exist")),
         Error::RequestTimeoutError => EngineError::Unreachable("no answer in time".to_string()),
-        error @ (Error::HyperLegacyError { .. } | Error::IOError { .. }) => EngineError::Unreachable(error.to_string()),
+        error @ (Error::HyperLegacyError { .. } | Error::IOError { .. }) => {
+            EngineError::Unreachable(root_cause(&error))
+        }
         error => EngineError::Other(error.to_string()),
     }
+}
+
+/// The innermost message of an error chain (`Connection refused (os error 111)` rather than
+/// the HTTP client's `client error (Connect)`).
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
 }
 
 #[async_trait]
@@ -426,7 +438,7 @@ mod tests {
         let engine = connect(Some("tcp://127.0.0.1:1"), None).unwrap();
         let started = std::time::Instant::now();
         let error = tokio::time::timeout(PING_TIMEOUT, engine.version()).await.unwrap().unwrap_err();
-        assert!(matches!(error, EngineError::Unreachable(_)), "{error:?}");
+        assert!(matches!(&error, EngineError::Unreachable(message) if message.contains("refused")), "{error:?}");
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
