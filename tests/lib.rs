@@ -151,7 +151,13 @@ impl RunResult {
 /// Runs the binary in `dir` with extra environment variables.
 pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunResult {
     let mut command = Command::new(greenlight_bin());
-    command.args(args).current_dir(dir).env("PATH", tools_path()).env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", tools_path())
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env("NO_COLOR", "1");
     command.env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"));
     for (name, value) in env {
         command.env(name, value);
@@ -171,6 +177,7 @@ pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> std::process::Child {
         .args(args)
         .current_dir(dir)
         .env("PATH", tools_path())
+        .env_remove("GITHUB_EVENT_PATH")
         .env("NO_COLOR", "1")
         .env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"))
         .stdin(Stdio::null())

@@ -9,3 +9,4 @@ mod docker;
 mod environment;
 mod foundation;
 mod gitleaks;
+mod reproduce;

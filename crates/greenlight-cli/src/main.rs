@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod registry;
+mod reproduce;
 
 use std::process::ExitCode;
 

@@ -8,6 +8,7 @@
 //! | `gitleaks`    | gitleaks, git   | no               | nothing (report and tree copy in scratch) |
 //! | `build`       | build (+ uv)    | the package index (build requirements) | a temporary copy; artifacts in `.greenlight/dist/` |
 //! | `docker`      | the Docker Engine API (bollard) | what the Dockerfile pulls | an image and a container, labelled and removed after the run |
+//! | `policy`      | git (changed files) | no               | nothing            |
 
 use greenlight_checker::CheckerFactory;
 
@@ -23,5 +24,6 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_gitleaks::GITLEAKS_CHECK,
         greenlight_plugin_build::BUILD,
         greenlight_plugin_docker::DOCKER,
+        greenlight_plugin_policy::POLICY_CHECK,
     ]
 }
