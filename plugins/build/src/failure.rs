@@ -2,7 +2,7 @@
 //! environment could not be set up, and the lines that explain it.
 //!
 //! build prints its own verdict as the last `ERROR ...` line on stderr; the backend's traceback
-//! and messages land on either stream (TOOL-FACTS §5.1), so both are searched.
+//! and messages land on either stream, so both are searched.
 
 /// Who is at fault for a failed build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

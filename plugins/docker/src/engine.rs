@@ -336,7 +336,7 @@ impl Engine for BollardEngine {
         let mut stream = self.docker.wait_container(id, None);
         match stream.next().await {
             Some(Ok(response)) => Ok(response.status_code),
-            // A non-zero exit comes back as this error (TOOL-FACTS §6.7).
+            // bollard turns a non-zero exit into this error.
             Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
             Some(Err(error)) => Err(map_error(error)),
             None => Err(EngineError::Other("the wait stream ended without a status".to_string())),
