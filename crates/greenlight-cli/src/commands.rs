@@ -104,7 +104,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         Some(path) => tools_from(path)?,
         None => BTreeMap::new(),
     };
-    let mut vars = run_vars(&args)?;
+    let mut vars = user_vars(&args)?;
     pr_vars(&mut vars, args.pr_body.as_deref(), args.pr_base.as_deref(), None, &[])?;
     let options = RunOptions {
         jobs: args.jobs,
@@ -241,9 +241,12 @@ pub fn write_json(path: &Path, report: &RunReport) -> Result<(), Failure> {
     written.map_err(|error| Failure::errored(format!("cannot write the JSON report to {}: {error}", path.display())))
 }
 
-/// The environment variables checks see, with what flags set through them.
-fn run_vars(args: &RunArgs) -> Result<BTreeMap<String, String>, Failure> {
+/// The user's environment for the checks, plus what flags tell checks through it.
+fn user_vars(args: &RunArgs) -> Result<BTreeMap<String, String>, Failure> {
     let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    if args.keep_image {
+        vars.insert(crate::registry::KEEP_IMAGE_VAR.to_string(), "1".to_string());
+    }
     if let Some(db) = &args.advisory_db {
         if !db.is_dir() {
             return Err(Failure::usage(format!(
