@@ -114,7 +114,8 @@ impl TempProject {
         all.extend_from_slice(args);
         let mut result = run_greenlight(self.path(), &all, &[]);
         result.report = std::fs::read_to_string(&report).ok().map(|text| {
-            serde_json::from_str(&text).unwrap_or_else(|error| panic!("the JSON report does not parse: {error}\n{text}"))
+            serde_json::from_str(&text)
+                .unwrap_or_else(|error| panic!("the JSON report does not parse: {error}\n{text}"))
         });
         result
     }
@@ -136,7 +137,9 @@ pub struct RunResult {
 impl RunResult {
     /// The report; panics with the output when there is none.
     pub fn report(&self) -> &RunReport {
-        self.report.as_ref().unwrap_or_else(|| panic!("no JSON report\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        self.report
+            .as_ref()
+            .unwrap_or_else(|| panic!("no JSON report\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr))
     }
 
     /// stdout and stderr, for assertion messages.
@@ -252,7 +255,10 @@ impl Expected {
                 continue;
             };
             if check.outcome.as_str() != expected.outcome {
-                problems.push(format!("{id}: outcome {}, expected {} (summary: {}; reason: {:?})", check.outcome, expected.outcome, check.summary, check.reason));
+                problems.push(format!(
+                    "{id}: outcome {}, expected {} (summary: {}; reason: {:?})",
+                    check.outcome, expected.outcome, check.summary, check.reason
+                ));
             }
             if let Some(findings) = &expected.findings {
                 let mut actual: Vec<(String, String, u32)> = check

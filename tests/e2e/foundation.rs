@@ -79,7 +79,11 @@ fn unknown_config_key_is_a_usage_error_naming_line_and_keys() {
     let result = project.run(&["run"]);
     assert_eq!(result.code, Some(3), "{}", result.output());
     let line = pyproject.lines().count() + 4;
-    assert!(result.stderr.contains(&format!("pyproject.toml:{line}:1: unknown key `fail-fats`")), "{}", result.output());
+    assert!(
+        result.stderr.contains(&format!("pyproject.toml:{line}:1: unknown key `fail-fats`")),
+        "{}",
+        result.output()
+    );
     assert!(result.stderr.contains("`fail-fast`"), "the valid keys are listed: {}", result.output());
 }
 
@@ -125,7 +129,8 @@ fn with_fake_ruff(script: &str) -> TempProject {
     let path = project.path().join("fake-ruff");
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
-    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.tools]\nruff = {{ path = \"fake-ruff\" }}\n"));
+    project
+        .write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.tools]\nruff = {{ path = \"fake-ruff\" }}\n"));
     project
 }
 
@@ -193,7 +198,10 @@ fn timeout_kills_the_tool_and_its_children() {
 #[test]
 fn ctrl_c_cancels_writes_the_report_and_exits_130() {
     let project = with_fake_ruff("sleep 300 & echo $! > grandchild.pid; sleep 300");
-    let mut child = spawn_greenlight(project.path(), &["run", "ruff-check", "ruff-format", "--json", "report.json", "--no-progress"]);
+    let mut child = spawn_greenlight(
+        project.path(),
+        &["run", "ruff-check", "ruff-format", "--json", "report.json", "--no-progress"],
+    );
     let pidfile = project.path().join("grandchild.pid");
     assert!(wait_for(Duration::from_secs(20), || pidfile.exists()), "the fake tool never started");
     let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();

@@ -2,9 +2,13 @@
 
 use greenlight_report::RunReport;
 
-/// The report as pretty-printed JSON with a trailing newline.
+use crate::common::redact;
+
+/// The report as pretty-printed JSON with a trailing newline (secret findings redacted, see
+/// [`crate::redact`]).
 pub fn render(report: &RunReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+    let report = redact(report);
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
     text.push('\n');
     text
 }
