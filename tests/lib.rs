@@ -64,6 +64,16 @@ impl TempProject {
         project
     }
 
+    /// Copies `fixtures/<name>` into `<subdir>` of a new temporary directory: a project in a
+    /// subdirectory of its repository (a monorepo). [`TempProject::path`] is the directory
+    /// above; the project is at `path().join(subdir)`.
+    pub fn fixture_at(name: &str, subdir: &str) -> Self {
+        let project = Self::empty();
+        copy_dir(&workspace().join("fixtures").join(name), &project.path().join(subdir));
+        let _ = std::fs::remove_file(project.path().join(subdir).join("expected.toml"));
+        project
+    }
+
     /// An empty temporary directory.
     pub fn empty() -> Self {
         Self { dir: tempfile::Builder::new().prefix("greenlight-e2e-").tempdir().expect("a temp dir") }
@@ -151,7 +161,13 @@ impl RunResult {
 /// Runs the binary in `dir` with extra environment variables.
 pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunResult {
     let mut command = Command::new(greenlight_bin());
-    command.args(args).current_dir(dir).env("PATH", tools_path()).env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", tools_path())
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env("NO_COLOR", "1");
     command.env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"));
     for (name, value) in env {
         command.env(name, value);
@@ -171,6 +187,8 @@ pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> std::process::Child {
         .args(args)
         .current_dir(dir)
         .env("PATH", tools_path())
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .env("NO_COLOR", "1")
         .env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"))
         .stdin(Stdio::null())
@@ -352,7 +370,12 @@ pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool 
 
 /// True while process `pid` exists and is not a zombie.
 pub fn pid_alive(pid: &str) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    let pid = pid.trim();
+    if pid.is_empty() || !pid.bytes().all(|byte| byte.is_ascii_digit()) {
+        // Not a pid (an empty pid file would otherwise read `/proc//stat`, which is `/proc/stat`).
+        return false;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
     stat.is_ok_and(|stat| !stat.contains(") Z "))
 }
 

@@ -197,7 +197,8 @@ fn timeout_kills_the_tool_and_its_children() {
 
 #[test]
 fn ctrl_c_cancels_writes_the_report_and_exits_130() {
-    let project = with_fake_ruff("sleep 300 & echo $! > grandchild.pid; sleep 300");
+    // Both checks run the fake tool: each appends its grandchild's pid.
+    let project = with_fake_ruff("sleep 300 & echo $! >> grandchild.pid; sleep 300");
     let mut child = spawn_greenlight(
         project.path(),
         &["run", "ruff-check", "ruff-format", "--json", "report.json", "--no-progress"],
@@ -221,8 +222,10 @@ fn ctrl_c_cancels_writes_the_report_and_exits_130() {
     for id in ["ruff-check", "ruff-format"] {
         assert_eq!(report.check(id).unwrap().outcome, Outcome::Cancelled, "{id}");
     }
-    let pid = std::fs::read_to_string(&pidfile).unwrap();
-    assert!(gone(&pid), "a grandchild outlived Ctrl-C");
+    let pids = std::fs::read_to_string(&pidfile).unwrap();
+    for pid in pids.lines().filter(|line| !line.trim().is_empty()) {
+        assert!(gone(pid), "grandchild {pid} outlived Ctrl-C");
+    }
 }
 
 #[test]

@@ -4,3 +4,4 @@
 #![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and helpers")]
 
 mod foundation;
+mod reporters;

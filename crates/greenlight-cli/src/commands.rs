@@ -11,7 +11,7 @@ use greenlight_process::Stop;
 use greenlight_report::{CheckReport, ExitCode, RunReport};
 use greenlight_reporters::terminal::{LiveMode, LiveView, SummaryOptions};
 
-use crate::cli::{Cli, Command, ProjectArgs, RunArgs};
+use crate::cli::{Cli, Command, FormatArgs, MergeArgs, ProjectArgs, RenderArgs, ReportCommand, RunArgs};
 use crate::registry::registry;
 
 /// Runs the subcommand and returns the exit code.
@@ -19,6 +19,8 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args).await,
         Command::List(args) => list(args).await,
+        Command::Report(ReportCommand::Render(args)) => render(args),
+        Command::Report(ReportCommand::Merge(args)) => merge(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", error.message);
@@ -93,7 +95,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         rev: None,
     };
 
-    let json_to_stdout = args.output.json.as_deref() == Some(Path::new("-"));
+    let json_to_stdout = args.output.formats.json.as_deref() == Some(Path::new("-"));
     let stderr_tty = std::io::stderr().is_terminal();
     let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty() && value != "false");
     let mode = if args.output.quiet {
@@ -113,7 +115,8 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     signals.abort();
     live.finish();
 
-    write_outputs(&args, &report, json_to_stdout)?;
+    let env = CiEnv::from_env();
+    let written = write_outputs(&args.output.formats, &report, &env);
     let summary_options = SummaryOptions {
         color: color && if json_to_stdout { stderr_tty } else { std::io::stdout().is_terminal() },
         verbose: args.output.verbose > 0,
@@ -127,20 +130,119 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         print!("{summary}");
         let _ = std::io::stdout().flush();
     }
-    Ok(ExitCode::for_report(&report))
+    Ok(written.exit_code(ExitCode::for_report(&report)))
 }
 
-fn write_outputs(args: &RunArgs, report: &RunReport, json_to_stdout: bool) -> Result<(), Failure> {
-    if let Some(path) = &args.output.json {
+/// What CI tells greenlight through the environment.
+#[derive(Debug, Clone, Default)]
+pub struct CiEnv {
+    /// `GITHUB_ACTIONS=true`.
+    pub github_actions: bool,
+    /// `$GITHUB_STEP_SUMMARY`.
+    pub step_summary: Option<PathBuf>,
+}
+
+impl CiEnv {
+    /// Nothing from the environment: outputs only when asked for (`report render`, `report
+    /// merge`, which a workflow may call several times on one report).
+    fn none() -> Self {
+        Self::default()
+    }
+
+    fn from_env() -> Self {
+        Self {
+            github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
+            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").filter(|value| !value.is_empty()).map(PathBuf::from),
+        }
+    }
+}
+
+/// Whether every requested output was written.
+#[derive(Debug, Default)]
+struct Written {
+    failed: bool,
+}
+
+impl Written {
+    /// The exit code of a command that produced `code` and then wrote its outputs: a file that
+    /// could not be written makes an otherwise green run `errored` (2).
+    fn exit_code(&self, code: ExitCode) -> ExitCode {
+        if self.failed && code == ExitCode::Success { ExitCode::Errored } else { code }
+    }
+}
+
+/// Writes every requested output of `report`. A file that cannot be written does not stop the
+/// others: each failure is printed and counted.
+fn write_outputs(formats: &FormatArgs, report: &RunReport, env: &CiEnv) -> Written {
+    let mut written = Written::default();
+    let json_to_stdout = formats.json.as_deref() == Some(Path::new("-"));
+    let mut attempt = |what: &str, result: Result<(), Failure>| {
+        if let Err(error) = result {
+            eprintln!("error: {what}: {}", error.message);
+            written.failed = true;
+        }
+    };
+    if let Some(path) = &formats.json {
         let text = greenlight_reporters::json::render(report);
         if json_to_stdout {
             print!("{text}");
             let _ = std::io::stdout().flush();
         } else {
-            write_file(path, &text)?;
+            attempt("JSON report", write_file(path, &text));
         }
     }
-    Ok(())
+    if let Some(path) = &formats.junit {
+        attempt("JUnit report", write_file(path, &greenlight_reporters::junit::render(report)));
+    }
+    if let Some(path) = &formats.sarif {
+        let sarif = greenlight_reporters::sarif::render(report);
+        for note in &sarif.notes {
+            eprintln!("note: SARIF: {note}");
+        }
+        attempt("SARIF report", write_file(path, &sarif.text));
+    }
+    if let Some(path) = &formats.markdown {
+        attempt("Markdown summary", write_file(path, &greenlight_reporters::markdown::render(report)));
+    }
+    if formats.step_summary.unwrap_or(env.step_summary.is_some()) {
+        match &env.step_summary {
+            Some(path) => attempt("$GITHUB_STEP_SUMMARY", append_step_summary(path, report)),
+            None => eprintln!("note: --step-summary: $GITHUB_STEP_SUMMARY is not set; nothing written"),
+        }
+    }
+    if formats.github.unwrap_or(env.github_actions) {
+        let commands = greenlight_reporters::github::render(report);
+        if json_to_stdout {
+            // The runner reads workflow commands on stderr too.
+            eprint!("{commands}");
+        } else {
+            print!("{commands}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+    written
+}
+
+/// GitHub drops a step's whole summary past 1 MiB: what this step already wrote counts too.
+const STEP_SUMMARY_LIMIT: usize = 1024 * 1024;
+
+fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), Failure> {
+    use greenlight_reporters::markdown::{MarkdownOptions, render_with};
+    let existing = std::fs::metadata(path).map(|meta| meta.len() as usize).unwrap_or(0);
+    let room = STEP_SUMMARY_LIMIT.saturating_sub(existing).saturating_sub(64 * 1024);
+    let defaults = MarkdownOptions::default();
+    let text = if room >= 16 * 1024 {
+        render_with(report, &MarkdownOptions { max_bytes: defaults.max_bytes.min(room), ..defaults })
+    } else {
+        format!("\n**greenlight: {}** (no room left in this step's summary; see the JSON report)\n", report.outcome)
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|error| Failure::errored(format!("cannot open {}: {error}", path.display())))?;
+    file.write_all(text.as_bytes())
+        .map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
@@ -149,6 +251,54 @@ fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
             .map_err(|error| Failure::errored(format!("cannot create {}: {error}", parent.display())))?;
     }
     std::fs::write(path, text).map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
+}
+
+/// Reads a JSON report; any problem is a usage error naming the file.
+fn read_report(path: &Path) -> Result<RunReport, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
+    greenlight_reporters::json::parse(&text).map_err(|error| {
+        Failure::usage(format!(
+            "{}: not a greenlight JSON report ({error}); write one with `greenlight run --json FILE`",
+            path.display()
+        ))
+    })
+}
+
+/// `greenlight report render`: exits with the report's own exit code, so a CI step that
+/// renders a merged report fails when the pipeline did.
+fn render(args: RenderArgs) -> Result<ExitCode, Failure> {
+    let report = read_report(&args.report)?;
+    emit(&args.formats, &report, false)
+}
+
+/// `greenlight report merge`: exits like `render` with the merged report's exit code.
+fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
+    let reports = args.reports.iter().map(|path| read_report(path)).collect::<Result<Vec<_>, _>>()?;
+    let merged = greenlight_reporters::merge::merge(reports).map_err(|error| Failure::usage(error.to_string()))?;
+    emit(&args.formats, &merged, true)
+}
+
+/// Writes the outputs of a saved report; with none requested, the terminal summary (render)
+/// or the JSON report (merge) goes to stdout. GitHub annotations and the step summary are
+/// written only when asked for (`--github`, `--step-summary`), never by default.
+fn emit(formats: &FormatArgs, report: &RunReport, json_by_default: bool) -> Result<ExitCode, Failure> {
+    let mut env = CiEnv::none();
+    if formats.step_summary == Some(true) {
+        env.step_summary = CiEnv::from_env().step_summary;
+    }
+    let explicit = formats.any();
+    let mut formats = formats.clone();
+    if !explicit && json_by_default {
+        formats.json = Some(PathBuf::from("-"));
+    }
+    let written = write_outputs(&formats, report, &env);
+    if !explicit && !json_by_default {
+        let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+        let options = SummaryOptions { color, ..SummaryOptions::default() };
+        print!("{}", greenlight_reporters::terminal::render_summary(report, &options));
+        let _ = std::io::stdout().flush();
+    }
+    Ok(written.exit_code(ExitCode::for_report(report)))
 }
 
 /// Pins from an earlier report's `tools` (versions that are known).
