@@ -313,10 +313,25 @@ impl Expected {
         assert!(problems.is_empty(), "{}:\n  {}\n{}", self.description, problems.join("\n  "), result.output());
     }
 
-    /// The check ids this fixture has expectations for.
+    /// The check ids this fixture has expectations for (setup steps such as `environment`
+    /// excluded: they run when a check needs them).
     pub fn check_ids(&self) -> Vec<&str> {
-        self.checks.keys().map(String::as_str).collect()
+        self.checks.keys().map(String::as_str).filter(|id| *id != "environment").collect()
     }
+}
+
+/// Runs the checks `fixtures/<name>/expected.toml` lists on a temporary copy of the fixture,
+/// asserts the expectations, and asserts the project's files are unchanged. Returns the run.
+pub fn check_fixture(name: &str, extra_args: &[&str]) -> RunResult {
+    let expected = Expected::load(name);
+    let project = TempProject::fixture(name);
+    let before = project.snapshot();
+    let mut args = expected.check_ids();
+    args.extend_from_slice(extra_args);
+    let result = project.run_checks(&args);
+    expected.assert_matches(&result);
+    assert_eq!(project.snapshot(), before, "the run changed the project's files\n{}", result.output());
+    result
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -370,11 +385,7 @@ pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool 
 
 /// True while process `pid` exists and is not a zombie.
 pub fn pid_alive(pid: &str) -> bool {
-    let pid = pid.trim();
-    if pid.is_empty() || !pid.bytes().all(|byte| byte.is_ascii_digit()) {
-        // Not a pid (an empty pid file would otherwise read `/proc//stat`, which is `/proc/stat`).
-        return false;
-    }
+    let pid: u32 = pid.trim().parse().unwrap_or_else(|_| panic!("not a pid: {pid:?}"));
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
     stat.is_ok_and(|stat| !stat.contains(") Z "))
 }

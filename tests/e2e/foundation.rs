@@ -3,27 +3,23 @@
 
 use std::time::Duration;
 
-use greenlight_e2e::{Expected, TempProject, gone, require_tool, spawn_greenlight, wait_for};
+use greenlight_e2e::{TempProject, gone, require_tool, spawn_greenlight, wait_for};
 use greenlight_report::Outcome;
 
 fn check_fixture(name: &str) {
-    if !require_tool("ruff") {
-        return;
+    if require_tool("ruff") {
+        greenlight_e2e::check_fixture(name, &["--jobs", "4"]);
     }
-    let expected = Expected::load(name);
-    let project = TempProject::fixture(name);
-    let before = project.snapshot();
-    let mut args = expected.check_ids();
-    args.push("--jobs");
-    args.push("4");
-    let result = project.run_checks(&args);
-    expected.assert_matches(&result);
-    assert_eq!(project.snapshot(), before, "the run changed the project's files\n{}", result.output());
 }
 
 #[test]
 fn clean_service() {
     check_fixture("clean-service");
+}
+
+#[test]
+fn bench_service() {
+    check_fixture("bench-service");
 }
 
 #[test]
@@ -204,7 +200,11 @@ fn ctrl_c_cancels_writes_the_report_and_exits_130() {
         &["run", "ruff-check", "ruff-format", "--json", "report.json", "--no-progress"],
     );
     let pidfile = project.path().join("grandchild.pid");
-    assert!(wait_for(Duration::from_secs(20), || pidfile.exists()), "the fake tool never started");
+    let started = || {
+        std::fs::read_to_string(&pidfile)
+            .is_ok_and(|pids| pids.lines().next().is_some_and(|pid| pid.trim().parse::<u32>().is_ok()))
+    };
+    assert!(wait_for(Duration::from_secs(20), started), "the fake tool never started");
     let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let mut finished = None;

@@ -3,5 +3,8 @@
 //! `GREENLIGHT_REQUIRE_TOOLS=1` (CI), where they fail it.
 #![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and helpers")]
 
+mod cache;
+mod environment;
 mod foundation;
+mod gitleaks;
 mod reporters;

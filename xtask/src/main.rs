@@ -5,9 +5,11 @@
 //!   gitleaks (Debian package), and the local Docker base image the fixtures build from.
 //! - `test [ARGS...]`: `setup`, then the whole test suite with the real tools required.
 //! - `lint`: `cargo fmt --check` and `cargo clippy --all-targets -D warnings`.
+//! - `bench [--reps N]`: greenlight against the runbook, side by side (`docs/benchmarks.md`).
 #![expect(clippy::disallowed_methods, reason = "dev tooling runs cargo, pip and apt directly")]
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "dev tooling reports progress")]
 
+mod bench;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -24,8 +26,10 @@ fn main() -> Result<()> {
         "setup" => setup::run(&rest),
         "test" => test(&rest),
         "lint" => lint(),
+        "bench" => bench::run(&rest),
+        "__measure" => bench::measure_child(&rest),
         _ => {
-            eprintln!("usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint>");
+            eprintln!("usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint | bench [--reps N]>");
             if task.is_empty() || task == "help" || task == "--help" { Ok(()) } else { bail!("unknown task `{task}`") }
         }
     }

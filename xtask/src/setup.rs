@@ -1,9 +1,9 @@
 //! `cargo xtask setup`: everything the tests need on a fresh machine.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 
 use crate::{project_root, status};
 
@@ -24,9 +24,72 @@ pub fn path_with_tools() -> String {
     }
 }
 
-/// Installs the Python tools (idempotent).
+/// Installs the Python tools and gitleaks (idempotent).
 pub fn run(_args: &[String]) -> Result<()> {
     python_tools()?;
+    gitleaks()?;
+    Ok(())
+}
+
+/// The apt source for Debian 13 (trixie), which packages gitleaks 8.16; Debian 12 (bookworm)
+/// does not package it.
+const TRIXIE_SOURCE: &str = "Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+";
+
+/// Keeps trixie below bookworm: only packages asked for with `-t trixie` come from it.
+const TRIXIE_PIN: &str = "Package: *\nPin: release n=trixie\nPin-Priority: 100\n";
+
+/// Installs gitleaks from Debian when it is missing: from the distribution on Debian 13 and
+/// later, from a low-priority trixie source on Debian 12. Needs root and apt; elsewhere it says
+/// how to install it and goes on (the gitleaks tests then fail under `cargo xtask test`).
+fn gitleaks() -> Result<()> {
+    if on_path("gitleaks") {
+        return Ok(());
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.trim_ascii() == b"0");
+    if !root || !Path::new("/usr/bin/apt-get").exists() {
+        eprintln!(
+            "xtask setup: gitleaks is missing and cannot be installed here (needs root and apt); install gitleaks 8 (see DEVELOPERS.md)"
+        );
+        return Ok(());
+    }
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let codename = os_release
+        .lines()
+        .find_map(|line| line.strip_prefix("VERSION_CODENAME="))
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string();
+    let apt = |args: &[&str]| status(Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive"));
+    if codename == "bookworm" {
+        eprintln!("xtask setup: installing gitleaks from Debian trixie (low pin priority)");
+        write_if_missing(Path::new("/etc/apt/sources.list.d/trixie.sources"), TRIXIE_SOURCE)?;
+        write_if_missing(Path::new("/etc/apt/preferences.d/trixie-low"), TRIXIE_PIN)?;
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "-t", "trixie", "gitleaks"])?;
+    } else {
+        eprintln!("xtask setup: installing gitleaks with apt-get");
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "gitleaks"])?;
+    }
+    if !on_path("gitleaks") {
+        bail!("apt-get installed gitleaks, but `gitleaks` is not on PATH");
+    }
+    Ok(())
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+fn write_if_missing(path: &Path, text: &str) -> Result<()> {
+    if !path.exists() {
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }
 

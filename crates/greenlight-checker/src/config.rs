@@ -237,10 +237,12 @@ pub struct CommonOptions {
     pub needs: Vec<String>,
     /// Secret-looking environment variables this check's tools may see.
     pub pass_env: Vec<String>,
+    /// `false`: never replay this check's results from the result cache.
+    pub cache: Option<bool>,
 }
 
 /// The names of [`CommonOptions`] keys, in the order the docs list them.
-pub const COMMON_KEYS: &[&str] = &["enabled", "timeout", "needs", "pass-env"];
+pub const COMMON_KEYS: &[&str] = &["enabled", "timeout", "needs", "pass-env", "cache"];
 
 /// Declares a check's options struct: the given fields plus the [`CommonOptions`] keys (read
 /// by the orchestrator, ignored here), with unknown keys rejected.
@@ -282,6 +284,9 @@ macro_rules! check_options {
             #[doc(hidden)]
             #[serde(rename = "pass-env")]
             pub __pass_env: ::serde::de::IgnoredAny,
+            #[doc(hidden)]
+            #[serde(rename = "cache")]
+            pub __cache: ::serde::de::IgnoredAny,
         }
     };
 }

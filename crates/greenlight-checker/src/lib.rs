@@ -75,6 +75,11 @@ pub struct CheckerInfo {
     pub network: bool,
     /// A rough expected duration, for scheduling the first run (later runs use history).
     pub expected: Duration,
+    /// False when the result depends on state the result cache cannot see (a Docker engine's
+    /// images, a remote service): such a check always runs.
+    pub cacheable: bool,
+    /// Environment variables whose values change the result (part of the cache key).
+    pub env_vars: Vec<&'static str>,
 }
 
 impl CheckerInfo {
@@ -88,6 +93,8 @@ impl CheckerInfo {
             cpu_bound: true,
             network: false,
             expected: Duration::from_secs(1),
+            cacheable: true,
+            env_vars: Vec::new(),
         }
     }
 }

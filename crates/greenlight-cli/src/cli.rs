@@ -31,9 +31,22 @@ pub enum Command {
     Run(RunArgs),
     /// List every check, whether it would run, and why.
     List(ProjectArgs),
+    /// Manage the result cache.
+    Cache {
+        /// What to do with the cache.
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Work with saved JSON reports: render them in other formats, merge shards.
     #[command(subcommand)]
     Report(ReportCommand),
+}
+
+/// `greenlight cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove every stored result of the project.
+    Clean(ProjectArgs),
 }
 
 /// `greenlight report ...`.
@@ -95,6 +108,15 @@ pub struct FormatArgs {
 }
 
 impl FormatArgs {
+    /// The report files to write (not stdout), which must not count as project files.
+    pub fn files(&self) -> Vec<&PathBuf> {
+        [&self.json, &self.junit, &self.sarif, &self.markdown]
+            .into_iter()
+            .flatten()
+            .filter(|path| path.as_os_str() != "-")
+            .collect()
+    }
+
     /// True when any output is asked for explicitly.
     pub fn any(&self) -> bool {
         self.json.is_some()
@@ -159,6 +181,9 @@ pub struct RunArgs {
     /// Rebuild the project environment even if its dependency files did not change.
     #[arg(long)]
     pub rebuild_env: bool,
+    /// Run every check even when its inputs did not change since a stored result.
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -178,8 +203,10 @@ pub fn init_tracing((verbose, quiet): (u8, bool)) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

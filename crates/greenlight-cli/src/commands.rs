@@ -11,7 +11,7 @@ use greenlight_process::Stop;
 use greenlight_report::{CheckReport, ExitCode, RunReport};
 use greenlight_reporters::terminal::{LiveMode, LiveView, SummaryOptions};
 
-use crate::cli::{Cli, Command, FormatArgs, MergeArgs, ProjectArgs, RenderArgs, ReportCommand, RunArgs};
+use crate::cli::{CacheCommand, Cli, Command, FormatArgs, MergeArgs, ProjectArgs, RenderArgs, ReportCommand, RunArgs};
 use crate::registry::registry;
 
 /// Runs the subcommand and returns the exit code.
@@ -19,6 +19,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args).await,
         Command::List(args) => list(args).await,
+        Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
         Command::Report(ReportCommand::Render(args)) => render(args),
         Command::Report(ReportCommand::Merge(args)) => merge(args),
     };
@@ -93,6 +94,8 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         tool_pins,
         vars: std::env::vars().collect(),
         rev: None,
+        cache: !args.no_cache,
+        outputs: args.output.formats.files().into_iter().cloned().collect(),
     };
 
     let json_to_stdout = args.output.formats.json.as_deref() == Some(Path::new("-"));
@@ -130,7 +133,10 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         print!("{summary}");
         let _ = std::io::stdout().flush();
     }
-    Ok(written.exit_code(ExitCode::for_report(&report)))
+    let code = written.exit_code(ExitCode::for_report(&report));
+    // The process ends now: freeing a report of 100,000 findings piece by piece is wasted time.
+    std::mem::forget(report);
+    Ok(code)
 }
 
 /// What CI tells greenlight through the environment.
@@ -183,12 +189,17 @@ fn write_outputs(formats: &FormatArgs, report: &RunReport, env: &CiEnv) -> Writt
         }
     };
     if let Some(path) = &formats.json {
-        let text = greenlight_reporters::json::render(report);
         if json_to_stdout {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
+            if let Err(error) = greenlight_reporters::json::write(report, std::io::stdout().lock()) {
+                attempt("JSON report", Err(Failure::errored(format!("cannot write to stdout: {error}"))));
+            }
         } else {
-            attempt("JSON report", write_file(path, &text));
+            let written = create_file(path).and_then(|()| {
+                std::fs::File::create(path)
+                    .and_then(|file| greenlight_reporters::json::write(report, file))
+                    .map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
+            });
+            attempt("JSON report", written);
         }
     }
     if let Some(path) = &formats.junit {
@@ -245,11 +256,18 @@ fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), Failure> {
         .map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+/// Creates the parent directory of an output file.
+fn create_file(path: &Path) -> Result<(), Failure> {
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .map_err(|error| Failure::errored(format!("cannot create {}: {error}", parent.display())))?;
     }
+    Ok(())
+}
+
+/// Writes `text` to `path`, creating its directory.
+fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+    create_file(path)?;
     std::fs::write(path, text).map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
 }
 
@@ -382,4 +400,12 @@ async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {
 fn humantime_short(duration: std::time::Duration) -> String {
     let seconds = duration.as_secs();
     if seconds.is_multiple_of(60) { format!("{}m", seconds / 60) } else { format!("{seconds}s") }
+}
+
+fn cache_clean(args: &ProjectArgs) -> Result<ExitCode, Failure> {
+    let root = project_root(args)?;
+    let cache = greenlight_orchestrator::cache::ResultCache::new(&root.join(".greenlight"));
+    let freed = cache.clean().map_err(|error| Failure::errored(format!("cannot remove the cache: {error}")))?;
+    println!("removed the result cache of {} ({} KiB)", root.display(), freed.div_ceil(1024));
+    Ok(ExitCode::Success)
 }

@@ -4,10 +4,17 @@
 //! |---------------|-----------------|------------------|--------------------|
 //! | `ruff-check`  | ruff            | no               | nothing (`--fix`: sources) |
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
+//! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
+//! | `gitleaks`    | gitleaks, git   | no               | nothing (report and tree copy in scratch) |
 
 use greenlight_checker::CheckerFactory;
 
 /// Every checker greenlight has, in display order.
 pub fn registry() -> Vec<CheckerFactory> {
-    vec![greenlight_plugin_ruff::RUFF_CHECK, greenlight_plugin_ruff::RUFF_FORMAT]
+    vec![
+        greenlight_plugin_ruff::RUFF_CHECK,
+        greenlight_plugin_ruff::RUFF_FORMAT,
+        greenlight_plugin_pytest::PYTEST_CHECK,
+        greenlight_plugin_gitleaks::GITLEAKS_CHECK,
+    ]
 }

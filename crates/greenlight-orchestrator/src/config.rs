@@ -73,6 +73,9 @@ pub struct CacheSettings {
     pub enabled: Option<bool>,
     /// How long results of network-dependent checks stay valid (default: not cached).
     pub network_ttl: Option<DurationValue>,
+    /// Environment variables that change results (for example what tests read); their values
+    /// are part of every check's cache key.
+    pub env: Vec<String>,
 }
 
 /// A pinned tool: `ruff = "0.17.6"` or `ruff = { version = "0.17.6", path = "/opt/ruff" }`.

@@ -162,7 +162,10 @@ pub async fn prepare(
     let (create, install) = match &installer {
         Some(uv) => (
             Cmd::new(uv).args(["venv", "--no-project", "--quiet", "--python"]).arg(&python).arg(&root),
-            Cmd::new(uv).args(["pip", "install", "--python"]).arg(&venv_python).args(&install_args),
+            Cmd::new(uv)
+                .args(["pip", "install", "--compile-bytecode", "--python"])
+                .arg(&venv_python)
+                .args(&install_args),
         ),
         None => (
             Cmd::new(&python).args(["-m", "venv"]).arg(&root),

@@ -6,6 +6,7 @@
 //! decides what runs; [`run`] runs the graph of setup steps and checks and returns one
 //! [`greenlight_report::RunReport`].
 
+pub mod cache;
 pub mod config;
 pub mod environment;
 mod fsutil;

@@ -129,7 +129,48 @@ impl Plan {
             };
             checks.push(PlannedCheck { checker, info, common, detection, skip_reason });
         }
-        Ok(Self { project: Arc::new(project), config, checks })
+        let plan = Self { project: Arc::new(project), config, checks };
+        plan.check_cycles()?;
+        Ok(plan)
+    }
+
+    /// A cycle of `needs` would never start: report it as a configuration error.
+    fn check_cycles(&self) -> Result<(), ConfigError> {
+        let needs: std::collections::BTreeMap<&str, Vec<String>> =
+            self.checks.iter().map(|check| (check.id(), check.needs())).collect();
+        fn visit<'a>(
+            id: &'a str,
+            needs: &'a std::collections::BTreeMap<&'a str, Vec<String>>,
+            path: &mut Vec<&'a str>,
+            done: &mut std::collections::BTreeSet<&'a str>,
+        ) -> Option<Vec<&'a str>> {
+            if let Some(start) = path.iter().position(|node| *node == id) {
+                let mut cycle = path[start..].to_vec();
+                cycle.push(id);
+                return Some(cycle);
+            }
+            if !done.insert(id) {
+                return None;
+            }
+            path.push(id);
+            for need in needs.get(id).into_iter().flatten() {
+                if let Some(cycle) = visit(need, needs, path, done) {
+                    return Some(cycle);
+                }
+            }
+            path.pop();
+            None
+        }
+        let mut done = std::collections::BTreeSet::new();
+        for id in needs.keys() {
+            if let Some(cycle) = visit(id, &needs, &mut Vec::new(), &mut done) {
+                return Err(ConfigError::new(
+                    self.config.source.path.as_deref(),
+                    format!("the checks' `needs` form a cycle: {}; remove one of these `needs`", cycle.join(" → ")),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The checks that will run.

@@ -14,6 +14,7 @@ use greenlight_report::{
 };
 use tokio::task::JoinSet;
 
+use crate::cache::{self, KeyParts, ProjectFiles, ResultCache};
 use crate::config::ToolPin;
 use crate::environment::{self, EnvRequest};
 use crate::history::History;
@@ -43,6 +44,10 @@ pub struct RunOptions {
     pub vars: BTreeMap<String, String>,
     /// The revision the user asked for (`--rev`), for the report.
     pub rev: Option<String>,
+    /// Replay results of checks whose inputs did not change (off: `--no-cache`).
+    pub cache: bool,
+    /// Files this run writes (reports): never inputs of the cache key.
+    pub outputs: Vec<PathBuf>,
 }
 
 /// Receives progress events; the terminal reporter implements it.
@@ -78,8 +83,26 @@ struct Node {
 }
 
 enum NodeTask {
-    Environment { request: EnvRequest },
-    Check { checker: Arc<dyn Checker>, tools: Vec<ToolSpec>, uses_environment: bool, pass_env: Vec<String> },
+    Environment {
+        request: EnvRequest,
+    },
+    Check {
+        checker: Arc<dyn Checker>,
+        tools: Vec<ToolSpec>,
+        uses_environment: bool,
+        pass_env: Vec<String>,
+        /// `None` when the check's results are never cached; else their time to live (`None`
+        /// inside: forever).
+        cache: Option<Option<Duration>>,
+        env_vars: Vec<String>,
+    },
+}
+
+/// What running a node produced: a fresh result (with its cache key, when cacheable), or a
+/// replayed one.
+enum Execution {
+    Fresh(CheckResult, Option<KeyParts>),
+    Cached(CheckReport),
 }
 
 /// Shared state of a running run.
@@ -93,6 +116,10 @@ struct Shared {
     run_id: String,
     options: RunOptions,
     global_pass_env: Vec<String>,
+    cache: Option<ResultCache>,
+    files: tokio::sync::OnceCell<ProjectFiles>,
+    config_hash: String,
+    environment_key: Mutex<Option<String>>,
 }
 
 /// Runs `plan` and returns its report. `stop` is the user's stop signal (Ctrl-C): when it
@@ -139,6 +166,11 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
         run_id: run_id.clone(),
         options: options.clone(),
         global_pass_env,
+        cache: (options.cache && !options.fix && plan.config.settings.cache.enabled != Some(false))
+            .then(|| ResultCache::new(&state_dir)),
+        files: tokio::sync::OnceCell::new(),
+        config_hash: cache::text_hash(&format!("{}\n{:?}", plan.config.source.text, plan.config.source.prefix)),
+        environment_key: Mutex::new(None),
     });
 
     let run_stop = stop.child();
@@ -403,6 +435,13 @@ fn build_nodes(
         }
         let mut pass_env = check.common.pass_env.clone();
         pass_env.extend(plan.config.settings.pass_env.iter().cloned());
+        let network_ttl = plan.config.settings.cache.network_ttl.map(|ttl| ttl.0);
+        let cacheable = check.info.cacheable && check.common.cache != Some(false);
+        let cache = match (cacheable, check.info.network, network_ttl) {
+            (false, _, _) | (true, true, None) => None,
+            (true, true, Some(ttl)) => Some(Some(ttl)),
+            (true, false, _) => Some(None),
+        };
         nodes.push(Node {
             id: check.id().to_string(),
             title: check.info.title.to_string(),
@@ -416,6 +455,14 @@ fn build_nodes(
                 tools: check.info.tools.clone(),
                 uses_environment,
                 pass_env,
+                cache,
+                env_vars: check
+                    .info
+                    .env_vars
+                    .iter()
+                    .map(|name| name.to_string())
+                    .chain(plan.config.settings.cache.env.iter().cloned())
+                    .collect(),
             },
         });
     }
@@ -445,8 +492,8 @@ async fn run_node(node: Node, shared: Arc<Shared>, stop: Stop) -> CheckReport {
     report.kind = node.kind;
     let work = execute(&node, &shared, &log_path, &stop);
     tokio::pin!(work);
-    let result = tokio::select! {
-        result = &mut work => result,
+    let execution = tokio::select! {
+        execution = &mut work => execution,
         () = tokio::time::sleep(node.timeout) => {
             stop.cancel();
             let _ = tokio::time::timeout(STOP_GRACE, &mut work).await;
@@ -455,12 +502,16 @@ async fn run_node(node: Node, shared: Arc<Shared>, stop: Stop) -> CheckReport {
                 "`{}` ran longer than its timeout of {} and was stopped with everything it started; raise it with [tool.greenlight.{}] timeout = \"...\"",
                 node.id, humantime::format_duration(node.timeout), node.id
             ));
-            result
+            Execution::Fresh(result, None)
         }
     };
-    if node.id == ENVIRONMENT {
-        report.kind = NodeKind::Setup;
-    }
+    let (result, parts) = match execution {
+        Execution::Cached(mut cached) => {
+            cached.log = log_ref(&log_path, &shared.plan_project.root);
+            return cached;
+        }
+        Execution::Fresh(result, parts) => (result, parts),
+    };
     report.outcome = result.outcome;
     report.summary = result.summary;
     report.reason = result.reason;
@@ -472,10 +523,17 @@ async fn run_node(node: Node, shared: Arc<Shared>, stop: Stop) -> CheckReport {
     report.artifacts = result.artifacts;
     report.duration_ms = started.elapsed().as_millis() as u64;
     report.log = log_ref(&log_path, &shared.plan_project.root);
+    if let (Some(cache), Some(parts)) = (&shared.cache, parts)
+        && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
+        && !stop.is_cancelled()
+        && let Some(files) = shared.files.get()
+    {
+        cache.store(&parts, files, &report, &log_path);
+    }
     report
 }
 
-async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> CheckResult {
+async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Execution {
     match &node.task {
         NodeTask::Environment { request } => {
             let prepared = environment::prepare(
@@ -500,15 +558,21 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
                         format!("created {} with {} ({extras})", environment::VENV_DIR, prepared.installer)
                     };
                     *shared.environment.lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared.env);
+                    *shared.environment_key.lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared.key);
                     let mut result = CheckResult::passed(summary);
                     result.command = prepared.command;
-                    result
+                    Execution::Fresh(result, None)
                 }
-                Err(_) if stop.is_cancelled() => CheckResult::new(Outcome::Cancelled, "cancelled"),
-                Err(reason) => CheckResult::errored(format!("the project environment could not be created: {reason}")),
+                Err(_) if stop.is_cancelled() => {
+                    Execution::Fresh(CheckResult::new(Outcome::Cancelled, "cancelled"), None)
+                }
+                Err(reason) => Execution::Fresh(
+                    CheckResult::errored(format!("the project environment could not be created: {reason}")),
+                    None,
+                ),
             }
         }
-        NodeTask::Check { checker, tools, uses_environment, pass_env } => {
+        NodeTask::Check { checker, tools, uses_environment, pass_env, cache, env_vars } => {
             let environment = if *uses_environment {
                 shared.environment.lock().unwrap_or_else(|p| p.into_inner()).clone()
             } else {
@@ -521,10 +585,49 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
                         resolved.insert(spec.name.to_string(), tool);
                     }
                     Err(_) if stop.is_cancelled() => {
-                        return CheckResult::new(Outcome::Cancelled, "cancelled");
+                        return Execution::Fresh(CheckResult::new(Outcome::Cancelled, "cancelled"), None);
                     }
-                    Err(reason) => return CheckResult::errored(reason),
+                    Err(reason) => return Execution::Fresh(CheckResult::errored(reason), None),
                 }
+            }
+            if stop.is_cancelled() {
+                return Execution::Fresh(CheckResult::new(Outcome::Cancelled, "cancelled"), None);
+            }
+            let mut parts = None;
+            if let (Some(result_cache), Some(ttl)) = (&shared.cache, cache) {
+                let files = shared
+                    .files
+                    .get_or_init(|| cache::project_files(&shared.plan_project, &shared.options.outputs, stop))
+                    .await;
+                let key_parts = KeyParts {
+                    greenlight: GREENLIGHT_VERSION.to_string(),
+                    check: node.id.clone(),
+                    files: files.digest.clone(),
+                    config: shared.config_hash.clone(),
+                    tools: resolved
+                        .values()
+                        .map(|tool| format!("{} {} {}", tool.name, tool.path.display(), tool.version))
+                        .collect(),
+                    environment: if *uses_environment {
+                        shared.environment_key.lock().unwrap_or_else(|p| p.into_inner()).clone()
+                    } else {
+                        None
+                    },
+                    vars: env_vars
+                        .iter()
+                        .map(|name| {
+                            let value =
+                                shared.options.vars.get(name).map(|value| cache::text_hash(value)).unwrap_or_default();
+                            (name.to_string(), value)
+                        })
+                        .collect(),
+                };
+                if let Some(report) = result_cache.lookup(&key_parts, *ttl, log_path) {
+                    tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
+                    return Execution::Cached(report);
+                }
+                tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key_parts, files));
+                parts = Some(key_parts);
             }
             let scratch = shared.scratch.join(&node.id);
             let _ = std::fs::create_dir_all(&scratch);
@@ -544,7 +647,7 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
             if stop.is_cancelled() && matches!(result.outcome, Outcome::Errored) {
                 result = CheckResult::new(Outcome::Cancelled, "cancelled");
             }
-            result
+            Execution::Fresh(result, parts)
         }
     }
 }
@@ -557,10 +660,32 @@ fn log_ref(path: &Path, root: &Path) -> Option<LogRef> {
     file.seek(SeekFrom::Start(start)).ok()?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).ok()?;
-    let text = String::from_utf8_lossy(&bytes);
+    let text = strip_ansi(&String::from_utf8_lossy(&bytes));
     let lines: Vec<&str> = text.trim_end().lines().collect();
     let tail = lines[lines.len().saturating_sub(30)..].join("\n");
     Some(LogRef { path: greenlight_checker::relative_to(root, path), tail })
+}
+
+/// `text` without ANSI escape sequences (tools colour their logs even when not on a terminal).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // CSI: parameters and intermediates up to a final byte in @..~.
+                for next in chars.by_ref() {
+                    if ('@'..='~').contains(&next) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -600,5 +725,17 @@ fn prune_logs(dir: &Path, keep: usize) {
         for old in &runs[..runs.len() - keep] {
             let _ = std::fs::remove_dir_all(old);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ansi_is_stripped() {
+        assert_eq!(
+            super::strip_ansi("\u{1b}[90m1:02PM\u{1b}[0m \u{1b}[32mINF\u{1b}[0m scan done"),
+            "1:02PM INF scan done"
+        );
+        assert_eq!(super::strip_ansi("plain"), "plain");
     }
 }

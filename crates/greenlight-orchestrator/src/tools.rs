@@ -127,7 +127,7 @@ impl ToolResolver {
                 candidates.push((path, ToolSource::Environment));
             }
         }
-        if !spec.in_environment {
+        if !spec.in_environment || environment.is_none() {
             looked.push("PATH".to_string());
             if let Some(path) = self.which(spec.executable) {
                 candidates.push((path, ToolSource::Path));

@@ -6,8 +6,9 @@ pub(crate) fn signal_group(pgid: i32, signal: i32) -> bool {
     if pgid <= 1 {
         return false;
     }
-    // SAFETY: killpg has no memory-safety preconditions; an invalid group gives ESRCH.
-    unsafe { libc::killpg(pgid, signal) == 0 }
+    // SAFETY: killpg and kill have no memory-safety preconditions; an invalid id gives ESRCH.
+    // Right after spawning, the child may not have made its group yet: signal it directly.
+    unsafe { libc::killpg(pgid, signal) == 0 || libc::kill(pgid, signal) == 0 }
 }
 
 pub(crate) const SIGTERM: i32 = libc::SIGTERM;

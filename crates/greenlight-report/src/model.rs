@@ -382,8 +382,17 @@ impl Finding {
 }
 
 /// Sorts findings into the report's deterministic order.
-pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+///
+/// Findings are large, so the order is found on indices and each finding moves once; output
+/// that is already sorted (ruff's usually is) is detected in one pass.
+pub fn sort_findings(findings: &mut Vec<Finding>) {
+    if findings.windows(2).all(|pair| pair[0].sort_key() <= pair[1].sort_key()) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|a, b| findings[*a].sort_key().cmp(&findings[*b].sort_key()));
+    let mut slots: Vec<Option<Finding>> = std::mem::take(findings).into_iter().map(Some).collect();
+    findings.extend(order.into_iter().filter_map(|index| slots[index].take()));
 }
 
 /// A stable fingerprint: the first 16 hex digits of the SHA-256 of the parts joined by NUL.

@@ -1,6 +1,8 @@
 //! What every renderer shares: secret redaction, the tool behind each check, the findings of a
 //! check including failing tests, and ordering by importance.
 
+use std::borrow::Cow;
+
 use greenlight_report::{CheckReport, Finding, FindingKind, Location, Outcome, RunReport, Severity, TestOutcome};
 
 /// The report as every renderer sees it: secret findings carry only what cannot hold the
@@ -9,8 +11,12 @@ use greenlight_report::{CheckReport, Finding, FindingKind, Location, Outcome, Ru
 /// gitleaks findings are redacted at the source, but a renderer must not trust that: for every
 /// [`FindingKind::Secret`] finding the message is rebuilt from the rule, title and commit, the
 /// detail is dropped, and the log tail of a check that reported a secret is dropped (its path
-/// stays).
-pub fn redact(report: &RunReport) -> RunReport {
+/// stays). A report without secret findings is not copied.
+pub fn redact(report: &RunReport) -> Cow<'_, RunReport> {
+    let has_secret = |check: &CheckReport| check.findings.iter().any(|finding| finding.kind == FindingKind::Secret);
+    if !report.checks.iter().any(has_secret) {
+        return Cow::Borrowed(report);
+    }
     let mut report = report.clone();
     for check in &mut report.checks {
         let mut secrets = false;
@@ -23,15 +29,36 @@ pub fn redact(report: &RunReport) -> RunReport {
             log.tail = String::new();
         }
     }
-    report
+    Cow::Owned(report)
 }
 
 /// The report as the human-facing formats show it: [`redact`]ed, and every text field that
-/// holds tool output made printable ([`printable`]).
-pub fn prepare(report: &RunReport) -> RunReport {
-    let mut report = redact(report);
+/// holds tool output made printable ([`printable`]). Copied only when something changes.
+pub fn prepare(report: &RunReport) -> Cow<'_, RunReport> {
+    let dirty = |text: &str| {
+        text.chars().any(|c| (c.is_control() && !matches!(c, '\n' | '\t')) || matches!(c, '\u{fffe}' | '\u{ffff}'))
+    };
+    let needs_cleaning = report.checks.iter().any(|check| {
+        dirty(&check.summary)
+            || check.reason.as_deref().is_some_and(dirty)
+            || check.log.as_ref().is_some_and(|log| dirty(&log.tail))
+            || check.findings.iter().any(|finding| {
+                dirty(&finding.message)
+                    || [&finding.title, &finding.help, &finding.detail].into_iter().flatten().any(|text| dirty(text))
+            })
+            || check.tests.as_ref().is_some_and(|tests| {
+                tests.cases.iter().any(|case| {
+                    dirty(&case.name) || [&case.message, &case.traceback].into_iter().flatten().any(|text| dirty(text))
+                })
+            })
+    });
+    let redacted = redact(report);
+    if !needs_cleaning {
+        return redacted;
+    }
+    let mut report = redacted.into_owned();
     let clean = |text: &mut String| {
-        if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t') || matches!(c, '\u{fffe}' | '\u{ffff}')) {
+        if dirty(text) {
             *text = printable(text);
         }
     };
@@ -58,7 +85,7 @@ pub fn prepare(report: &RunReport) -> RunReport {
             }
         }
     }
-    report
+    Cow::Owned(report)
 }
 
 /// `text` without ANSI escape sequences, control characters other than line breaks and tabs
@@ -97,31 +124,38 @@ pub fn printable(text: &str) -> String {
     out
 }
 
-/// The message of a finding without the test id it may start with when that id is its title
-/// (`tests/test_x.py::test_y: AssertionError` shown next to the id).
+/// The message of a finding without the test id it starts with when its title names that id
+/// (`tests/test_x.py::test_y failed: AssertionError` shown next to the id).
 pub fn message_without_title(finding: &Finding) -> &str {
-    match &finding.title {
-        Some(title) if finding.kind == FindingKind::Test => finding
-            .message
-            .strip_prefix(title.as_str())
-            .and_then(|rest| rest.strip_prefix(": "))
-            .unwrap_or(&finding.message),
-        _ => &finding.message,
-    }
+    let message = finding.message.as_str();
+    let Some(title) = finding.title.as_deref().filter(|_| finding.kind == FindingKind::Test) else {
+        return message;
+    };
+    let end = [message.find(' '), message.find(": ")].into_iter().flatten().min().unwrap_or(message.len());
+    let id = &message[..end];
+    let rest = message[end..].trim_start_matches(':').trim_start();
+    if id.is_empty() || rest.is_empty() || !title.contains(id) { message } else { rest }
 }
 
 /// The message shown for a secret: what and where, never the value.
 fn secret_message(finding: &Finding) -> String {
-    let what = match &finding.title {
-        Some(title) if !title.trim().is_empty() => format!("{} secret (rule `{}`)", first_line(title), finding.rule),
+    let what = match finding.title.as_deref().map(first_line) {
+        Some(title) if !title.is_empty() && !title.contains(&finding.rule) => {
+            format!("{title} secret (rule `{}`)", finding.rule)
+        }
         _ => format!("secret (rule `{}`)", finding.rule),
     };
-    let commit = match &finding.commit {
-        Some(commit) if !commit.short.is_empty() => format!(" in commit {}", commit.short),
-        Some(commit) if !commit.sha.is_empty() => format!(" in commit {}", &commit.sha[..commit.sha.len().min(12)]),
-        _ => String::new(),
+    let place = match &finding.commit {
+        Some(commit) if !commit.sha.is_empty() || !commit.short.is_empty() => {
+            let short = if commit.short.is_empty() { &commit.sha[..commit.sha.len().min(12)] } else { &commit.short };
+            match commit.date.as_deref().and_then(|date| date.get(..10)) {
+                Some(day) => format!("added in commit {short} ({day})"),
+                None => format!("added in commit {short}"),
+            }
+        }
+        _ => "in the working tree".to_string(),
     };
-    format!("{what} found{commit}; the value is not shown")
+    format!("{what} {place}; the value is not shown")
 }
 
 /// Facts about the tool behind a check that the report does not carry.
@@ -241,6 +275,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn test_messages_lose_the_id_their_title_names() {
+        let mut finding = Finding::new("test-failed", "tests/a.py::test_x failed: assert 1 == 2", None);
+        finding.kind = FindingKind::Test;
+        finding.title = Some("pytest: tests/a.py::test_x".to_string());
+        assert_eq!(message_without_title(&finding), "failed: assert 1 == 2");
+        finding.message = "tests/a.py::test_x: assert 1 == 2".to_string();
+        assert_eq!(message_without_title(&finding), "assert 1 == 2");
+        finding.title = Some("something else".to_string());
+        assert_eq!(message_without_title(&finding), "tests/a.py::test_x: assert 1 == 2");
+    }
+
+    #[test]
     fn printable_drops_escapes_and_controls() {
         assert_eq!(printable("\u{1b}[31mred\u{1b}[0m ok\r\nnext\u{0}\u{7}\u{fffe}"), "red ok\nnext");
         assert_eq!(printable("\u{1b}]8;;https://x\u{7}link\u{1b}]8;;\u{1b}\\ end"), "link end");
@@ -268,7 +314,7 @@ mod tests {
         let finding = &redacted.check("gitleaks").unwrap().findings[0];
         assert_eq!(
             finding.message,
-            "AWS secret (rule `aws-access-token`) found in commit 4f2c9e1a7b3d; the value is not shown"
+            "secret (rule `aws-access-token`) added in commit 4f2c9e1a7b3d (2026-11-20); the value is not shown"
         );
     }
 }

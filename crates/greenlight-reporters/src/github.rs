@@ -239,7 +239,8 @@ fn properties(report: &RunReport, check: &CheckReport, finding: &Finding) -> Vec
         Some(title) => format!("{} {title}", finding.rule),
         None => finding.rule.clone(),
     };
-    properties.push(("title", format!("{}: {what}", check.id)));
+    let title = if what.starts_with(&check.id) { what } else { format!("{}: {what}", check.id) };
+    properties.push(("title", title));
     properties
 }
 

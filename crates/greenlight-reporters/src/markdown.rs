@@ -163,7 +163,7 @@ fn section(out: &mut Budget, check: &CheckReport, options: &MarkdownOptions, cut
         }
         let mut shown = 0;
         for finding in &findings {
-            if shown >= options.max_findings_per_check || !out.push(&row(finding, tests)) {
+            if shown >= options.max_findings_per_check || !out.push(&row(check, finding, tests)) {
                 break;
             }
             shown += 1;
@@ -178,8 +178,7 @@ fn section(out: &mut Budget, check: &CheckReport, options: &MarkdownOptions, cut
             let mut block =
                 format!("\n<details><summary>{}</summary>\n\n", if tests { "Tracebacks" } else { "Details" });
             for finding in excerpts.iter().take(20) {
-                let label = finding.title.clone().unwrap_or_else(|| finding.rule.clone());
-                let _ = writeln!(block, "**{}**\n", inline(&label));
+                let _ = writeln!(block, "**{}**\n", inline(label(check, finding)));
                 block.push_str(&fenced(&last_lines(
                     finding.detail.as_deref().unwrap_or_default(),
                     options.max_excerpt_lines,
@@ -206,7 +205,17 @@ fn section(out: &mut Budget, check: &CheckReport, options: &MarkdownOptions, cut
     true
 }
 
-fn row(finding: &Finding, tests: bool) -> String {
+/// What names a finding in its check's section: its title without the check's name.
+fn label<'a>(check: &CheckReport, finding: &'a Finding) -> &'a str {
+    let title = finding.title.as_deref().map(first_line).unwrap_or(&finding.rule);
+    title
+        .strip_prefix(check.id.as_str())
+        .map(|rest| rest.trim_start_matches(':').trim_start())
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(title)
+}
+
+fn row(check: &CheckReport, finding: &Finding, tests: bool) -> String {
     let place = finding.location.as_ref().map(|location| code(&location.display())).unwrap_or_else(|| "—".to_string());
     let mut message = cell(&truncate(message_without_title(finding).trim(), 1000));
     let facts = facts(finding);
@@ -219,8 +228,7 @@ fn row(finding: &Finding, tests: bool) -> String {
         let _ = write!(message, "<br>help: {}", cell(help));
     }
     if tests && finding.kind == FindingKind::Test {
-        let name = finding.title.clone().unwrap_or_else(|| finding.rule.clone());
-        return format!("| {} | {place} | {message} |\n", code(&name));
+        return format!("| {} | {place} | {message} |\n", code(label(check, finding)));
     }
     let rule = match finding.url.as_deref().filter(|url| url.starts_with("https://") || url.starts_with("http://")) {
         Some(url) => format!("[{}]({})", cell(&finding.rule).replace(['[', ']'], ""), url.replace([' ', ')', '|'], "")),

@@ -113,11 +113,11 @@ pub fn sample_report() -> RunReport {
     gitleaks.exit_code = Some(2);
     let mut secret = Finding::new(
         "aws-access-token",
-        "AWS access token in config/settings,prod.py:2 (commit 4f2c9e1a7b3d)",
+        "AWS: added in commit 4f2c9e1a7b3d (2026-11-20)",
         located("config/settings,prod.py", 2, 22, 2, 42),
     );
     secret.kind = FindingKind::Secret;
-    secret.title = Some("AWS".to_string());
+    secret.title = Some("gitleaks aws-access-token".to_string());
     secret.fingerprint =
         "4f2c9e1a7b3d5c6e8f90a1b2c3d4e5f6a7b8c9d0:config/settings,prod.py:aws-access-token:2".to_string();
     secret.help =
@@ -299,12 +299,15 @@ fn pytest() -> CheckReport {
     cases[5].message = Some("needs the 2 GB fixture dump".to_string());
     pytest.tests = Some(TestSummary { total: 7, passed: 2, failed: 2, errors: 2, skipped: 1, cases: cases.clone() });
     for case in cases.iter().filter(|case| matches!(case.outcome, TestOutcome::Failed | TestOutcome::Error)) {
-        let rule = if case.outcome == TestOutcome::Failed { "test-failed" } else { "test-error" };
+        // As the pytest checker writes them.
+        let (rule, verb) =
+            if case.outcome == TestOutcome::Failed { ("test-failed", "failed") } else { ("test-error", "errored") };
         let location = case.file.as_ref().map(|file| Location::at(file, case.line, None));
-        let message = format!("{}: {}", case.node_id, case.message.as_deref().unwrap_or_default());
+        let first = case.message.as_deref().and_then(|message| message.lines().next()).unwrap_or_default();
+        let message = format!("{} {verb}: {first}", case.node_id);
         let mut finding = Finding::new(rule, message, location);
         finding.kind = FindingKind::Test;
-        finding.title = Some(case.node_id.clone());
+        finding.title = Some(format!("pytest: {}", case.node_id));
         finding.detail = case.traceback.clone();
         finding.fingerprint = fingerprint(&[rule, &case.node_id]);
         pytest.findings.push(finding);

@@ -108,10 +108,17 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
         }
         out.push('\n');
         let _ = writeln!(out, "{}", paint.bold(&format!("{} {}: {}", check.id, check.outcome, check.summary)));
-        if let Some(reason) = &check.reason
-            && reason.trim() != check.summary.trim()
-        {
-            let _ = writeln!(out, "{}", indent(reason.trim_end(), "  "));
+        if let Some(reason) = &check.reason {
+            // The summary is often the reason's first line: do not print it twice.
+            let reason = reason.trim_end();
+            let rest = match reason.split_once('\n') {
+                Some((first, rest)) if first.trim() == check.summary.trim() => rest,
+                None if reason.trim() == check.summary.trim() => "",
+                _ => reason,
+            };
+            if !rest.trim().is_empty() {
+                let _ = writeln!(out, "{}", indent(rest, "  "));
+            }
         }
         render_tests(&mut out, check, options);
         render_findings(&mut out, check, options, paint);
@@ -154,7 +161,11 @@ fn render_tests(out: &mut String, check: &CheckReport, options: &SummaryOptions)
             _ => String::new(),
         };
         let kind = if case.outcome == TestOutcome::Error { "ERROR" } else { "FAILED" };
-        let _ = writeln!(out, "  {kind} {}  {}", case.node_id, place);
+        if place.is_empty() || case.node_id.starts_with(&place) {
+            let _ = writeln!(out, "  {kind} {}", case.node_id);
+        } else {
+            let _ = writeln!(out, "  {kind} {}  ({place})", case.node_id);
+        }
         if let Some(message) = &case.message {
             let _ = writeln!(out, "{}", indent(&truncate_lines(message, 3), "      "));
         }

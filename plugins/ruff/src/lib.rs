@@ -16,7 +16,7 @@ use greenlight_checker::{
     Outcome, Project, ToolSpec, async_trait, check_options,
 };
 
-pub use parse::{RuffDiagnostic, parse_diagnostics};
+pub use parse::{RuffDiagnostic, parse_diagnostics, parse_findings};
 
 /// Most bytes of JSON read from `ruff format`'s stdout.
 const STDOUT_REPORT_LIMIT: usize = 512 * 1024 * 1024;
@@ -172,15 +172,13 @@ fn interpret(mode: Mode, cx: &CheckContext, report: &[u8], output: &Output) -> C
             _ => errored_with_output("ruff format", code, output),
         };
     }
-    let parsed = if report.iter().all(u8::is_ascii_whitespace) { None } else { Some(parse_diagnostics(report)) };
+    let parsed = if report.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(parse_findings(report, &cx.project.root, mode == Mode::Format))
+    };
     match (code, parsed) {
-        (0..=2, Some(Ok(diagnostics))) if code == 0 || !diagnostics.is_empty() => {
-            let findings: Vec<Finding> = diagnostics
-                .iter()
-                .map(|diagnostic| diagnostic.to_finding(&cx.project.root, mode == Mode::Format))
-                .collect();
-            summarize(mode, findings)
-        }
+        (0..=2, Some(Ok(findings))) if code == 0 || !findings.is_empty() => summarize(mode, findings),
         (0, None) => summarize(mode, Vec::new()),
         (_, Some(Err(error))) => CheckResult::errored(format!(
             "ruff printed a report greenlight cannot read ({error}); run `ruff --version` and check the tool is ruff ≥ 0.5\n{}",

@@ -60,6 +60,40 @@ pub fn parse_diagnostics(bytes: &[u8]) -> Result<Vec<RuffDiagnostic>, serde_json
     serde_json::from_slice(bytes)
 }
 
+/// Parses ruff's JSON array straight into findings, one diagnostic at a time (large reports
+/// are never held twice in memory).
+pub fn parse_findings(bytes: &[u8], root: &Path, is_format: bool) -> Result<Vec<Finding>, serde_json::Error> {
+    use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+
+    struct Findings<'a> {
+        root: &'a Path,
+        is_format: bool,
+    }
+    impl<'de> DeserializeSeed<'de> for Findings<'_> {
+        type Value = Vec<Finding>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_seq(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Findings<'_> {
+        type Value = Vec<Finding>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a JSON array of ruff diagnostics")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut findings = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(diagnostic) = seq.next_element::<RuffDiagnostic>()? {
+                findings.push(diagnostic.to_finding(self.root, self.is_format));
+            }
+            Ok(findings)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let findings = Findings { root, is_format }.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(findings)
+}
+
 impl RuffDiagnostic {
     /// The finding for this diagnostic, with the path made relative to `root`.
     pub fn to_finding(&self, root: &Path, is_format: bool) -> Finding {
@@ -142,6 +176,16 @@ mod tests {
         assert_eq!(findings[1].rule, "unformatted");
         assert_eq!(findings[1].kind, greenlight_checker::FindingKind::Format);
         assert_eq!(findings[1].location.as_ref().unwrap().path, "unformatted.py");
+    }
+
+    #[test]
+    fn streaming_parse_matches() {
+        let bytes = include_bytes!("../tests/data/check-findings.json");
+        let streamed = parse_findings(bytes, Path::new("/project"), false).unwrap();
+        let whole: Vec<Finding> =
+            parse_diagnostics(bytes).unwrap().iter().map(|d| d.to_finding(Path::new("/project"), false)).collect();
+        assert_eq!(streamed, whole);
+        assert!(parse_findings(b"[] trailing", Path::new("/"), false).is_err());
     }
 
     #[test]

@@ -1,0 +1,305 @@
+//! The `pytest` checker.
+//!
+//! pytest runs in the project environment (so the project and its `dev` extras are
+//! importable) with `-p no:cacheprovider` (no `.pytest_cache/`), bytecode cached under
+//! `.greenlight/pycache` (no `__pycache__/` in the tree), and a JUnit XML report in a private
+//! temporary directory. The project's own
+//! pytest configuration applies. The outcome comes from the exit code read together with the
+//! report (TOOL-FACTS §2.1): failures and collection errors are `failed`; an internal or usage
+//! error, a conftest that cannot be imported, or a non-zero exit without a report is `errored`.
+
+mod junit;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_checker::process::Output;
+use greenlight_checker::report::{TestOutcome, TestSummary};
+use greenlight_checker::{
+    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding, FindingKind,
+    Location, Outcome, Project, ToolSpec, async_trait, check_options,
+};
+
+pub use junit::{Junit, JunitError, parse_junit};
+
+/// pytest, from the project environment.
+pub const PYTEST: ToolSpec = ToolSpec {
+    name: "pytest",
+    executable: "pytest",
+    version_args: &["--version"],
+    pypi: Some("pytest"),
+    in_environment: true,
+    install_hint: "add pytest to your test extras (for example `[project.optional-dependencies] dev = [\"pytest\"]`)",
+};
+
+check_options! {
+    /// Options of `[tool.greenlight.pytest]`.
+    pub struct PytestOptions {
+        /// Extra arguments for pytest (`["-x", "-k", "not slow"]`).
+        pub args: Vec<String>,
+        /// Test paths (default: pytest's own configuration, `testpaths`).
+        pub paths: Vec<String>,
+        /// Treat "no tests collected" (exit code 5) as passed.
+        pub allow_no_tests: bool,
+    }
+}
+
+/// The `pytest` factory.
+pub const PYTEST_CHECK: CheckerFactory =
+    CheckerFactory { id: "pytest", build: |source| Ok(Arc::new(PytestChecker { options: source.section("pytest")? })) };
+
+#[derive(Debug)]
+struct PytestChecker {
+    options: PytestOptions,
+}
+
+#[async_trait]
+impl Checker for PytestChecker {
+    fn id(&self) -> &'static str {
+        "pytest"
+    }
+
+    fn info(&self) -> CheckerInfo {
+        CheckerInfo {
+            tools: vec![PYTEST],
+            needs: vec![ENVIRONMENT],
+            default_timeout: Duration::from_secs(1800),
+            expected: Duration::from_secs(10),
+            ..CheckerInfo::new("pytest")
+        }
+    }
+
+    fn detect(&self, project: &Project) -> Detection {
+        let configured = project.pyproject.as_ref().is_some_and(|p| p.has_tool("pytest"));
+        if configured {
+            Detection::applies("[tool.pytest] in pyproject.toml")
+        } else if project.has("pytest.ini") {
+            Detection::applies("pytest.ini found")
+        } else if project.has("tests") || project.has("test") {
+            Detection::applies("tests/ found")
+        } else if project.has("conftest.py") {
+            Detection::applies("conftest.py found")
+        } else {
+            Detection::not_applicable("no tests/ directory and no pytest configuration")
+        }
+    }
+
+    async fn run(&self, cx: &CheckContext) -> CheckResult {
+        let pytest = match cx.tool("pytest") {
+            Ok(pytest) => pytest.path.clone(),
+            Err(result) => return result,
+        };
+        let report = cx.scratch.join("junit.xml");
+        let mut command = cx
+            .cmd(&pytest)
+            .args(["-p", "no:cacheprovider", "-o", "junit_family=xunit1", "--color=no"])
+            .arg(format!("--junitxml={}", report.display()))
+            .args(&self.options.args)
+            .args(&self.options.paths)
+            // Bytecode (and pytest's rewritten test modules) goes under .greenlight/, not into
+            // `__pycache__/` next to the user's sources, and is reused by the next run.
+            .env("PYTHONPYCACHEPREFIX", cx.project.root.join(".greenlight").join("pycache"))
+            .env_remove("PYTHONDONTWRITEBYTECODE")
+            .env_remove("PYTEST_ADDOPTS");
+        if let Some(environment) = &cx.environment {
+            command = command.env("VIRTUAL_ENV", &environment.root).env("PATH", path_with(&environment.bin(), cx));
+        }
+        let argv = command.argv();
+        let output = match command.run(&cx.stop).await {
+            Ok(output) => output,
+            Err(error) => return CheckResult::errored(format!("cannot run pytest: {error}")).with_command(argv, None),
+        };
+        if let Some(result) = CheckResult::from_abnormal_exit("pytest", &output) {
+            return result.with_command(argv, Some(&output));
+        }
+        let xml = std::fs::read_to_string(&report).ok();
+        interpret(&self.options, &output, xml.as_deref()).with_command(argv, Some(&output))
+    }
+}
+
+fn path_with(bin: &std::path::Path, cx: &CheckContext) -> String {
+    match cx.var("PATH") {
+        Some(path) if !path.is_empty() => format!("{}:{path}", bin.display()),
+        _ => bin.display().to_string(),
+    }
+}
+
+/// Decides the outcome from the exit code, the JUnit report (if written) and the output.
+fn interpret(options: &PytestOptions, output: &Output, xml: Option<&str>) -> CheckResult {
+    let code = output.status.code().unwrap_or(-1);
+    let text = output.both_tails(60);
+    if let Some(reason) = conftest_error(&text) {
+        return CheckResult::errored(reason);
+    }
+    let parsed = xml.map(parse_junit);
+    match (code, parsed) {
+        (5, _) if options.allow_no_tests => CheckResult::passed("no tests collected (allowed by allow-no-tests)"),
+        (5, _) => {
+            let mut result = CheckResult::failed("no tests collected");
+            result.reason = Some(
+                "pytest collected no tests (exit code 5); add tests, fix `testpaths`, or set [tool.greenlight.pytest] allow-no-tests = true"
+                    .to_string(),
+            );
+            result
+        }
+        (0 | 1 | 2 | 6, Some(Ok(junit))) => from_junit(code, junit, &text),
+        (0, None) => {
+            CheckResult::errored("pytest exited 0 but wrote no JUnit report; a plugin or `addopts` may interfere")
+        }
+        (3, _) => CheckResult::errored(format!(
+            "pytest hit an internal error (exit code 3):\n{}",
+            internal_error_lines(&text)
+        )),
+        (4, _) => {
+            CheckResult::errored(format!("pytest was used incorrectly (exit code 4):\n{}", last_lines(&text, 15)))
+        }
+        (_, Some(Err(error))) => CheckResult::errored(format!(
+            "pytest's JUnit report cannot be read ({error}); pytest said:\n{}",
+            last_lines(&text, 15)
+        )),
+        (code, _) => CheckResult::errored(format!(
+            "pytest exited with code {code} without writing its report (a crash or a forced exit, e.g. pytest-timeout's thread method); its last output:\n{}",
+            last_lines(&text, 20)
+        )),
+    }
+}
+
+fn from_junit(code: i32, junit: Junit, text: &str) -> CheckResult {
+    let summary = junit.summary;
+    let findings = failure_findings(&summary, &junit.failure_lines);
+    let counts = counts(&summary);
+    let mut result = match code {
+        0 if summary.failed + summary.errors == 0 => CheckResult::passed(counts),
+        0 => {
+            // pytest itself never does this; a wrapper script or plugin swallowed the exit code.
+            let mut result = CheckResult::failed(counts);
+            result.reason = Some("pytest exited 0, but its report lists failing tests".to_string());
+            result
+        }
+        6 => {
+            let mut result = CheckResult::failed(format!("{counts}; too many warnings"));
+            result.reason =
+                Some(format!("tests pass, but the warnings exceed the configured maximum:\n{}", last_lines(text, 5)));
+            result
+        }
+        2 if summary.failed + summary.errors == 0 => {
+            CheckResult::errored(format!("pytest was interrupted (exit code 2):\n{}", last_lines(text, 15)))
+        }
+        _ if summary.failed + summary.errors == 0 => {
+            // Exit 1 with nothing failing: a strict xpass or a plugin's verdict.
+            let mut result = CheckResult::failed(counts);
+            result.reason = Some(format!("pytest exited with code {code}:\n{}", last_lines(text, 10)));
+            result
+        }
+        _ => CheckResult::failed(counts),
+    };
+    if code == 2 && summary.errors > 0 {
+        result.reason =
+            Some("collection errors: pytest could not import some test modules, so no test ran".to_string());
+        result.summary = format!("{} (collection errors)", result.summary);
+    }
+    result.findings = findings;
+    result.tests = Some(summary);
+    result
+}
+
+/// `3 failed, 108 passed, 1 skipped, 1 error` (nonzero parts only).
+fn counts(summary: &TestSummary) -> String {
+    let mut parts = Vec::new();
+    if summary.failed > 0 {
+        parts.push(format!("{} failed", summary.failed));
+    }
+    parts.push(format!("{} passed", summary.passed));
+    if summary.skipped > 0 {
+        parts.push(format!("{} skipped", summary.skipped));
+    }
+    if summary.errors > 0 {
+        parts.push(format!("{} error{}", summary.errors, if summary.errors == 1 { "" } else { "s" }));
+    }
+    parts.join(", ")
+}
+
+/// One finding per failed or errored case, at the failing line of its test file.
+fn failure_findings(summary: &TestSummary, failure_lines: &[(usize, u32)]) -> Vec<Finding> {
+    summary
+        .cases
+        .iter()
+        .enumerate()
+        .filter(|(_, case)| matches!(case.outcome, TestOutcome::Failed | TestOutcome::Error))
+        .map(|(index, case)| {
+            let line = failure_lines.iter().find(|(i, _)| *i == index).map(|(_, line)| *line).or(case.line);
+            let location = case.file.clone().map(|file| Location::at(file, line, None));
+            let (rule, verb) =
+                if case.outcome == TestOutcome::Failed { ("test-failed", "failed") } else { ("test-error", "errored") };
+            let first = case.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").trim().to_string();
+            let message = if first.is_empty() {
+                format!("{} {verb}", case.node_id)
+            } else {
+                format!("{} {verb}: {first}", case.node_id)
+            };
+            let mut finding = Finding::new(rule, message, location);
+            finding.fingerprint = greenlight_checker::report::fingerprint(&[rule, &case.node_id]);
+            finding.kind = FindingKind::Test;
+            finding.title = Some(format!("pytest: {}", case.node_id));
+            finding.detail = case.traceback.clone();
+            finding
+        })
+        .collect()
+}
+
+/// A conftest.py that cannot be imported stops pytest before it writes a report.
+fn conftest_error(text: &str) -> Option<String> {
+    let start = text.find("ImportError while loading conftest")?;
+    let excerpt = &text[start..];
+    Some(format!(
+        "a conftest.py could not be imported, so no test ran; fix the import error it shows:\n{}",
+        last_lines(excerpt, 15)
+    ))
+}
+
+fn internal_error_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|line| line.starts_with("INTERNALERROR>")).collect();
+    if lines.is_empty() { last_lines(text, 15) } else { last_lines(&lines.join("\n"), 15) }
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+/// The `Outcome` a JUnit summary implies on its own (for tests of the parser).
+pub fn outcome_of(summary: &TestSummary) -> Outcome {
+    if summary.failed + summary.errors > 0 { Outcome::Failed } else { Outcome::Passed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_line() {
+        let junit = parse_junit(include_str!("../tests/data/mixed-xunit1.xml")).unwrap();
+        assert_eq!(counts(&junit.summary), "2 failed, 2 passed, 2 skipped, 3 errors");
+        let findings = failure_findings(&junit.summary, &junit.failure_lines);
+        assert_eq!(findings.len(), 5);
+        let fail = findings.iter().find(|f| f.message.starts_with("tests/test_a.py::test_fail")).unwrap();
+        assert_eq!(fail.location.as_ref().unwrap().line, Some(20));
+        assert_eq!(fail.rule, "test-failed");
+    }
+
+    #[test]
+    fn failures_in_the_report_fail_even_with_exit_code_zero() {
+        let junit = parse_junit(include_str!("../tests/data/mixed-xunit1.xml")).unwrap();
+        let result = from_junit(0, junit, "");
+        assert_eq!(result.outcome, Outcome::Failed);
+        assert!(result.reason.unwrap().contains("exited 0"));
+    }
+
+    #[test]
+    fn conftest_errors_are_plain() {
+        let text = "ImportError while loading conftest '/p/tests/conftest.py'.\ntests/conftest.py:1: in <module>\n    import nope\nE   ModuleNotFoundError: No module named 'nope'";
+        let reason = conftest_error(text).unwrap();
+        assert!(reason.starts_with("a conftest.py could not be imported"));
+        assert!(reason.contains("No module named 'nope'"));
+    }
+}

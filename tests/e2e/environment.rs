@@ -1,0 +1,168 @@
+//! The project environment, pinned tools, and the pytest checker.
+
+use greenlight_e2e::{TempProject, require_tool, run_greenlight};
+use greenlight_report::{Outcome, RunReport};
+
+fn ready() -> bool {
+    require_tool("uv") && require_tool("ruff")
+}
+
+fn check_fixture(name: &str) {
+    if ready() {
+        greenlight_e2e::check_fixture(name, &["--jobs", "4"]);
+    }
+}
+
+#[test]
+fn failing_test() {
+    check_fixture("failing-test");
+}
+
+#[test]
+fn collection_error() {
+    check_fixture("collection-error");
+}
+
+#[test]
+fn no_tests() {
+    check_fixture("no-tests");
+}
+
+#[test]
+fn broken_conftest() {
+    check_fixture("broken-conftest");
+}
+
+#[test]
+fn uninstallable_dependencies() {
+    check_fixture("uninstallable-deps");
+}
+
+fn summary(report: &RunReport, id: &str) -> String {
+    report.check(id).unwrap_or_else(|| panic!("{id} missing")).summary.clone()
+}
+
+#[test]
+fn environment_is_reused_until_a_dependency_file_changes() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    let first = project.run_checks(&["pytest"]);
+    assert_eq!(first.code, Some(0), "{}", first.output());
+    assert!(summary(first.report(), "environment").starts_with("created"), "{}", first.output());
+    let pytest = &first.report().tools["pytest"];
+    assert!(pytest.path.contains(".greenlight/venv/bin/pytest"), "{pytest:?}");
+    assert_eq!(pytest.source, "environment");
+
+    let second = project.run_checks(&["pytest"]);
+    assert_eq!(second.code, Some(0), "{}", second.output());
+    assert!(summary(second.report(), "environment").starts_with("reused"), "{}", second.output());
+    let environment = second.report().check("environment").unwrap();
+    assert!(environment.duration_ms < 1000, "reusing took {} ms", environment.duration_ms);
+
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n# a change to a dependency file\n"));
+    let third = project.run_checks(&["pytest"]);
+    assert_eq!(third.code, Some(0), "{}", third.output());
+    assert!(summary(third.report(), "environment").starts_with("created"), "{}", third.output());
+
+    let fourth = project.run_checks(&["pytest", "--rebuild-env"]);
+    assert!(summary(fourth.report(), "environment").starts_with("created"), "{}", fourth.output());
+}
+
+#[test]
+fn pip_fallback_builds_the_same_environment() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("failing-test");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.environment]\ninstaller = \"pip\"\n"));
+    let result = project.run_checks(&["pytest"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    assert!(summary(result.report(), "environment").contains("with pip"), "{}", result.output());
+    assert_eq!(result.report().check("pytest").unwrap().tests.as_ref().unwrap().failed, 1);
+}
+
+#[test]
+fn concurrent_runs_share_one_environment_safely() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    let spawn = || greenlight_e2e::spawn_greenlight(project.path(), &["run", "pytest", "--no-progress"]);
+    let (first, second) = (spawn(), spawn());
+    let (first, second) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stdout));
+    assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stdout));
+    let third = project.run_checks(&["pytest"]);
+    assert!(summary(third.report(), "environment").starts_with("reused"), "{}", third.output());
+}
+
+#[test]
+fn failing_test_output_is_readable_in_the_terminal() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("failing-test");
+    let result = project.run(&["run", "pytest", "--no-progress"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    for text in [
+        "FAILED tests/test_pricing.py::test_total_with_discount",
+        "assert -900.0 == 90.0",
+        "tests/test_pricing.py:11: AssertionError",
+    ] {
+        assert!(result.stdout.contains(text), "missing {text:?}:\n{}", result.output());
+    }
+}
+
+#[test]
+fn pinned_tool_is_provisioned_recorded_and_reused_with_tools_from() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("lint-errors");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.tools]\nruff = \"0.14.10\"\n"));
+    let result = project.run_checks(&["ruff-check"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let ruff = &result.report().tools["ruff"];
+    assert_eq!(ruff.version, "0.14.10", "{ruff:?}");
+    assert_eq!(ruff.source, "provisioned");
+    assert!(ruff.path.contains("tools/ruff-0.14.10/"), "{ruff:?}");
+    let earlier = project.path().join(".greenlight/e2e-report.json");
+    let saved = project.path().join("ci-report.json");
+    std::fs::copy(&earlier, &saved).unwrap();
+
+    // Another checkout without the pin reproduces the same version from the report.
+    let other = TempProject::fixture("lint-errors");
+    let saved_arg = saved.display().to_string();
+    let again = other.run_checks(&["ruff-check", "--tools-from", &saved_arg]);
+    assert_eq!(again.code, Some(1), "{}", again.output());
+    assert_eq!(again.report().tools["ruff"].version, "0.14.10");
+}
+
+#[test]
+fn a_version_that_cannot_be_provisioned_is_errored() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.tools]\nruff = \"0.0.999\"\n"));
+    let result = project.run_checks(&["ruff-check"]);
+    assert_eq!(result.code, Some(2), "{}", result.output());
+    let check = result.report().check("ruff-check").unwrap();
+    assert_eq!(check.outcome, Outcome::Errored);
+    assert!(check.reason.as_deref().unwrap().contains("cannot provision `ruff` 0.0.999"), "{check:?}");
+}
+
+#[test]
+fn tools_from_a_file_that_is_not_a_report_is_a_usage_error() {
+    let project = TempProject::fixture("clean-service");
+    project.write("not-a-report.json", "{\"hello\": 1}");
+    let result = run_greenlight(project.path(), &["run", "--tools-from", "not-a-report.json"], &[]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    assert!(result.stderr.contains("not a greenlight JSON report"), "{}", result.output());
+}

@@ -1,0 +1,520 @@
+//! `cargo xtask bench`: greenlight against the way teams run CI today, side by side.
+//!
+//! Every scenario runs on a copy of `fixtures/bench-service` (a git repository), interleaved
+//! over several repetitions; the table shows medians and ratios, and `target/bench/bench.json`
+//! keeps every sample. See `docs/benchmarks.md` for how to read it.
+#![allow(unsafe_code, reason = "wait4(2) gives the peak memory and CPU time of a finished child")]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+
+use crate::{project_root, setup, status};
+
+/// One measured run.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    wall: f64,
+    cpu: f64,
+    max_rss_kib: i64,
+    code: i32,
+}
+
+/// How a scenario's directory is prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prep {
+    /// A fresh copy before every repetition (cold).
+    Fresh,
+    /// One copy, prepared once by an untimed run of the same command.
+    Warm,
+}
+
+/// Builds a scenario's command in its directory.
+type MakeCommand = Box<dyn Fn(&Path) -> Command>;
+/// Prepares a scenario's directory.
+type Prepare = Box<dyn Fn(&Path) -> Result<()>>;
+
+struct Scenario {
+    name: &'static str,
+    prep: Prep,
+    /// Builds the command in the scenario's directory.
+    command: MakeCommand,
+    /// Extra setup of the directory (config, fake tools), once per copy.
+    setup: Prepare,
+    group: &'static str,
+}
+
+/// Baseline shell commands for each check, as a runbook has a person type them.
+fn runbook_command(check: &str) -> Option<&'static str> {
+    Some(match check {
+        "ruff-check" => "ruff check --no-cache .",
+        "ruff-format" => "ruff format --check --no-cache .",
+        "pytest" => ".venv/bin/pytest -q -p no:cacheprovider",
+        "gitleaks" => "gitleaks detect --no-banner --redact -s . -r \"$(mktemp -d)/gitleaks.json\"",
+        "pip-audit" => "pip-audit --progress-spinner off --path .venv/lib/python3*/site-packages",
+        "build" => "python3 -m build --outdir \"$(mktemp -d)\" .",
+        "docker" => {
+            "docker build -q -t greenlight-bench-baseline --build-arg BASE_IMAGE=greenlight-test/python:3.11-bookworm . && docker run --rm --network none greenlight-bench-baseline python -c 'import apps.api.main' && docker rmi -f greenlight-bench-baseline"
+        }
+        _ => return None,
+    })
+}
+
+const CREATE_VENV: &str = "python3 -m venv .venv && .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'";
+
+pub fn run(args: &[String]) -> Result<()> {
+    let reps: usize = match args.iter().position(|arg| arg == "--reps") {
+        Some(index) => {
+            args.get(index + 1).context("--reps needs a number")?.parse().context("--reps needs a number")?
+        }
+        None => 3,
+    };
+    let root = project_root();
+    status(Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).current_dir(&root).args([
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "greenlight-cli",
+    ]))?;
+    setup::run(&[])?;
+    let bin = root.join("target/release/greenlight");
+    let bench_dir = root.join("target/bench");
+    let work = bench_dir.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let fixture = root.join("fixtures/bench-service");
+    let path = setup::path_with_tools();
+
+    // The checks that apply to the fixture, and their runbook commands.
+    let probe = copy_fixture(&fixture, &work.join("probe"))?;
+    let checks = enabled_checks(&bin, &probe, &path)?;
+    let runbook: Vec<(&str, &str)> =
+        checks.iter().filter_map(|check| runbook_command(check).map(|c| (check.as_str(), c))).collect();
+    eprintln!("xtask bench: checks {}; {reps} repetitions", checks.join(", "));
+    let sequential =
+        runbook.iter().map(|(_, command)| format!("{command} >/dev/null 2>&1")).collect::<Vec<_>>().join("\n");
+    let parallel =
+        runbook.iter().map(|(_, command)| format!("( {command} ) >/dev/null 2>&1 &")).collect::<Vec<_>>().join("\n")
+            + "\nwait";
+    let check_args: Vec<String> = checks.clone();
+
+    let shell = move |script: String| -> MakeCommand {
+        Box::new(move |dir: &Path| {
+            let mut command = Command::new("bash");
+            command.args(["-c", &format!("set +e\n{script}\nexit 0")]).current_dir(dir);
+            command
+        })
+    };
+    let greenlight = |extra: &'static [&'static str], checks: Vec<String>| -> MakeCommand {
+        let bin = bin.clone();
+        Box::new(move |dir: &Path| {
+            let mut command = Command::new(&bin);
+            command
+                .args(["run", "--no-progress", "-q", "--json", ".greenlight/bench-report.json"])
+                .args(&checks)
+                .args(extra)
+                .current_dir(dir);
+            command
+        })
+    };
+    let nothing = || -> Prepare { Box::new(|_| Ok(())) };
+    let warm_venv = || -> Prepare {
+        Box::new(|dir: &Path| status(Command::new("bash").args(["-c", CREATE_VENV]).current_dir(dir)))
+    };
+
+    let mut scenarios = vec![
+        Scenario {
+            name: "baseline: sequential, pip environment (cold)",
+            prep: Prep::Fresh,
+            command: shell(format!("{CREATE_VENV} >/dev/null 2>&1\n{sequential}")),
+            setup: nothing(),
+            group: "cold",
+        },
+        Scenario {
+            name: "baseline: sequential (warm)",
+            prep: Prep::Warm,
+            command: shell(sequential.clone()),
+            setup: warm_venv(),
+            group: "warm",
+        },
+        Scenario {
+            name: "baseline: all at once in the shell (warm)",
+            prep: Prep::Warm,
+            command: shell(parallel),
+            setup: warm_venv(),
+            group: "warm",
+        },
+        Scenario {
+            name: "greenlight cold",
+            prep: Prep::Fresh,
+            command: greenlight(&["--no-cache"], check_args.clone()),
+            setup: nothing(),
+            group: "cold",
+        },
+        Scenario {
+            name: "greenlight warm",
+            prep: Prep::Warm,
+            command: greenlight(&["--no-cache"], check_args.clone()),
+            setup: nothing(),
+            group: "warm",
+        },
+        Scenario {
+            name: "greenlight unchanged re-run",
+            prep: Prep::Warm,
+            command: greenlight(&[], check_args.clone()),
+            setup: nothing(),
+            group: "rerun",
+        },
+        Scenario {
+            name: "overhead: trivial checks",
+            prep: Prep::Warm,
+            command: greenlight(&["--no-cache"], vec!["ruff-check".into(), "ruff-format".into(), "pytest".into()]),
+            setup: Box::new(|dir: &Path| trivial_tools(dir, None, None)),
+            group: "overhead",
+        },
+    ];
+    let scale_bench = bench_dir.join("scale");
+    std::fs::create_dir_all(&scale_bench)?;
+    for (name, count) in [("scale: 10,000 ruff findings", 10_000usize), ("scale: 100,000 ruff findings", 100_000)] {
+        let data = scale_bench.join(format!("ruff-{count}.json"));
+        std::fs::write(&data, ruff_findings(count))?;
+        scenarios.push(Scenario {
+            name,
+            prep: Prep::Warm,
+            command: greenlight(&["--no-cache"], vec!["ruff-check".into()]),
+            setup: Box::new(move |dir: &Path| trivial_tools(dir, Some(&data), None)),
+            group: "scale",
+        });
+    }
+    let junit = scale_bench.join("pytest-10000.xml");
+    std::fs::write(&junit, pytest_cases(10_000))?;
+    scenarios.push(Scenario {
+        name: "scale: 10,000 pytest cases",
+        prep: Prep::Warm,
+        command: greenlight(&["--no-cache"], vec!["pytest".into()]),
+        setup: Box::new(move |dir: &Path| trivial_tools(dir, None, Some(&junit))),
+        group: "scale",
+    });
+
+    // Warm copies: prepared once (untimed).
+    let mut dirs: Vec<Option<PathBuf>> = Vec::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        if scenario.prep == Prep::Warm {
+            let dir = copy_fixture(&fixture, &work.join(format!("warm-{index}")))?;
+            (scenario.setup)(&dir)?;
+            let mut command = (scenario.command)(&dir);
+            command.env("PATH", &path).env("GREENLIGHT_CACHE_DIR", bench_dir.join("cache"));
+            measure(&mut command)?;
+            dirs.push(Some(dir));
+        } else {
+            dirs.push(None);
+        }
+    }
+
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); scenarios.len()];
+    let mut reports: Vec<Vec<Value>> = vec![Vec::new(); scenarios.len()];
+    for rep in 0..reps {
+        for (index, scenario) in scenarios.iter().enumerate() {
+            let dir = match &dirs[index] {
+                Some(dir) => dir.clone(),
+                None => {
+                    let dir = copy_fixture(&fixture, &work.join(format!("fresh-{index}-{rep}")))?;
+                    (scenario.setup)(&dir)?;
+                    dir
+                }
+            };
+            let mut command = (scenario.command)(&dir);
+            command.env("PATH", &path).env("GREENLIGHT_CACHE_DIR", bench_dir.join("cache"));
+            let sample = measure(&mut command)?;
+            eprintln!("  [{}/{reps}] {:<48} {:>8.3} s", rep + 1, scenario.name, sample.wall);
+            if let Ok(text) = std::fs::read_to_string(dir.join(".greenlight/bench-report.json")) {
+                reports[index].push(serde_json::from_str(&text).unwrap_or(Value::Null));
+            }
+            samples[index].push(sample);
+        }
+    }
+
+    let median = |values: &mut Vec<f64>| -> f64 {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let mut medians = BTreeMap::new();
+    let mut table = String::new();
+    let _ = writeln!(table, "\n{:<48} {:>9} {:>9} {:>9} {:>10}", "scenario", "median s", "min s", "max s", "peak MiB");
+    let mut json_scenarios = serde_json::Map::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let mut walls: Vec<f64> = samples[index].iter().map(|s| s.wall).collect();
+        let med = median(&mut walls);
+        let peak = samples[index].iter().map(|s| s.max_rss_kib).max().unwrap_or(0) as f64 / 1024.0;
+        let _ = writeln!(
+            table,
+            "{:<48} {:>9.3} {:>9.3} {:>9.3} {:>10.1}",
+            scenario.name,
+            med,
+            walls[0],
+            walls[walls.len() - 1],
+            peak
+        );
+        medians.insert(scenario.name, (med, peak));
+        json_scenarios.insert(
+            scenario.name.to_string(),
+            json!({
+                "group": scenario.group,
+                "median_s": med,
+                "peak_rss_mib": peak,
+                "samples": samples[index].iter().map(|s| json!({"wall_s": s.wall, "cpu_s": s.cpu, "max_rss_kib": s.max_rss_kib, "exit_code": s.code})).collect::<Vec<_>>(),
+            }),
+        );
+    }
+
+    // The physical floor of a warm run: the longest check, or all checks' CPU time over the cores.
+    let warm_index = scenarios.iter().position(|s| s.name == "greenlight warm").expect("scenario exists");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let longest = reports[warm_index]
+        .iter()
+        .filter_map(|report| {
+            report["checks"]
+                .as_array()
+                .map(|checks| checks.iter().filter_map(|c| c["duration_ms"].as_f64()).fold(0.0, f64::max) / 1000.0)
+        })
+        .fold(f64::INFINITY, f64::min);
+    let mut cpu: Vec<f64> = samples[warm_index].iter().map(|s| s.cpu).collect();
+    let floor = longest.max(median(&mut cpu) / cores);
+
+    let get = |name: &str| medians.get(name).map_or(f64::NAN, |(m, _)| *m);
+    let peak = |name: &str| medians.get(name).map_or(f64::NAN, |(_, p)| *p);
+    let warm = get("greenlight warm");
+    let rerun = get("greenlight unchanged re-run");
+    let ratios = vec![
+        ("greenlight warm / baseline sequential (warm)", warm / get("baseline: sequential (warm)"), 0.5, true),
+        ("greenlight warm / physical floor", warm / floor, 1.15, true),
+        (
+            "greenlight warm / baseline all at once (warm)",
+            warm / get("baseline: all at once in the shell (warm)"),
+            f64::NAN,
+            true,
+        ),
+        (
+            "greenlight cold / baseline sequential, pip env (cold)",
+            get("greenlight cold") / get("baseline: sequential, pip environment (cold)"),
+            0.35,
+            true,
+        ),
+        ("unchanged re-run, seconds", rerun, 0.3, true),
+        ("greenlight warm / unchanged re-run (speed-up)", warm / rerun, 20.0, false),
+        ("overhead with trivial checks, seconds", get("overhead: trivial checks"), 0.05, true),
+        ("overhead peak memory, MiB", peak("overhead: trivial checks"), 20.0, true),
+        (
+            "100k / 10k ruff findings (linear ≈ 10)",
+            get("scale: 100,000 ruff findings") / get("scale: 10,000 ruff findings"),
+            f64::NAN,
+            true,
+        ),
+        ("100,000 ruff findings, seconds", get("scale: 100,000 ruff findings"), 1.0, true),
+    ];
+    let _ = writeln!(
+        table,
+        "\nfloor of a warm run: {floor:.3} s (longest check {longest:.3} s; CPU time / {cores} cores)\n"
+    );
+    let _ = writeln!(table, "{:<56} {:>9} {:>8}  result", "measure", "value", "target");
+    let mut json_ratios = serde_json::Map::new();
+    for (name, value, target, at_most) in &ratios {
+        let verdict = if target.is_nan() {
+            "-"
+        } else if (*at_most && value <= target) || (!at_most && value >= target) {
+            "met"
+        } else {
+            "MISSED"
+        };
+        let target_text =
+            if target.is_nan() { "-".to_string() } else { format!("{}{target}", if *at_most { "≤" } else { "≥" }) };
+        let _ = writeln!(table, "{name:<56} {value:>9.3} {target_text:>8}  {verdict}");
+        json_ratios.insert(name.to_string(), json!({"value": value, "target": if target.is_nan() { Value::Null } else { json!(target) }, "at_most": at_most, "result": verdict}));
+    }
+    print!("{table}");
+    let result = json!({
+        "reps": reps,
+        "cores": cores,
+        "checks": checks,
+        "floor_s": floor,
+        "scenarios": json_scenarios,
+        "measures": json_ratios,
+    });
+    std::fs::write(bench_dir.join("bench.json"), serde_json::to_string_pretty(&result)?)?;
+    eprintln!("wrote {}", bench_dir.join("bench.json").display());
+    Ok(())
+}
+
+/// Copies the fixture into `to` (fresh) and makes it a git repository with one commit.
+fn copy_fixture(from: &Path, to: &Path) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(to);
+    status(Command::new("cp").arg("-r").arg(from).arg(to))?;
+    let _ = std::fs::remove_file(to.join("expected.toml"));
+    std::fs::write(to.join(".gitignore"), ".venv/\n.greenlight/\ndist/\nbuild/\n*.egg-info/\n")?;
+    let git = |args: &[&str]| {
+        status(
+            Command::new("git")
+                .args(args)
+                .current_dir(to)
+                .env("GIT_AUTHOR_NAME", "Bench")
+                .env("GIT_AUTHOR_EMAIL", "bench@example.com")
+                .env("GIT_COMMITTER_NAME", "Bench")
+                .env("GIT_COMMITTER_EMAIL", "bench@example.com")
+                .stdout(std::process::Stdio::null()),
+        )
+    };
+    git(&["init", "-q", "-b", "main"])?;
+    git(&["add", "-A"])?;
+    git(&["commit", "-q", "-m", "bench service"])?;
+    Ok(to.to_path_buf())
+}
+
+fn enabled_checks(bin: &Path, dir: &Path, path: &str) -> Result<Vec<String>> {
+    let output =
+        Command::new(bin).arg("list").current_dir(dir).env("PATH", path).output().context("greenlight list")?;
+    if !output.status.success() {
+        bail!("greenlight list failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            line.trim_start().strip_prefix("on ").map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .filter(|check| !check.is_empty())
+        .collect())
+}
+
+/// Replaces ruff and pytest with trivial scripts (that print `ruff_json` / copy `junit` when
+/// given) and turns the project environment off.
+fn trivial_tools(dir: &Path, ruff_json: Option<&Path>, junit: Option<&Path>) -> Result<()> {
+    let bin = dir.join(".bench-bin");
+    std::fs::create_dir_all(&bin)?;
+    let ruff_out = match ruff_json {
+        Some(path) => format!("cat '{}'", path.display()),
+        None => "echo '[]'".to_string(),
+    };
+    let ruff = format!(
+        "#!/bin/sh\nout=\"\"; prev=\"\"\nfor a in \"$@\"; do [ \"$prev\" = \"--output-file\" ] && out=\"$a\"; prev=\"$a\"; done\nif [ -n \"$out\" ]; then {ruff_out} > \"$out\"; else echo '[]'; fi\n"
+    );
+    let cases = match junit {
+        Some(path) => format!("cat '{}'", path.display()),
+        None => "echo '<testsuites><testsuite name=\"pytest\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\"><testcase classname=\"t\" name=\"t\" time=\"0\"/></testsuite></testsuites>'".to_string(),
+    };
+    let pytest = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in --junitxml=*) f=\"${{a#--junitxml=}}\";; esac; done\n[ -n \"$f\" ] && {cases} > \"$f\"\nexit 0\n"
+    );
+    for (name, script) in [("ruff", ruff), ("pytest", pytest)] {
+        let path = bin.join(name);
+        std::fs::write(&path, script)?;
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    }
+    std::fs::write(
+        dir.join("greenlight.toml"),
+        "[environment]\nenabled = false\n\n[tools]\nruff = { path = \".bench-bin/ruff\" }\npytest = { path = \".bench-bin/pytest\" }\n",
+    )?;
+    Ok(())
+}
+
+/// A ruff JSON report with `count` findings over 100 files, in ruff's order (by file, then
+/// position).
+fn ruff_findings(count: usize) -> String {
+    let mut out = String::from("[");
+    for index in 0..count {
+        if index > 0 {
+            out.push(',');
+        }
+        let _ = write!(
+            out,
+            "{{\"cell\":null,\"code\":\"F401\",\"end_location\":{{\"column\":10,\"row\":{row}}},\"filename\":\"/bench/packages/module_{file:03}.py\",\"fix\":{{\"applicability\":\"safe\",\"edits\":[],\"message\":\"Remove unused import\"}},\"location\":{{\"column\":8,\"row\":{row}}},\"message\":\"`os` imported but unused\",\"name\":\"unused-import\",\"noqa_row\":{row},\"severity\":\"error\",\"url\":\"https://docs.astral.sh/ruff/rules/unused-import\"}}",
+            row = index % (count / 100).max(1) + 1,
+            file = index / (count / 100).max(1)
+        );
+    }
+    out.push(']');
+    out
+}
+
+/// A pytest JUnit report with `count` cases, one in ten failing.
+fn pytest_cases(count: usize) -> String {
+    let failures = count / 10;
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><testsuites name=\"pytest tests\"><testsuite name=\"pytest\" errors=\"0\" failures=\"{failures}\" skipped=\"0\" tests=\"{count}\" time=\"1.0\">"
+    );
+    for index in 0..count {
+        let file = index % 50;
+        let _ = write!(
+            out,
+            "<testcase classname=\"tests.test_m{file}\" name=\"test_{index}\" file=\"tests/test_m{file}.py\" line=\"{index}\" time=\"0.001\""
+        );
+        if index % 10 == 0 {
+            let _ = write!(
+                out,
+                "><failure message=\"assert {index} == 0\">def test_{index}():\n&gt;       assert {index} == 0\nE       assert {index} == 0\ntests/test_m{file}.py:{}: AssertionError</failure></testcase>",
+                index + 2
+            );
+        } else {
+            out.push_str("/>");
+        }
+    }
+    out.push_str("</testsuite></testsuites>");
+    out
+}
+
+/// Runs `command` to completion and measures wall time, CPU time (user + system of it and its
+/// descendants) and peak memory (the largest of them).
+///
+/// The measuring is done by a fresh, small `xtask __measure` process: a child forked from this
+/// (large) process would count this process's memory as its own peak until it execs.
+fn measure(command: &mut Command) -> Result<Sample> {
+    let mut wrapper = Command::new(std::env::current_exe()?);
+    wrapper.arg("__measure").arg(command.get_program()).args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapper.env(name, value),
+            None => wrapper.env_remove(name),
+        };
+    }
+    let output = wrapper.stdin(std::process::Stdio::null()).stderr(std::process::Stdio::inherit()).output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<f64> = text.split_whitespace().filter_map(|field| field.parse().ok()).collect();
+    let [wall, cpu, rss, code] = fields[..] else { bail!("xtask __measure printed {text:?}") };
+    Ok(Sample { wall, cpu, max_rss_kib: rss as i64, code: code as i32 })
+}
+
+/// `xtask __measure PROGRAM ARGS...`: runs the program with its output discarded and prints
+/// `wall_seconds cpu_seconds max_rss_kib exit_code`.
+pub fn measure_child(args: &[String]) -> Result<()> {
+    let (program, rest) = args.split_first().context("__measure needs a program")?;
+    let started = Instant::now();
+    let child = Command::new(program)
+        .args(rest)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot run {program}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value to be filled in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet waited for; status and usage are valid pointers.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed().as_secs_f64();
+    if waited != pid {
+        bail!("wait4 failed for {program}");
+    }
+    std::mem::forget(child);
+    let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    println!("{wall} {} {} {code}", seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss);
+    Ok(())
+}
