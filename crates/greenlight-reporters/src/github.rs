@@ -104,11 +104,11 @@ fn group(out: &mut String, check: &CheckReport, options: &GithubOptions) {
     }
     let _ = writeln!(out, "::group::{}", escape_data(&title));
     if !body.is_empty() {
+        // The token depends on the body, so the body cannot contain the line that ends it.
+        let body = crate::common::printable(&body);
         let token = format!("greenlight-{}", greenlight_report::fingerprint(&["stop-commands", &body]));
         let _ = writeln!(out, "::stop-commands::{token}");
-        out.push_str(
-            &body.chars().filter(|c| matches!(c, '\n' | '\t' | '\u{1b}') || !c.is_control()).collect::<String>(),
-        );
+        out.push_str(&body);
         let _ = writeln!(out, "::{token}::");
     }
     out.push_str("::endgroup::\n");
@@ -188,9 +188,9 @@ fn annotations(out: &mut String, report: &RunReport, options: &GithubOptions) {
         let properties: Vec<String> = annotation
             .properties
             .iter()
-            .map(|(name, value)| format!("{name}={}", escape_property(&printable(value))))
+            .map(|(name, value)| format!("{name}={}", escape_property(&crate::common::printable(value))))
             .collect();
-        let message = escape_data(&printable(&annotation.message));
+        let message = escape_data(&crate::common::printable(&annotation.message));
         let _ = writeln!(out, "::{command} {}::{message}", properties.join(","));
     }
     let more: Vec<String> = ["errors", "warnings", "notices"]
@@ -207,11 +207,6 @@ fn annotations(out: &mut String, report: &RunReport, options: &GithubOptions) {
             options.max_per_level
         );
     }
-}
-
-/// `text` without control characters other than line breaks and tabs.
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| matches!(c, '\n' | '\r' | '\t') || !c.is_control()).collect()
 }
 
 fn properties(report: &RunReport, check: &CheckReport, finding: &Finding) -> Vec<(&'static str, String)> {
