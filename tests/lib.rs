@@ -167,6 +167,7 @@ pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunRes
         .env("PATH", tools_path())
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_EVENT_PATH")
         .env("NO_COLOR", "1");
     command.env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"));
     for (name, value) in env {
@@ -189,6 +190,7 @@ pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> std::process::Child {
         .env("PATH", tools_path())
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("GITHUB_EVENT_PATH")
         .env("NO_COLOR", "1")
         .env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"))
         .stdin(Stdio::null())

@@ -8,3 +8,4 @@ mod environment;
 mod foundation;
 mod gitleaks;
 mod reporters;
+mod reproduce;

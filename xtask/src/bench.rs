@@ -172,6 +172,29 @@ pub fn run(args: &[String]) -> Result<()> {
             group: "rerun",
         },
         Scenario {
+            name: "greenlight cold, pip environment",
+            prep: Prep::Fresh,
+            command: greenlight(&["--no-cache"], check_args.clone()),
+            setup: Box::new(|dir: &Path| {
+                Ok(std::fs::write(dir.join("greenlight.toml"), "[environment]\ninstaller = \"pip\"\n")?)
+            }),
+            group: "cold",
+        },
+        Scenario {
+            name: "pytest by hand (warm)",
+            prep: Prep::Warm,
+            command: shell(".venv/bin/pytest -q -p no:cacheprovider >/dev/null 2>&1".to_string()),
+            setup: warm_venv(),
+            group: "pytest",
+        },
+        Scenario {
+            name: "greenlight run pytest (warm)",
+            prep: Prep::Warm,
+            command: greenlight(&["--no-cache"], vec!["pytest".into()]),
+            setup: nothing(),
+            group: "pytest",
+        },
+        Scenario {
             name: "overhead: trivial checks",
             prep: Prep::Warm,
             command: greenlight(&["--no-cache"], vec!["ruff-check".into(), "ruff-format".into(), "pytest".into()]),
@@ -287,6 +310,18 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut cpu: Vec<f64> = samples[warm_index].iter().map(|s| s.cpu).collect();
     let floor = longest.max(median(&mut cpu) / cores);
 
+    // Median duration of one node across a scenario's reports.
+    let node_seconds = |scenario: &str, node: &str| -> f64 {
+        let Some(index) = scenarios.iter().position(|s| s.name == scenario) else { return f64::NAN };
+        let mut values: Vec<f64> = reports[index]
+            .iter()
+            .filter_map(|report| report["checks"].as_array()?.iter().find(|c| c["id"] == node)?["duration_ms"].as_f64())
+            .map(|ms| ms / 1000.0)
+            .collect();
+        if values.is_empty() { f64::NAN } else { median(&mut values) }
+    };
+    let env_uv = node_seconds("greenlight cold", "environment");
+    let env_pip = node_seconds("greenlight cold, pip environment", "environment");
     let get = |name: &str| medians.get(name).map_or(f64::NAN, |(m, _)| *m);
     let peak = |name: &str| medians.get(name).map_or(f64::NAN, |(_, p)| *p);
     let warm = get("greenlight warm");
@@ -304,6 +339,21 @@ pub fn run(args: &[String]) -> Result<()> {
             "greenlight cold / baseline sequential, pip env (cold)",
             get("greenlight cold") / get("baseline: sequential, pip environment (cold)"),
             0.35,
+            true,
+        ),
+        ("environment created with uv, seconds", env_uv, f64::NAN, true),
+        ("environment created with pip, seconds", env_pip, f64::NAN, true),
+        ("environment with uv / with pip (cold creation)", env_uv / env_pip, f64::NAN, true),
+        (
+            "greenlight run pytest / pytest by hand (warm)",
+            get("greenlight run pytest (warm)") / get("pytest by hand (warm)"),
+            f64::NAN,
+            true,
+        ),
+        (
+            "greenlight pytest overhead over pytest by hand, seconds",
+            get("greenlight run pytest (warm)") - get("pytest by hand (warm)"),
+            f64::NAN,
             true,
         ),
         ("unchanged re-run, seconds", rerun, 0.3, true),

@@ -1,6 +1,7 @@
 //! Development tasks: `cargo xtask ci | test | setup | lint`.
 //!
-//! - `ci [ARGS...]`: `greenlight run ARGS...` from this checkout (the developer's pre-push check).
+//! - `ci [ARGS...]`: `setup`, then `greenlight run ARGS...` from this checkout (the developer's
+//!   pre-push check).
 //! - `setup`: installs what the tests need: the pinned Python tools into `target/tools/venv`,
 //!   gitleaks (Debian package), and the local Docker base image the fixtures build from.
 //! - `test [ARGS...]`: `setup`, then the whole test suite with the real tools required.
@@ -57,6 +58,8 @@ pub fn status(command: &mut Command) -> Result<()> {
 }
 
 fn ci(args: &[String]) -> Result<()> {
+    // The tools the checks run, at the pinned versions (quick when already installed).
+    setup::run(&[])?;
     let mut command = cargo();
     command.args(["run", "--quiet", "--package", "greenlight-cli", "--bin", "greenlight", "--", "run"]).args(args);
     // Tools installed by `cargo xtask setup` come first on PATH.
@@ -67,6 +70,8 @@ fn ci(args: &[String]) -> Result<()> {
 
 fn test(args: &[String]) -> Result<()> {
     setup::run(&[])?;
+    // The end-to-end tests run the binary; test runners do not build it for them.
+    status(cargo().args(["build", "--package", "greenlight-cli", "--bin", "greenlight"]))?;
     let nextest = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["nextest", "--version"])
         .output()

@@ -19,6 +19,9 @@ impl Cli {
     pub fn verbosity(&self) -> (u8, bool) {
         match &self.command {
             Command::Run(run) => (run.output.verbose, run.output.quiet),
+            Command::Bisect(args) => (args.verbose, args.quiet),
+            Command::Policy(args) => (args.verbose, args.quiet),
+            Command::Hotfix(args) => (args.verbose, args.quiet),
             _ => (0, false),
         }
     }
@@ -31,6 +34,12 @@ pub enum Command {
     Run(RunArgs),
     /// List every check, whether it would run, and why.
     List(ProjectArgs),
+    /// Find the first commit at which checks fail, between a good and a bad revision.
+    Bisect(BisectArgs),
+    /// Check a pull request's body and changed files against the PR policy.
+    Policy(PolicyArgs),
+    /// Revert the commits that broke main on a new branch and prove the result is green.
+    Hotfix(HotfixArgs),
     /// Manage the result cache.
     Cache {
         /// What to do with the cache.
@@ -181,11 +190,140 @@ pub struct RunArgs {
     /// Rebuild the project environment even if its dependency files did not change.
     #[arg(long)]
     pub rebuild_env: bool,
+    /// Check this commit (sha, branch, tag) in a clean temporary worktree instead of the
+    /// working tree; your checkout is not touched.
+    #[arg(long, value_name = "REV")]
+    pub rev: Option<String>,
+    /// A pull request body to run the `policy` check on.
+    #[arg(long, value_name = "FILE")]
+    pub pr_body: Option<PathBuf>,
+    /// The pull request's base, for the policy's path rules (files changed since the merge-base).
+    #[arg(long, value_name = "REV")]
+    pub pr_base: Option<String>,
     /// Run every check even when its inputs did not change since a stored result.
     #[arg(long)]
     pub no_cache: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `greenlight bisect`.
+#[derive(Debug, Clone, Args)]
+pub struct BisectArgs {
+    /// A revision where the checks pass.
+    #[arg(long, value_name = "REV")]
+    pub good: String,
+    /// A revision where they fail (for example `main`).
+    #[arg(long, value_name = "REV")]
+    pub bad: String,
+    /// Checks to bisect (repeat or comma-separate; default: the checks failing at `--bad`).
+    #[arg(long = "check", value_name = "ID", value_delimiter = ',')]
+    pub checks: Vec<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Write the result as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Most CPU-bound checks at once in each run.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Timeout of each run (`90s`, `10m`).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Use the tool versions recorded in an earlier JSON report.
+    #[arg(long, value_name = "REPORT")]
+    pub tools_from: Option<PathBuf>,
+    /// Print only the result.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Debug logs (`-vv` for more).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `greenlight policy`.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// The pull request body (Markdown).
+    #[arg(long, value_name = "FILE")]
+    pub pr_body: PathBuf,
+    /// The base the pull request merges into; path rules look at the files changed since the
+    /// merge-base with it.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The pull request's author (GitHub login), for exemptions.
+    #[arg(long, value_name = "LOGIN")]
+    pub author: Option<String>,
+    /// The pull request's labels, for exemptions (repeat or comma-separate).
+    #[arg(long = "label", value_name = "NAME", value_delimiter = ',')]
+    pub labels: Vec<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Write the JSON report to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Print only problems and the result line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Debug logs (`-vv` for more).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `greenlight hotfix`.
+#[derive(Debug, Clone, Args)]
+pub struct HotfixArgs {
+    /// A commit to revert (repeat for several; merges are reverted against their first parent).
+    #[arg(long, value_name = "SHA")]
+    pub revert: Vec<String>,
+    /// Revert the first bad commits of a `greenlight bisect --json` result.
+    #[arg(long, value_name = "FILE")]
+    pub from_bisect: Option<PathBuf>,
+    /// The branch to create (default: [tool.greenlight.hotfix] branch, else `hotfix/restore-main-green`).
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// Where the hotfix starts (default: [tool.greenlight.hotfix] base, else `main`).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// What the hotfix does, for the PR title `HOTFIX: <description>`.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// `MILESTONE_ID:` of the PR body.
+    #[arg(long, value_name = "ID")]
+    pub milestone: Option<String>,
+    /// `BLUEPRINT_REF:` of the PR body.
+    #[arg(long, value_name = "REF")]
+    pub blueprint: Option<String>,
+    /// Where to write the PR body (default: `.greenlight/hotfix/PR_BODY.md`).
+    #[arg(long, value_name = "FILE")]
+    pub body_out: Option<PathBuf>,
+    /// Keep the hotfix worktree (default: remove it; the branch stays).
+    #[arg(long)]
+    pub keep_worktree: bool,
+    /// Checks to run (repeat or comma-separate; default: every check that applies).
+    #[arg(long = "check", value_name = "ID", value_delimiter = ',')]
+    pub checks: Vec<String>,
+    /// A JSON report of `main` to use as its evidence instead of running it again
+    /// (`greenlight run --rev main --json FILE`).
+    #[arg(long, value_name = "REPORT")]
+    pub main_report: Option<PathBuf>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Write the JSON report of the hotfix branch to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Most CPU-bound checks at once.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Use the tool versions recorded in an earlier JSON report.
+    #[arg(long, value_name = "REPORT")]
+    pub tools_from: Option<PathBuf>,
+    /// Print only problems and the result.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Debug logs (`-vv` for more).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

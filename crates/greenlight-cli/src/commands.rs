@@ -11,14 +11,20 @@ use greenlight_process::Stop;
 use greenlight_report::{CheckReport, ExitCode, RunReport};
 use greenlight_reporters::terminal::{LiveMode, LiveView, SummaryOptions};
 
-use crate::cli::{CacheCommand, Cli, Command, FormatArgs, MergeArgs, ProjectArgs, RenderArgs, ReportCommand, RunArgs};
+use crate::cli::{
+    CacheCommand, Cli, Command, FormatArgs, MergeArgs, PolicyArgs, ProjectArgs, RenderArgs, ReportCommand, RunArgs,
+};
 use crate::registry::registry;
+use crate::reproduce;
 
 /// Runs the subcommand and returns the exit code.
 pub async fn dispatch(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args).await,
         Command::List(args) => list(args).await,
+        Command::Bisect(args) => reproduce::bisect(args).await,
+        Command::Policy(args) => policy(args).await,
+        Command::Hotfix(args) => reproduce::hotfix(args).await,
         Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
         Command::Report(ReportCommand::Render(args)) => render(args),
         Command::Report(ReportCommand::Merge(args)) => merge(args),
@@ -37,11 +43,25 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
+    /// A usage or configuration error (exit code 3).
+    pub fn usage(message: impl Into<String>) -> Self {
         Self { message: message.into(), code: ExitCode::Usage }
     }
-    fn errored(message: impl Into<String>) -> Self {
+    /// Something failed that is not the user's input (exit code 2).
+    pub fn errored(message: impl Into<String>) -> Self {
         Self { message: message.into(), code: ExitCode::Errored }
+    }
+    /// The user interrupted (exit code 130).
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Self { message: message.into(), code: ExitCode::Interrupted }
+    }
+    /// True for a usage or configuration error.
+    pub fn is_usage(&self) -> bool {
+        self.code == ExitCode::Usage
+    }
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -52,7 +72,7 @@ impl From<PlanError> for Failure {
 }
 
 /// The project root from `--project` or the working directory.
-fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
+pub fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
     match &args.project {
         Some(dir) => {
             if !dir.is_dir() {
@@ -78,13 +98,18 @@ fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
 
 async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let root = project_root(&args.project)?;
-    let project = greenlight_orchestrator::load_project(&root).await;
+    if args.rev.is_some() && args.fix {
+        return Err(Failure::usage(
+            "--fix edits files and --rev checks a temporary checkout; run `--fix` on your working tree instead",
+        ));
+    }
     let selection = Selection { only: args.checks.clone(), skip: args.skip.clone() };
-    let plan = Plan::new(project, &registry(), &selection)?;
     let tool_pins = match &args.tools_from {
         Some(path) => tools_from(path)?,
         None => BTreeMap::new(),
     };
+    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    pr_vars(&mut vars, args.pr_body.as_deref(), args.pr_base.as_deref(), None, &[])?;
     let options = RunOptions {
         jobs: args.jobs,
         fail_fast: args.fail_fast,
@@ -92,51 +117,133 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         fix: args.fix,
         rebuild_env: args.rebuild_env,
         tool_pins,
-        vars: std::env::vars().collect(),
-        rev: None,
+        vars,
+        rev: args.rev.clone(),
         cache: !args.no_cache,
         outputs: args.output.formats.files().into_iter().cloned().collect(),
+        ..RunOptions::default()
     };
 
     let json_to_stdout = args.output.formats.json.as_deref() == Some(Path::new("-"));
+    let live = live_view(args.output.quiet, args.output.no_progress);
+    let stop = Stop::new();
+    let signals = tokio::spawn(watch_signals(stop.clone()));
+    let report = match &args.rev {
+        Some(rev) => reproduce::run_at_rev(&root, rev, &selection, options, live.clone(), &stop).await,
+        None => run_pipeline(&root, &selection, options, live.clone(), &stop).await,
+    };
+    signals.abort();
+    live.finish();
+    let report = report?;
+
+    // Every requested output is written however the run ended (failed, errored, interrupted).
+    let written = write_outputs(&args.output.formats, &report, &CiEnv::from_env());
+    print_summary(&report, args.output.verbose > 0, args.output.quiet, json_to_stdout);
+    let code = written.exit_code(ExitCode::for_report(&report));
+    // The process ends now: freeing a report of 100,000 findings piece by piece is wasted time.
+    std::mem::forget(report);
+    Ok(code)
+}
+
+/// Loads the project at `root`, plans `selection` and runs it.
+pub async fn run_pipeline(
+    root: &Path,
+    selection: &Selection,
+    options: RunOptions,
+    live: Arc<LiveView>,
+    stop: &Stop,
+) -> Result<RunReport, Failure> {
+    let project = greenlight_orchestrator::load_project(root).await;
+    let plan = Plan::new(project, &registry(), selection)?;
+    let observer: Arc<dyn Observer> = Arc::new(LiveObserver(live));
+    Ok(greenlight_orchestrator::run(plan, options, observer, stop.clone()).await)
+}
+
+/// The live view for a run: spinners on a terminal, lines in CI and pipes, nothing with `-q`.
+pub fn live_view(quiet: bool, no_progress: bool) -> Arc<LiveView> {
     let stderr_tty = std::io::stderr().is_terminal();
     let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty() && value != "false");
-    let mode = if args.output.quiet {
+    let mode = if quiet {
         LiveMode::Silent
-    } else if stderr_tty && !args.output.no_progress && !in_ci {
+    } else if stderr_tty && !no_progress && !in_ci {
         LiveMode::Bars
     } else {
         LiveMode::Lines
     };
     let color = std::env::var_os("NO_COLOR").is_none();
-    let live = Arc::new(LiveView::new(mode, color && stderr_tty));
-    let observer: Arc<dyn Observer> = Arc::new(LiveObserver(live.clone()));
+    Arc::new(LiveView::new(mode, color && stderr_tty))
+}
 
-    let stop = Stop::new();
-    let signals = tokio::spawn(watch_signals(stop.clone()));
-    let report = greenlight_orchestrator::run(plan, options, observer, stop).await;
-    signals.abort();
-    live.finish();
-
-    let env = CiEnv::from_env();
-    let written = write_outputs(&args.output.formats, &report, &env);
-    let summary_options = SummaryOptions {
-        color: color && if json_to_stdout { stderr_tty } else { std::io::stdout().is_terminal() },
-        verbose: args.output.verbose > 0,
-        quiet: args.output.quiet,
-        ..SummaryOptions::default()
-    };
-    let summary = greenlight_reporters::terminal::render_summary(&report, &summary_options);
+/// Prints the summary of `report` (to stderr when stdout carries JSON).
+pub fn print_summary(report: &RunReport, verbose: bool, quiet: bool, json_to_stdout: bool) {
+    let color = std::env::var_os("NO_COLOR").is_none()
+        && if json_to_stdout { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
+    let summary_options = SummaryOptions { color, verbose, quiet, ..SummaryOptions::default() };
+    let summary = greenlight_reporters::terminal::render_summary(report, &summary_options);
     if json_to_stdout {
         eprint!("{summary}");
     } else {
         print!("{summary}");
         let _ = std::io::stdout().flush();
     }
-    let code = written.exit_code(ExitCode::for_report(&report));
-    // The process ends now: freeing a report of 100,000 findings piece by piece is wasted time.
-    std::mem::forget(report);
-    Ok(code)
+}
+
+/// Sets the variables the `policy` check reads: the PR body file (made absolute, as runs on
+/// other commits have another working directory), base, author and labels.
+pub fn pr_vars(
+    vars: &mut BTreeMap<String, String>,
+    body: Option<&Path>,
+    base: Option<&str>,
+    author: Option<&str>,
+    labels: &[String],
+) -> Result<(), Failure> {
+    use greenlight_plugin_policy::{BASE_VAR, BODY_FILE_VAR, LABELS_VAR, LOGIN_VAR};
+    if let Some(body) = body {
+        let absolute = std::fs::canonicalize(body)
+            .map_err(|error| Failure::usage(format!("--pr-body {}: {error}", body.display())))?;
+        vars.insert(BODY_FILE_VAR.to_string(), absolute.display().to_string());
+    }
+    if let Some(base) = base {
+        vars.insert(BASE_VAR.to_string(), base.to_string());
+    }
+    if let Some(author) = author {
+        vars.insert(LOGIN_VAR.to_string(), author.to_string());
+    }
+    if !labels.is_empty() {
+        vars.insert(LABELS_VAR.to_string(), labels.join(","));
+    }
+    Ok(())
+}
+
+async fn policy(args: PolicyArgs) -> Result<ExitCode, Failure> {
+    let root = project_root(&args.project)?;
+    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    pr_vars(&mut vars, Some(&args.pr_body), args.base.as_deref(), args.author.as_deref(), &args.labels)?;
+    let options = RunOptions { vars, ..RunOptions::default() };
+    let selection = Selection { only: vec![greenlight_plugin_policy::ID.to_string()], skip: Vec::new() };
+    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    let stop = Stop::new();
+    let signals = tokio::spawn(watch_signals(stop.clone()));
+    let live = live_view(true, true);
+    let report = run_pipeline(&root, &selection, options, live, &stop).await;
+    signals.abort();
+    let report = report?;
+    if let Some(path) = &args.json {
+        write_json(path, &report)?;
+    }
+    print_summary(&report, true, args.quiet, json_to_stdout);
+    Ok(ExitCode::for_report(&report))
+}
+
+/// Writes `report` as JSON to `path` (`-`: stdout).
+pub fn write_json(path: &Path, report: &RunReport) -> Result<(), Failure> {
+    let written = if path == Path::new("-") {
+        greenlight_reporters::json::write(report, std::io::stdout().lock())
+    } else {
+        create_file(path)?;
+        std::fs::File::create(path).and_then(|file| greenlight_reporters::json::write(report, file))
+    };
+    written.map_err(|error| Failure::errored(format!("cannot write the JSON report to {}: {error}", path.display())))
 }
 
 /// What CI tells greenlight through the environment.
@@ -256,6 +363,12 @@ fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), Failure> {
         .map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
 }
 
+/// Writes `text` to `path`, creating its directory.
+pub fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
+    create_file(path)?;
+    std::fs::write(path, text).map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
+}
+
 /// Creates the parent directory of an output file.
 fn create_file(path: &Path) -> Result<(), Failure> {
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
@@ -263,12 +376,6 @@ fn create_file(path: &Path) -> Result<(), Failure> {
             .map_err(|error| Failure::errored(format!("cannot create {}: {error}", parent.display())))?;
     }
     Ok(())
-}
-
-/// Writes `text` to `path`, creating its directory.
-fn write_file(path: &Path, text: &str) -> Result<(), Failure> {
-    create_file(path)?;
-    std::fs::write(path, text).map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
 }
 
 /// Reads a JSON report; any problem is a usage error naming the file.
@@ -311,16 +418,13 @@ fn emit(formats: &FormatArgs, report: &RunReport, json_by_default: bool) -> Resu
     }
     let written = write_outputs(&formats, report, &env);
     if !explicit && !json_by_default {
-        let color = std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-        let options = SummaryOptions { color, ..SummaryOptions::default() };
-        print!("{}", greenlight_reporters::terminal::render_summary(report, &options));
-        let _ = std::io::stdout().flush();
+        print_summary(report, false, false, false);
     }
     Ok(written.exit_code(ExitCode::for_report(report)))
 }
 
 /// Pins from an earlier report's `tools` (versions that are known).
-fn tools_from(path: &Path) -> Result<BTreeMap<String, ToolPin>, Failure> {
+pub fn tools_from(path: &Path) -> Result<BTreeMap<String, ToolPin>, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| Failure::usage(format!("--tools-from {}: {error}", path.display())))?;
     let report = greenlight_reporters::json::parse(&text).map_err(|error| {
@@ -335,7 +439,7 @@ fn tools_from(path: &Path) -> Result<BTreeMap<String, ToolPin>, Failure> {
 }
 
 /// First SIGINT/SIGTERM: stop gracefully. Second: kill at once.
-async fn watch_signals(stop: Stop) {
+pub async fn watch_signals(stop: Stop) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
     else {
@@ -358,7 +462,8 @@ async fn watch_signals(stop: Stop) {
     }
 }
 
-struct LiveObserver(Arc<LiveView>);
+/// Forwards progress events to the live view.
+pub struct LiveObserver(pub Arc<LiveView>);
 
 impl Observer for LiveObserver {
     fn started(&self, id: &str, title: &str) {

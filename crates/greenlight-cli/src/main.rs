@@ -6,6 +6,7 @@ mod commands;
 #[cfg(test)]
 mod examples;
 mod registry;
+mod reproduce;
 
 use std::process::ExitCode;
 

@@ -6,6 +6,7 @@
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
 //! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
 //! | `gitleaks`    | gitleaks, git   | no               | nothing (report and tree copy in scratch) |
+//! | `policy`      | git (changed files) | no               | nothing            |
 
 use greenlight_checker::CheckerFactory;
 
@@ -16,5 +17,6 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_ruff::RUFF_FORMAT,
         greenlight_plugin_pytest::PYTEST_CHECK,
         greenlight_plugin_gitleaks::GITLEAKS_CHECK,
+        greenlight_plugin_policy::POLICY_CHECK,
     ]
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 /// The keys of greenlight's own table, besides one section per check id.
 pub const TOP_LEVEL_KEYS: &[&str] =
-    &["jobs", "timeout", "fail-fast", "skip", "pass-env", "environment", "tools", "cache"];
+    &["jobs", "timeout", "fail-fast", "skip", "pass-env", "environment", "tools", "cache", "hotfix"];
 
 /// greenlight's own options (the check sections are read by the checks).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -32,6 +32,24 @@ pub struct Settings {
     pub tools: BTreeMap<String, ToolPin>,
     /// The result cache.
     pub cache: CacheSettings,
+    /// `greenlight hotfix`.
+    pub hotfix: HotfixSettings,
+}
+
+/// `[tool.greenlight.hotfix]`: the branch `greenlight hotfix` creates and the PR body it writes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HotfixSettings {
+    /// The branch to create. Default: `hotfix/restore-main-green`.
+    pub branch: Option<String>,
+    /// The branch (or revision) the hotfix starts from. Default: `main`.
+    pub base: Option<String>,
+    /// `AUTO_RUN_MODE:` in the PR body. Default: `MANUAL`.
+    pub auto_run_mode: Option<String>,
+    /// `MILESTONE_ID:` in the PR body. Default: `HOTFIX`.
+    pub milestone_id: Option<String>,
+    /// `BLUEPRINT_REF:` in the PR body. Default: `revert-<short sha>` of the first reverted commit.
+    pub blueprint_ref: Option<String>,
 }
 
 /// `[tool.greenlight.environment]`: the virtual environment pytest and pip-audit use.
@@ -137,13 +155,13 @@ impl Config {
             ConfigSource::new(&standalone, read(&standalone)?, &[])
         } else if pyproject.is_file() {
             let text = read(&pyproject)?;
-            if !text.contains("greenlight") {
-                // No greenlight table: do not fail on a pyproject that is broken for other reasons;
-                // the checks report that themselves.
-                ConfigSource::empty()
-            } else {
-                ConfigSource::new(&pyproject, text, &["tool", "greenlight"])
-            }
+            // Without a greenlight table, a pyproject.toml that is broken for other reasons is not
+            // a configuration error: the checks report it themselves.
+            let has_table = match toml::from_str::<toml::Table>(&text) {
+                Ok(table) => table.get("tool").and_then(|tool| tool.get("greenlight")).is_some(),
+                Err(_) => text.contains("tool.greenlight") || text.contains("greenlight ="),
+            };
+            if has_table { ConfigSource::new(&pyproject, text, &["tool", "greenlight"]) } else { ConfigSource::empty() }
         } else {
             ConfigSource::empty()
         };
@@ -286,6 +304,15 @@ mod tests {
         let error = load("[tool.greenlight.tools]\nruff = { verison = '1' }\n").unwrap_err();
         assert!(error.message.contains("verison"), "{error}");
         assert_eq!(error.line, 2);
+    }
+
+    #[test]
+    fn hotfix_settings() {
+        let config = load("[tool.greenlight.hotfix]\nbranch = 'hotfix/green'\nbase = 'trunk'\n").unwrap();
+        assert_eq!(config.settings.hotfix.branch.as_deref(), Some("hotfix/green"));
+        assert_eq!(config.settings.hotfix.base.as_deref(), Some("trunk"));
+        let error = load("[tool.greenlight.hotfix]\nbrnach = 'x'\n").unwrap_err();
+        assert!(error.message.contains("unknown field `brnach`"), "{error}");
     }
 
     #[test]

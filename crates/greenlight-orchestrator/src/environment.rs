@@ -1,6 +1,14 @@
 //! The project environment: a virtual environment under `.greenlight/venv` with the project
 //! installed editable with its extras, keyed by a hash of its dependency files and reused
 //! while the key holds.
+//!
+//! With a store ([`EnvRequest::store`], used by `greenlight run --rev`, `bisect` and `hotfix`)
+//! environments live in `<store>/<key>`, several side by side, so runs on different commits
+//! reuse the environment of any commit with equal dependency files. An environment records the
+//! project root its editable install points at; a stored one reused for another root (a
+//! worktree in another directory) gets only the project reinstalled (`--no-deps -e`), not its
+//! dependencies. The single `.greenlight/venv` of a project that moved is rebuilt (a venv's
+//! scripts name its own path).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -50,6 +58,9 @@ pub struct EnvRequest {
     pub requirements: Vec<PathBuf>,
     /// Force a rebuild (`--rebuild-env`).
     pub rebuild: bool,
+    /// Keep environments in this directory, one per key (`<store>/<key>`), instead of the single
+    /// `<root>/.greenlight/venv`. `None`: the single environment (plain runs).
+    pub store: Option<PathBuf>,
 }
 
 /// The outcome of preparing the environment.
@@ -65,6 +76,11 @@ pub struct Prepared {
     pub key: String,
     /// The main install command (for the report).
     pub command: Option<Vec<String>>,
+    /// Where it is, for messages: `.greenlight/venv`, or `.greenlight/envs/<key>` in a store.
+    pub display_dir: String,
+    /// True when a reused environment was pointed at this project root (its dependencies
+    /// were kept; only the project was reinstalled).
+    pub repointed: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -72,7 +88,13 @@ struct Stamp {
     key: String,
     python_version: String,
     installer: String,
+    /// The project root the editable install points at (absent in stamps of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root: Option<PathBuf>,
 }
+
+/// How many environments a store keeps; the least recently used beyond that are removed.
+pub const STORE_KEEP: usize = 6;
 
 /// The extras to install: configured, else `dev` when the project defines it.
 pub fn default_extras(project: &Project, settings: &EnvironmentSettings) -> Vec<String> {
@@ -130,20 +152,72 @@ pub async fn prepare(
     let installer_name = if installer.is_some() { "uv" } else { "pip" };
     let key = env_key(project, request, &python, &python_version, installer_name);
 
-    let root = project.root.join(VENV_DIR);
+    let (root, lock_path, display_dir) = match &request.store {
+        Some(store) => (store.join(&key), store.join(format!("{key}.lock")), format!(".greenlight/envs/{key}")),
+        None => (project.root.join(VENV_DIR), project.root.join(".greenlight/venv.lock"), VENV_DIR.to_string()),
+    };
     let env = python_env(&root, &python_version);
-    let _lock = FileLock::acquire(&project.root.join(".greenlight/venv.lock"), stop)
+    let _lock = FileLock::acquire(&lock_path, stop)
         .await
         .map_err(|error| format!("cannot lock the project environment: {error}"))?;
-    if !request.rebuild && stamp_matches(&root, &key) && env.python.is_file() {
-        return Ok(Prepared { env, reused: true, installer: installer_name, key, command: None });
+    let installs_project =
+        project.pyproject.as_ref().is_some_and(|p| p.name.is_some() || p.has_build_system) || project.has("setup.py");
+    let timeout = settings.timeout.map_or(std::time::Duration::from_secs(1800), |timeout| timeout.0);
+    // A single environment made for another root moved with its project: its scripts name
+    // the old path, so it is rebuilt. One in a store stays where it is and is only repointed.
+    let moved = |stamp: &Stamp| stamp.root.as_ref().is_some_and(|old| old != &project.root);
+    if let Some(stamp) = read_stamp(&root).filter(|stamp| stamp.key == key)
+        && !request.rebuild
+        && env.python.is_file()
+        && (request.store.is_some() || !moved(&stamp))
+    {
+        // An environment of the store made for another checkout (a worktree elsewhere) has
+        // its editable install pointing there: reinstall only the project, not its dependencies.
+        let repoint = installs_project && moved(&stamp);
+        let mut command = None;
+        if repoint {
+            let egg_info_before = egg_info_dirs(&project.root);
+            let step = match &installer {
+                Some(uv) => Cmd::new(uv)
+                    .args(["pip", "install", "--no-deps", "--python"])
+                    .arg(&env.python)
+                    .arg("-e")
+                    .arg(&project.root),
+                None => Cmd::new(&env.python)
+                    .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-deps", "-e"])
+                    .arg(&project.root),
+            };
+            let step = step.current_dir(&project.root).log_file(log).timeout(timeout);
+            command = Some(step.argv());
+            let output = step.run(stop).await.map_err(|error| error.to_string())?;
+            remove_new_egg_info(&project.root, &egg_info_before);
+            if !output.status.success() {
+                return Err(format!(
+                    "`{}` (pointing the reused environment at this checkout) ended with {}:\n{}",
+                    step.display(),
+                    output.status,
+                    installer_error_lines(&output.both_tails(40))
+                ));
+            }
+            write_stamp(&root, &key, &python_version, installer_name, &project.root)?;
+        } else if request.store.is_some() {
+            // Refresh the modification time: the store removes the least recently used.
+            write_stamp(&root, &key, &python_version, installer_name, &project.root)?;
+        }
+        return Ok(Prepared {
+            env,
+            reused: true,
+            installer: installer_name,
+            key,
+            command,
+            display_dir,
+            repointed: repoint,
+        });
     }
 
     let _ = std::fs::remove_dir_all(&root);
     let egg_info_before = egg_info_dirs(&project.root);
     let mut install_args: Vec<String> = Vec::new();
-    let installs_project =
-        project.pyproject.as_ref().is_some_and(|p| p.name.is_some() || p.has_build_system) || project.has("setup.py");
     if installs_project {
         install_args.push("-e".to_string());
         install_args.push(if request.extras.is_empty() {
@@ -175,7 +249,6 @@ pub async fn prepare(
         ),
     };
     let started = Instant::now();
-    let timeout = settings.timeout.map_or(std::time::Duration::from_secs(1800), |timeout| timeout.0);
     let mut steps = vec![create];
     if !install_args.is_empty() {
         steps.push(install);
@@ -197,13 +270,63 @@ pub async fn prepare(
         }
     }
     remove_new_egg_info(&project.root, &egg_info_before);
-    let stamp =
-        Stamp { key: key.clone(), python_version: python_version.clone(), installer: installer_name.to_string() };
+    write_stamp(&root, &key, &python_version, installer_name, &project.root)?;
+    tracing::debug!(elapsed = ?started.elapsed(), installer = installer_name, "project environment created");
+    if let Some(store) = &request.store {
+        prune_store(store, &key, STORE_KEEP);
+    }
+    Ok(Prepared { env, reused: false, installer: installer_name, key, command, display_dir, repointed: false })
+}
+
+fn write_stamp(
+    root: &Path,
+    key: &str,
+    python_version: &str,
+    installer: &str,
+    project_root: &Path,
+) -> Result<(), String> {
+    let stamp = Stamp {
+        key: key.to_string(),
+        python_version: python_version.to_string(),
+        installer: installer.to_string(),
+        root: Some(project_root.to_path_buf()),
+    };
     let stamp = serde_json::to_vec_pretty(&stamp).map_err(|error| error.to_string())?;
     crate::fsutil::write_atomic(&root.join(STAMP), &stamp)
-        .map_err(|error| format!("cannot write the environment stamp: {error}"))?;
-    tracing::debug!(elapsed = ?started.elapsed(), installer = installer_name, "project environment created");
-    Ok(Prepared { env, reused: false, installer: installer_name, key, command })
+        .map_err(|error| format!("cannot write the environment stamp: {error}"))
+}
+
+/// Removes the least recently used environments of a store beyond `keep` (never `current`,
+/// never one whose lock another run holds).
+fn prune_store(store: &Path, current: &str, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(store) else { return };
+    let mut environments: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_dir() && path.file_name().is_some_and(|name| name != current))
+        .map(|path| {
+            let used = std::fs::metadata(path.join(STAMP))
+                .and_then(|meta| meta.modified())
+                .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+            (used, path)
+        })
+        .collect();
+    if environments.len() < keep {
+        return;
+    }
+    environments.sort();
+    let excess = environments.len() + 1 - keep;
+    for (_, path) in environments.into_iter().take(excess) {
+        let lock = path.with_extension("lock");
+        let Ok(file) = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            let _ = std::fs::remove_dir_all(&path);
+            let _ = file.unlock();
+            let _ = std::fs::remove_file(&lock);
+        }
+    }
 }
 
 fn python_env(root: &Path, python_version: &str) -> PythonEnv {
@@ -216,11 +339,8 @@ fn python_env(root: &Path, python_version: &str) -> PythonEnv {
     }
 }
 
-fn stamp_matches(root: &Path, key: &str) -> bool {
-    std::fs::read(root.join(STAMP))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Stamp>(&bytes).ok())
-        .is_some_and(|stamp| stamp.key == key)
+fn read_stamp(root: &Path) -> Option<Stamp> {
+    std::fs::read(root.join(STAMP)).ok().and_then(|bytes| serde_json::from_slice::<Stamp>(&bytes).ok())
 }
 
 /// The key: a hash of the dependency files, the interpreter, the installer and the request.

@@ -6,6 +6,7 @@
 //! decides what runs; [`run`] runs the graph of setup steps and checks and returns one
 //! [`greenlight_report::RunReport`].
 
+pub mod bisect;
 pub mod cache;
 pub mod config;
 pub mod environment;
@@ -14,6 +15,7 @@ mod history;
 mod lock;
 mod plan;
 pub mod project;
+pub mod revision;
 mod run;
 pub mod tools;
 

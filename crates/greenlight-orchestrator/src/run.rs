@@ -48,6 +48,14 @@ pub struct RunOptions {
     pub cache: bool,
     /// Files this run writes (reports): never inputs of the cache key.
     pub outputs: Vec<PathBuf>,
+    /// Where logs, durations and environments go. Default: `<root>/.greenlight`. A run on a
+    /// temporary worktree (`--rev`, `bisect`, `hotfix`) points it at the user's project so
+    /// logs outlive the worktree; log paths in the report are relative to its parent.
+    pub state_dir: Option<PathBuf>,
+    /// Keep project environments side by side in this directory, one per dependency key
+    /// (`<dir>/<key>`), instead of the single `<root>/.greenlight/venv`, so runs on several
+    /// commits reuse them (see [`crate::environment`]). Default: `None`.
+    pub env_store: Option<PathBuf>,
 }
 
 /// Receives progress events; the terminal reporter implements it.
@@ -112,6 +120,7 @@ struct Shared {
     resolver: ToolResolver,
     environment: Mutex<Option<PythonEnv>>,
     log_dir: PathBuf,
+    log_base: PathBuf,
     scratch: PathBuf,
     run_id: String,
     options: RunOptions,
@@ -130,7 +139,8 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let project = plan.project.clone();
     let run_id = run_id();
-    let state_dir = project.root.join(".greenlight");
+    let state_dir = options.state_dir.clone().unwrap_or_else(|| project.root.join(".greenlight"));
+    let log_base = state_dir.parent().map_or_else(|| project.root.clone(), Path::to_path_buf);
     prepare_state_dir(&state_dir);
     let log_dir = state_dir.join("logs").join(&run_id);
     let _ = std::fs::create_dir_all(&log_dir);
@@ -162,6 +172,7 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
         resolver,
         environment: Mutex::new(None),
         log_dir: log_dir.clone(),
+        log_base,
         scratch: scratch_path,
         run_id: run_id.clone(),
         options: options.clone(),
@@ -477,7 +488,13 @@ fn build_nodes(
             cpu_bound: false,
             expected: history.expected(ENVIRONMENT).unwrap_or(Duration::from_secs(30)),
             task: NodeTask::Environment {
-                request: EnvRequest { extras, packages: env_packages, requirements, rebuild: options.rebuild_env },
+                request: EnvRequest {
+                    extras,
+                    packages: env_packages,
+                    requirements,
+                    rebuild: options.rebuild_env,
+                    store: options.env_store.clone(),
+                },
             },
         });
     }
@@ -507,7 +524,7 @@ async fn run_node(node: Node, shared: Arc<Shared>, stop: Stop) -> CheckReport {
     };
     let (result, parts) = match execution {
         Execution::Cached(mut cached) => {
-            cached.log = log_ref(&log_path, &shared.plan_project.root);
+            cached.log = log_ref(&log_path, &shared.log_base);
             return cached;
         }
         Execution::Fresh(result, parts) => (result, parts),
@@ -522,7 +539,7 @@ async fn run_node(node: Node, shared: Arc<Shared>, stop: Stop) -> CheckReport {
     report.tests = result.tests;
     report.artifacts = result.artifacts;
     report.duration_ms = started.elapsed().as_millis() as u64;
-    report.log = log_ref(&log_path, &shared.plan_project.root);
+    report.log = log_ref(&log_path, &shared.log_base);
     if let (Some(cache), Some(parts)) = (&shared.cache, parts)
         && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
         && !stop.is_cancelled()
@@ -547,15 +564,17 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
             .await;
             match prepared {
                 Ok(prepared) => {
-                    let summary = if prepared.reused {
-                        format!("reused {} (key {})", environment::VENV_DIR, prepared.key)
+                    let summary = if prepared.repointed {
+                        format!("reused {} (key {}) for this checkout", prepared.display_dir, prepared.key)
+                    } else if prepared.reused {
+                        format!("reused {} (key {})", prepared.display_dir, prepared.key)
                     } else {
                         let extras = if request.extras.is_empty() {
                             "no extras".to_string()
                         } else {
                             format!("extras: {}", request.extras.join(", "))
                         };
-                        format!("created {} with {} ({extras})", environment::VENV_DIR, prepared.installer)
+                        format!("created {} with {} ({extras})", prepared.display_dir, prepared.installer)
                     };
                     *shared.environment.lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared.env);
                     *shared.environment_key.lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared.key);

@@ -1,0 +1,328 @@
+//! The `policy` checker: the pull-request rules teams enforce in CI.
+//!
+//! It checks a pull request's body (required sections and metadata keys, refused types,
+//! conditional keys, placeholders) and the files it changes since the merge-base with its base
+//! (forbidden paths, paths every PR must touch, exemptions by author or label). Each broken
+//! rule is a finding that says what is missing and how to fix it.
+//!
+//! The pull request comes from, in order: `GREENLIGHT_PR_BODY_FILE` (set by
+//! `greenlight policy --pr-body FILE` and `greenlight run --pr-body FILE`, with
+//! `GREENLIGHT_PR_BASE`, `GREENLIGHT_PR_LOGIN` and `GREENLIGHT_PR_LABELS`), or the GitHub
+//! event file `GITHUB_EVENT_PATH` of a `pull_request` event. Without either the check is
+//! `skipped`. Changed files come from git (`git merge-base`, `git diff --name-only`) and are
+//! relative to the repository root.
+
+mod body;
+mod github;
+mod rules;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_checker::{
+    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, ConfigSource, Detection, Finding,
+    FindingKind, Location, Outcome, Project, async_trait, check_options,
+};
+
+pub use body::Body;
+pub use github::parse_event;
+pub use rules::{
+    AllowRule, ConditionalKeys, DEFAULT_KEYS, DEFAULT_SECTIONS, PullRequest, Rules, Violation, evaluate, glob_match,
+    placeholder,
+};
+
+/// The check id.
+pub const ID: &str = "policy";
+/// Variable naming a file with the PR body (set by `--pr-body`).
+pub const BODY_FILE_VAR: &str = "GREENLIGHT_PR_BODY_FILE";
+/// Variable naming the PR's base revision (set by `--base` / `--pr-base`).
+pub const BASE_VAR: &str = "GREENLIGHT_PR_BASE";
+/// Variable with the PR author's login (for exemptions).
+pub const LOGIN_VAR: &str = "GREENLIGHT_PR_LOGIN";
+/// Variable with the PR's labels, comma-separated (for exemptions).
+pub const LABELS_VAR: &str = "GREENLIGHT_PR_LABELS";
+
+check_options! {
+    /// Options of `[tool.greenlight.policy]`. Lists left out keep their defaults; an empty list
+    /// turns a rule off.
+    pub struct PolicyOptions {
+        /// Required sections (`BA` for `[BA]`). Default: `BA`, `QA`, `SRE`, `DEV`.
+        pub sections: Option<Vec<String>>,
+        /// Sections must have some text under their marker. Default: false.
+        pub non_empty_sections: bool,
+        /// Required metadata keys. Default: `PR_TYPE`, `AUTO_RUN_MODE`, `MILESTONE_ID`, `BLUEPRINT_REF`.
+        pub required_keys: Option<Vec<String>>,
+        /// Refused `PR_TYPE` values. Default: `WIP`.
+        pub refused_types: Option<Vec<String>>,
+        /// Keys required when another key has a value. Default: `AUTO_RUN_MODE: GUIDED` requires
+        /// `AUTHORIZATION_REASON` and `AUTHORIZED_BY`.
+        pub conditional_keys: Option<Vec<ConditionalKeys>>,
+        /// Keys whose values must not be placeholders. Default: `MILESTONE_ID`, `BLUEPRINT_REF`.
+        pub no_placeholders: Option<Vec<String>>,
+        /// Placeholder words (case-insensitive). Default: `PR-###`, `TODO`, `PLACEHOLDER`.
+        pub placeholders: Option<Vec<String>>,
+        /// Paths no pull request may change (globs, repository-relative).
+        pub forbidden_paths: Vec<String>,
+        /// Paths every pull request must change (globs; each must match a changed file).
+        pub required_paths: Vec<String>,
+        /// Exemptions by author or label.
+        pub allow: Vec<AllowRule>,
+        /// The base revision when none is given (`origin/main`).
+        pub base: Option<String>,
+    }
+}
+
+impl PolicyOptions {
+    /// Reads `[tool.greenlight.policy]` from `source`.
+    pub fn load(source: &ConfigSource) -> Result<Self, ConfigError> {
+        source.section(ID)
+    }
+
+    /// The rules, with defaults for what is not configured.
+    pub fn rules(&self) -> Rules {
+        let defaults = Rules::default();
+        Rules {
+            sections: self.sections.clone().unwrap_or(defaults.sections),
+            non_empty_sections: self.non_empty_sections,
+            required_keys: self.required_keys.clone().unwrap_or(defaults.required_keys),
+            refused_types: self.refused_types.clone().unwrap_or(defaults.refused_types),
+            conditional_keys: self.conditional_keys.clone().unwrap_or(defaults.conditional_keys),
+            no_placeholders: self.no_placeholders.clone().unwrap_or(defaults.no_placeholders),
+            placeholders: self.placeholders.clone().unwrap_or(defaults.placeholders),
+            forbidden_paths: self.forbidden_paths.clone(),
+            required_paths: self.required_paths.clone(),
+            allow: self.allow.clone(),
+        }
+    }
+}
+
+/// The `policy` factory.
+pub const POLICY_CHECK: CheckerFactory =
+    CheckerFactory { id: ID, build: |source| Ok(Arc::new(PolicyChecker { options: PolicyOptions::load(source)? })) };
+
+#[derive(Debug)]
+struct PolicyChecker {
+    options: PolicyOptions,
+}
+
+#[async_trait]
+impl Checker for PolicyChecker {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn info(&self) -> CheckerInfo {
+        CheckerInfo {
+            default_timeout: Duration::from_secs(60),
+            cpu_bound: false,
+            expected: Duration::from_millis(50),
+            // Its inputs are outside the project (the body file, the event file, the base's
+            // history), where the result cache cannot see; it is cheap anyway.
+            cacheable: false,
+            ..CheckerInfo::new("PR policy")
+        }
+    }
+
+    fn detect(&self, _project: &Project) -> Detection {
+        Detection::applies(
+            "checks the pull request when one is given (`--pr-body FILE`, or a GitHub `pull_request` event)",
+        )
+    }
+
+    async fn run(&self, cx: &CheckContext) -> CheckResult {
+        let mut pr = match pull_request(cx) {
+            Ok(Some(pr)) => pr,
+            Ok(None) => {
+                return CheckResult::skipped(
+                    "no pull request to check: pass `--pr-body FILE` (and `--pr-base REV` for path rules), or run on a GitHub `pull_request` event",
+                );
+            }
+            Err(result) => return *result,
+        };
+        if pr.base.is_none() {
+            pr.base = self.options.base.clone();
+        }
+        let rules = self.options.rules();
+        let mut path_problem = None;
+        let mut command = None;
+        let changed = if rules.has_path_rules() {
+            match changed_files(cx, pr.base.as_deref()).await {
+                Ok((files, argv)) => {
+                    command = Some(argv);
+                    Some(files)
+                }
+                Err(problem) => {
+                    path_problem = Some(problem);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let violations = evaluate(&rules, &pr, changed.as_deref());
+        let findings: Vec<Finding> = violations.into_iter().map(to_finding).collect();
+        let mut result = if findings.is_empty() {
+            match (&path_problem, &changed) {
+                (Some(problem), _) => CheckResult::errored(format!(
+                    "the PR body follows the policy, but the path rules could not be checked: {problem}"
+                )),
+                (None, Some(files)) => CheckResult::passed(format!(
+                    "PR body and {} follow the policy",
+                    plural(files.len(), "changed file")
+                )),
+                (None, None) => CheckResult::passed("PR body follows the policy"),
+            }
+        } else {
+            let mut result = CheckResult::new(Outcome::Failed, plural(findings.len(), "policy violation"));
+            if let Some(problem) = &path_problem {
+                result.reason = Some(format!("the path rules were not checked: {problem}"));
+            }
+            result.findings = findings;
+            result
+        };
+        result.command = command;
+        result
+    }
+}
+
+/// The pull request from `--pr-body` or the GitHub event; `Ok(None)` when there is none.
+fn pull_request(cx: &CheckContext) -> Result<Option<PullRequest>, Box<CheckResult>> {
+    let listed = |name: &str| -> Vec<String> {
+        cx.var(name)
+            .map(|labels| labels.split(',').map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let given = |name: &str| cx.var(name).map(str::trim).filter(|value| !value.is_empty()).map(str::to_string);
+    let mut pr = if let Some(file) = given(BODY_FILE_VAR) {
+        let body = std::fs::read(&file).map_err(|error| {
+            Box::new(CheckResult::errored(format!(
+                "cannot read the PR body `{file}`: {error}; check the path given to `--pr-body`"
+            )))
+        })?;
+        PullRequest { body: String::from_utf8_lossy(&body).into_owned(), ..PullRequest::default() }
+    } else if let Some(event_path) = given("GITHUB_EVENT_PATH") {
+        let event_name = cx.var("GITHUB_EVENT_NAME").unwrap_or("unknown");
+        let json = std::fs::read(&event_path).map_err(|error| {
+            Box::new(CheckResult::errored(format!("cannot read the GitHub event file `{event_path}`: {error}")))
+        })?;
+        match parse_event(&json) {
+            Ok(Some(pr)) => pr,
+            Ok(None) => {
+                return Err(Box::new(CheckResult::skipped(format!(
+                    "the GitHub event (`{event_name}`) is not about a pull request; the policy applies to pull requests"
+                ))));
+            }
+            Err(error) => {
+                return Err(Box::new(CheckResult::errored(format!(
+                    "the GitHub event file `{event_path}` cannot be read: {error}"
+                ))));
+            }
+        }
+    } else {
+        return Ok(None);
+    };
+    if let Some(base) = given(BASE_VAR) {
+        pr.base = Some(base);
+    }
+    if let Some(login) = given(LOGIN_VAR) {
+        pr.author = Some(login);
+    }
+    let labels = listed(LABELS_VAR);
+    if !labels.is_empty() {
+        pr.labels = labels;
+    }
+    Ok(Some(pr))
+}
+
+/// The files changed between the merge-base of `base` and `HEAD`, and `HEAD` (committed
+/// changes: what the pull request contains), repository-relative.
+async fn changed_files(cx: &CheckContext, base: Option<&str>) -> Result<(Vec<String>, Vec<String>), String> {
+    let Some(base) = base else {
+        return Err(
+            "no base revision: pass `--pr-base REV` (`--base REV` with `greenlight policy`) or set [tool.greenlight.policy] base".to_string(),
+        );
+    };
+    let git = || {
+        cx.cmd("git")
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "safe.directory")
+            .env("GIT_CONFIG_VALUE_0", "*")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("LC_ALL", "C")
+    };
+    let merge_base = git().args(["merge-base", "--end-of-options", base, "HEAD"]);
+    let output = merge_base.run(&cx.stop).await.map_err(|error| format!("cannot run git: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`{}` failed ({}): {}; fetch the base first (`git fetch origin {base}`; on GitHub, `actions/checkout` with `fetch-depth: 0`)",
+            merge_base.display(),
+            output.status,
+            output.both_tails(5).trim()
+        ));
+    }
+    let merge_base = output.stdout.text().trim().to_string();
+    let diff =
+        git().args(["-c", "core.quotepath=off", "diff", "--name-only", "--no-renames", "-z", &merge_base, "HEAD"]);
+    let argv = diff.argv();
+    let output = diff.run(&cx.stop).await.map_err(|error| format!("cannot run git: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("`{}` failed: {}", diff.display(), output.both_tails(5).trim()));
+    }
+    let files = output.stdout.text().split('\0').filter(|path| !path.is_empty()).map(str::to_string).collect();
+    Ok((files, argv))
+}
+
+fn to_finding(violation: Violation) -> Finding {
+    let location = violation.path.as_ref().map(|path| Location::at(path.clone(), None, None));
+    let mut finding = Finding::new(violation.rule, violation.message, location);
+    finding.kind = FindingKind::Policy;
+    finding.title = Some(format!("policy {}", violation.rule));
+    finding.help = Some(violation.help);
+    finding
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_fill_defaults_and_reject_unknown_keys() {
+        let source = ConfigSource::new(
+            "pyproject.toml",
+            "[tool.greenlight.policy]\nsections = ['BA', 'QA']\nforbidden-paths = ['infra/']\n[[tool.greenlight.policy.allow]]\nlabels = ['infra']\n",
+            &["tool", "greenlight"],
+        );
+        let rules = PolicyOptions::load(&source).unwrap().rules();
+        assert_eq!(rules.sections, ["BA", "QA"]);
+        assert_eq!(rules.required_keys, DEFAULT_KEYS);
+        assert_eq!(rules.forbidden_paths, ["infra/"]);
+        assert_eq!(rules.allow[0].labels, ["infra"]);
+        let source =
+            ConfigSource::new("pyproject.toml", "[tool.greenlight.policy]\nsection = []\n", &["tool", "greenlight"]);
+        let error = PolicyOptions::load(&source).unwrap_err();
+        assert!(error.message.contains("unknown field `section`"), "{error}");
+        assert_eq!(error.line, 2);
+        let source = ConfigSource::new(
+            "pyproject.toml",
+            "[tool.greenlight.policy]\nrequired-keys = []\n[[tool.greenlight.policy.conditional-keys]]\nkey = 'MODE'\nvalue = 'X'\nrequires = ['WHO']\n",
+            &["tool", "greenlight"],
+        );
+        let rules = PolicyOptions::load(&source).unwrap().rules();
+        assert!(rules.required_keys.is_empty());
+        assert_eq!(rules.conditional_keys[0].requires, ["WHO"]);
+    }
+
+    #[test]
+    fn findings_say_how_to_fix() {
+        let violations = evaluate(&Rules::default(), &PullRequest::default(), None);
+        let finding = to_finding(violations[0].clone());
+        assert_eq!(finding.kind, FindingKind::Policy);
+        assert_eq!(finding.rule, "missing-section");
+        assert!(finding.help.as_deref().unwrap().starts_with("add a line"));
+        assert!(finding.location.is_none());
+    }
+}
