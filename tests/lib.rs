@@ -396,3 +396,33 @@ pub fn pid_alive(pid: &str) -> bool {
 pub fn gone(pid: &str) -> bool {
     wait_for(Duration::from_secs(5), || !pid_alive(pid))
 }
+
+/// The local base image the Docker fixtures build from (`cargo xtask setup` makes it; no
+/// registry is needed). Fixtures name their base image with `ARG BASE_IMAGE`.
+pub const DOCKER_BASE_IMAGE: &str = "greenlight-test/python:3.11-bookworm";
+
+/// Runs the `docker` CLI (verification only: greenlight itself talks to the Engine API) and
+/// returns its stdout, or `None` when it fails.
+pub fn docker(args: &[&str]) -> Option<String> {
+    let output = Command::new("docker").args(args).stdin(Stdio::null()).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// True when a Docker engine answers and the base image exists. When not: panics if the run
+/// requires Docker (`GREENLIGHT_REQUIRE_DOCKER=1`, set by CI), else prints why the test is
+/// skipped and returns false.
+pub fn require_docker() -> bool {
+    let problem = if docker(&["version", "--format", "{{.Server.Version}}"]).is_none() {
+        Some("no Docker engine answers (start it, or set DOCKER_HOST)".to_string())
+    } else if docker(&["image", "inspect", "--format", "{{.Id}}", DOCKER_BASE_IMAGE]).is_none() {
+        Some(format!("the base image {DOCKER_BASE_IMAGE} is missing (run `cargo xtask setup`)"))
+    } else {
+        None
+    };
+    let Some(problem) = problem else { return true };
+    if std::env::var("GREENLIGHT_REQUIRE_DOCKER").is_ok_and(|value| value == "1") {
+        panic!("Docker is required (GREENLIGHT_REQUIRE_DOCKER=1) but {problem}");
+    }
+    eprintln!("skipped: {problem}");
+    false
+}

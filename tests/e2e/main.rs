@@ -3,7 +3,9 @@
 //! `GREENLIGHT_REQUIRE_TOOLS=1` (CI), where they fail it.
 #![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and helpers")]
 
+mod build;
 mod cache;
+mod docker;
 mod environment;
 mod foundation;
 mod gitleaks;

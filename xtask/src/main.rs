@@ -10,6 +10,7 @@
 #![expect(clippy::disallowed_methods, reason = "dev tooling runs cargo, pip and apt directly")]
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "dev tooling reports progress")]
 
+mod base_image;
 mod bench;
 mod setup;
 

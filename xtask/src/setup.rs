@@ -28,6 +28,7 @@ pub fn path_with_tools() -> String {
 pub fn run(_args: &[String]) -> Result<()> {
     python_tools()?;
     gitleaks()?;
+    crate::base_image::ensure()?;
     Ok(())
 }
 

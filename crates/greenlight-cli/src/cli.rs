@@ -190,6 +190,10 @@ pub struct RunArgs {
     /// Rebuild the project environment even if its dependency files did not change.
     #[arg(long)]
     pub rebuild_env: bool,
+    /// Keep the image the docker check builds (tagged `greenlight/<project>:<run id>`) for
+    /// debugging, instead of removing it.
+    #[arg(long)]
+    pub keep_image: bool,
     /// Check this commit (sha, branch, tag) in a clean temporary worktree instead of the
     /// working tree; your checkout is not touched.
     #[arg(long, value_name = "REV")]

@@ -108,7 +108,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         Some(path) => tools_from(path)?,
         None => BTreeMap::new(),
     };
-    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    let mut vars = user_vars(&args);
     pr_vars(&mut vars, args.pr_body.as_deref(), args.pr_base.as_deref(), None, &[])?;
     let options = RunOptions {
         jobs: args.jobs,
@@ -244,6 +244,15 @@ pub fn write_json(path: &Path, report: &RunReport) -> Result<(), Failure> {
         std::fs::File::create(path).and_then(|file| greenlight_reporters::json::write(report, file))
     };
     written.map_err(|error| Failure::errored(format!("cannot write the JSON report to {}: {error}", path.display())))
+}
+
+/// The user's environment for the checks, plus what flags tell checks through it.
+fn user_vars(args: &RunArgs) -> BTreeMap<String, String> {
+    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    if args.keep_image {
+        vars.insert(crate::registry::KEEP_IMAGE_VAR.to_string(), "1".to_string());
+    }
+    vars
 }
 
 /// What CI tells greenlight through the environment.

@@ -6,9 +6,14 @@
 //! | `ruff-format` | ruff            | no               | nothing (`--fix`: sources) |
 //! | `pytest`      | pytest (in the project environment) | if the tests use it | nothing |
 //! | `gitleaks`    | gitleaks, git   | no               | nothing (report and tree copy in scratch) |
+//! | `build`       | build (+ uv)    | the package index (build requirements) | a temporary copy; artifacts in `.greenlight/dist/` |
+//! | `docker`      | the Docker Engine API (bollard) | what the Dockerfile pulls | an image and a container, labelled and removed after the run |
 //! | `policy`      | git (changed files) | no               | nothing            |
 
 use greenlight_checker::CheckerFactory;
+
+/// The variable `--keep-image` sets for the docker check.
+pub const KEEP_IMAGE_VAR: &str = greenlight_plugin_docker::KEEP_IMAGE_VAR;
 
 /// Every checker greenlight has, in display order.
 pub fn registry() -> Vec<CheckerFactory> {
@@ -17,6 +22,8 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_ruff::RUFF_FORMAT,
         greenlight_plugin_pytest::PYTEST_CHECK,
         greenlight_plugin_gitleaks::GITLEAKS_CHECK,
+        greenlight_plugin_build::BUILD,
+        greenlight_plugin_docker::DOCKER,
         greenlight_plugin_policy::POLICY_CHECK,
     ]
 }

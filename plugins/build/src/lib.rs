@@ -1,0 +1,392 @@
+//! The `build` checker: builds the project's sdist and wheel the way CI does, and verifies them.
+//!
+//! It runs `python -m build` (the `pyproject-build` command of the `build` package) in a
+//! temporary copy of the project's files (see [`copy`]: backends write `*.egg-info/` and
+//! `build/` into the source tree) with a temporary `--outdir`, never the user's `dist/`. The
+//! isolated build environment is made with uv when it is available (`--installer uv`), which is
+//! much faster than pip. Then it checks what CI checks: at least one wheel and one sdist, named
+//! for the project's name and version, readable, and whose metadata agrees with
+//! `pyproject.toml`. The verified files are kept under `.greenlight/dist/` and listed in the
+//! report with size and SHA-256.
+//!
+//! Outcomes: a backend error (bad metadata, missing package directory, broken `pyproject.toml`)
+//! is `failed` with the backend's error lines; an isolated environment whose requirements
+//! cannot be installed (`[build-system].requires` unavailable, no index) is `errored`, because
+//! greenlight could not build the project to judge it.
+
+mod copy;
+mod failure;
+mod verify;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_checker::process::{Cmd, Output};
+use greenlight_checker::report::Artifact;
+use greenlight_checker::{
+    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Finding, FindingKind, Location,
+    Outcome, Project, ToolSpec, async_trait, check_options,
+};
+use serde::Deserialize;
+
+pub use copy::{is_output, parse_ls_files};
+pub use failure::{BuildFailure, FailureKind, classify};
+pub use verify::{Declared, Dist, Kind, normalize_version, same_version, verify};
+
+/// The `build` tool: `python -m build`, as its `pyproject-build` command.
+pub const BUILD_TOOL: ToolSpec = ToolSpec {
+    name: "build",
+    executable: "pyproject-build",
+    version_args: &["--version"],
+    pypi: Some("build"),
+    in_environment: false,
+    install_hint: "install it with `pip install build` (or `uv tool install build`), or pin it in [tool.greenlight.tools] build = \"1.6.1\" and greenlight installs it",
+};
+
+/// Which installer `python -m build` uses for its isolated environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Installer {
+    /// uv when it is found (next to `pyproject-build` or on `PATH`), else pip.
+    #[default]
+    Auto,
+    /// uv; `errored` when it is not found.
+    Uv,
+    /// pip, as build does by default.
+    Pip,
+}
+
+check_options! {
+    /// Options of `[tool.greenlight.build]`.
+    pub struct BuildOptions {
+        /// The installer of the isolated build environment: `auto` (default), `uv` or `pip`.
+        pub installer: Installer,
+        /// Extra arguments for `python -m build` (for example `["-C", "key=value"]`).
+        pub args: Vec<String>,
+    }
+}
+
+/// The `build` factory.
+pub const BUILD: CheckerFactory =
+    CheckerFactory { id: "build", build: |source| Ok(Arc::new(BuildChecker { options: source.section("build")? })) };
+
+/// Where verified artifacts are kept, relative to the project root.
+pub const DIST_DIR: &str = ".greenlight/dist";
+
+#[derive(Debug)]
+struct BuildChecker {
+    options: BuildOptions,
+}
+
+#[async_trait]
+impl Checker for BuildChecker {
+    fn id(&self) -> &'static str {
+        "build"
+    }
+
+    fn info(&self) -> CheckerInfo {
+        CheckerInfo {
+            tools: vec![BUILD_TOOL],
+            default_timeout: Duration::from_secs(600),
+            expected: Duration::from_secs(10),
+            cpu_bound: true,
+            // The isolated environment installs [build-system].requires from the index: a new
+            // backend release can change the verdict.
+            network: true,
+            env_vars: vec![
+                "PIP_INDEX_URL",
+                "PIP_EXTRA_INDEX_URL",
+                "UV_INDEX_URL",
+                "UV_EXTRA_INDEX_URL",
+                "UV_DEFAULT_INDEX",
+                "SOURCE_DATE_EPOCH",
+            ],
+            ..CheckerInfo::new("python -m build")
+        }
+    }
+
+    fn detect(&self, project: &Project) -> Detection {
+        match &project.pyproject {
+            Some(pyproject) if pyproject.has_build_system => {
+                Detection::applies("pyproject.toml has a [build-system] table")
+            }
+            _ if project.pyproject_error.is_some() => {
+                Detection::applies("pyproject.toml found (it does not parse; the build will say why)")
+            }
+            _ if project.has("setup.py") => Detection::applies("setup.py found"),
+            Some(_) => Detection::not_applicable(
+                "pyproject.toml has no [build-system] table and there is no setup.py (the project is not packaged)",
+            ),
+            None => Detection::not_applicable("no pyproject.toml or setup.py"),
+        }
+    }
+
+    async fn run(&self, cx: &CheckContext) -> CheckResult {
+        let tool = match cx.tool("build") {
+            Ok(tool) => tool.path.clone(),
+            Err(result) => return result,
+        };
+        let work = cx.scratch.join("build");
+        let source = work.join("src");
+        let outdir = work.join("dist");
+
+        let (files, listed_by) = match list_files(cx).await {
+            Ok(listed) => listed,
+            Err(reason) => return CheckResult::errored(reason),
+        };
+        if cx.stop.is_cancelled() {
+            return CheckResult::new(Outcome::Cancelled, "cancelled");
+        }
+        let root = cx.project.root.clone();
+        let (source_for_copy, outdir_for_copy) = (source.clone(), outdir.clone());
+        let copied = tokio::task::spawn_blocking(move || {
+            copy::fresh_dir(&source_for_copy)?;
+            copy::fresh_dir(&outdir_for_copy)?;
+            copy::copy_files(&root, &source_for_copy, &files)
+        })
+        .await;
+        let copied = match copied {
+            Ok(Ok(copied)) => copied,
+            Ok(Err(error)) => {
+                return CheckResult::errored(format!(
+                    "cannot copy the project into a temporary directory for the build: {error}; check free space in the temporary directory ($TMPDIR)"
+                ));
+            }
+            Err(error) => return CheckResult::errored(format!("copying the project failed: {error}")),
+        };
+        log_line(
+            &cx.log_path,
+            &format!(
+                "greenlight: building from a clean copy of {} files ({} KiB) listed by {listed_by}, in {}",
+                copied.files,
+                copied.bytes.div_ceil(1024),
+                source.display()
+            ),
+        );
+
+        let uv = match self.options.installer {
+            Installer::Pip => None,
+            Installer::Auto => find_uv(&tool, cx),
+            Installer::Uv => match find_uv(&tool, cx) {
+                Some(uv) => Some(uv),
+                None => {
+                    return CheckResult::errored(
+                        "`installer = \"uv\"` is set in [tool.greenlight.build] but `uv` was found neither next to `pyproject-build` nor on PATH; install uv or set `installer = \"auto\"`",
+                    );
+                }
+            },
+        };
+        let mut command = cx.cmd(&tool).current_dir(&source).arg(".").arg("--outdir").arg(&outdir);
+        if let Some(uv) = &uv {
+            command = command.args(["--installer", "uv"]);
+            if let Some(dir) = uv.parent() {
+                let path =
+                    cx.var("PATH").map(str::to_string).or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
+                command = command.env("PATH", format!("{}:{path}", dir.display()));
+            }
+        }
+        command = command.args(&self.options.args);
+        let argv = command.argv();
+        let output = match command.run(&cx.stop).await {
+            Ok(output) => output,
+            Err(error) => {
+                return CheckResult::errored(format!("cannot run `python -m build`: {error}")).with_command(argv, None);
+            }
+        };
+        if let Some(result) = CheckResult::from_abnormal_exit("python -m build", &output) {
+            return result.with_command(argv, Some(&output));
+        }
+        let result = match output.status.code() {
+            Some(0) => verified(cx, &outdir),
+            Some(1) => build_failed(&output),
+            Some(code) => CheckResult::errored(format!(
+                "`python -m build` exited with code {code} (not a build failure: its arguments were rejected or it crashed); check `args` in [tool.greenlight.build] and the installed build version:\n{}",
+                output.both_tails(15)
+            )),
+            None => CheckResult::errored("`python -m build` ended without an exit code"),
+        };
+        result.with_command(argv, Some(&output))
+    }
+}
+
+/// The files to copy, and how they were listed (for the log).
+async fn list_files(cx: &CheckContext) -> Result<(Vec<String>, &'static str), String> {
+    let root = cx.project.root.clone();
+    if cx.project.git.is_some() {
+        // Not `cx.cmd`: the listing would fill the check's log.
+        let command = Cmd::new("git")
+            .current_dir(&root)
+            .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+            .capture_limit(256 * 1024 * 1024)
+            .timeout(Duration::from_secs(120));
+        match command.run(&cx.stop).await {
+            Ok(output) if output.status.success() && output.stdout.is_complete() => {
+                return Ok((parse_ls_files(&output.stdout.bytes()), "`git ls-files -co --exclude-standard`"));
+            }
+            Ok(output) => {
+                log_line(
+                    &cx.log_path,
+                    &format!(
+                        "greenlight: `git ls-files` failed ({}); copying every file but caches and build outputs instead\n{}",
+                        output.status,
+                        output.tail(5)
+                    ),
+                );
+            }
+            Err(error) => {
+                log_line(
+                    &cx.log_path,
+                    &format!(
+                        "greenlight: cannot run git ({error}); copying every file but caches and build outputs instead"
+                    ),
+                );
+            }
+        }
+    }
+    tokio::task::spawn_blocking(move || copy::walk(&root))
+        .await
+        .map_err(|error| format!("listing the project's files failed: {error}"))?
+        .map(|files| (files, "a walk of the project (not a git repository; caches and build outputs left out)"))
+        .map_err(|error| format!("cannot list the project's files: {error}"))
+}
+
+/// uv next to the build tool (the same venv) or on the user's `PATH`.
+fn find_uv(tool: &Path, cx: &CheckContext) -> Option<PathBuf> {
+    let sibling = tool.parent().map(|dir| dir.join("uv"));
+    if let Some(sibling) = sibling.filter(|path| path.is_file()) {
+        return Some(sibling);
+    }
+    let path = cx.var("PATH").map(str::to_string).or_else(|| std::env::var("PATH").ok())?;
+    std::env::split_paths(&path).map(|dir| dir.join("uv")).find(|candidate| candidate.is_file())
+}
+
+/// After a successful build: verify the artifacts and keep them under `.greenlight/dist/`.
+fn verified(cx: &CheckContext, outdir: &Path) -> CheckResult {
+    let pyproject = cx.project.pyproject.as_ref();
+    let declared = Declared {
+        name: pyproject.and_then(|p| p.name.clone()),
+        version: pyproject.filter(|p| !p.dynamic_version).and_then(|p| p.version.clone()),
+    };
+    let (dists, problems) = verify(outdir, &declared);
+    let kept = keep_artifacts(cx, &dists);
+    let artifacts: Vec<Artifact> = dists
+        .iter()
+        .map(|dist| Artifact {
+            kind: dist.kind.as_str().to_string(),
+            name: dist.file_name.clone(),
+            path: kept.get(&dist.file_name).cloned().unwrap_or_else(|| dist.path.display().to_string()),
+            size: Some(dist.size),
+            sha256: Some(dist.sha256.clone()),
+        })
+        .collect();
+    let names: Vec<&str> = dists.iter().map(|dist| dist.file_name.as_str()).collect();
+    let mut result = if problems.is_empty() {
+        CheckResult::passed(format!("built {}", names.join(" and ")))
+    } else {
+        let findings = problems
+            .iter()
+            .map(|problem| {
+                let mut finding = Finding::new("build-artifacts", problem.clone(), Some(pyproject_location(None)));
+                finding.kind = FindingKind::Build;
+                finding.title = Some("build: artifacts".to_string());
+                finding.help = Some(
+                    "the backend built the project, but not what CI expects; check [project] name and version and the backend's configuration".to_string(),
+                );
+                finding
+            })
+            .collect();
+        let summary = if problems.len() == 1 {
+            problems[0].clone()
+        } else {
+            format!("{} (and {} more problems)", problems[0], problems.len() - 1)
+        };
+        CheckResult::failed(summary).with_findings(findings)
+    };
+    result.artifacts = artifacts;
+    result
+}
+
+/// Copies the artifacts to `.greenlight/dist/` (emptied first); returns their new relative
+/// paths by file name. Failing to keep them is not a verdict: the report then names the
+/// temporary paths.
+fn keep_artifacts(cx: &CheckContext, dists: &[Dist]) -> std::collections::BTreeMap<String, String> {
+    let mut kept = std::collections::BTreeMap::new();
+    let dir = cx.project.root.join(DIST_DIR);
+    if copy::fresh_dir(&dir).is_err() {
+        return kept;
+    }
+    for dist in dists {
+        if std::fs::copy(&dist.path, dir.join(&dist.file_name)).is_ok() {
+            kept.insert(dist.file_name.clone(), format!("{DIST_DIR}/{}", dist.file_name));
+        }
+    }
+    kept
+}
+
+/// The result of `python -m build` exiting with 1.
+fn build_failed(output: &Output) -> CheckResult {
+    let failure = classify(&output.stdout.text(), &output.stderr.text());
+    let cause = if failure.cause.is_empty() { output.both_tails(10) } else { failure.cause.join("\n") };
+    let headline = failure.headline.clone().unwrap_or_else(|| "the build failed".to_string());
+    match failure.kind {
+        FailureKind::Environment => {
+            let requirements = if failure.requirements.is_empty() {
+                String::new()
+            } else {
+                format!(" (`{}`)", failure.requirements.join("`, `"))
+            };
+            CheckResult::errored(format!(
+                "the isolated build environment could not be set up: its requirements{requirements} could not be installed\n{}\n`python -m build` installs [build-system].requires from the package index; check that they name packages and versions that exist and that the index is reachable (network, proxy, PIP_INDEX_URL/UV_INDEX_URL); greenlight could not build the project to judge it",
+                indent(&cause)
+            ))
+        }
+        FailureKind::Project => {
+            let first = failure.cause.first().cloned().unwrap_or_else(|| headline.clone());
+            let location = if failure.pyproject_position.is_some()
+                || cause.contains("pyproject.toml")
+                || headline.contains("pyproject.toml")
+                || headline.starts_with("Backend ")
+            {
+                Some(pyproject_location(failure.pyproject_position))
+            } else if cause.contains("setup.py") {
+                Some(Location { path: "setup.py".to_string(), ..Location::default() })
+            } else {
+                None
+            };
+            let mut finding = Finding::new("build-failed", headline.clone(), location);
+            finding.kind = FindingKind::Build;
+            finding.title = Some("python -m build".to_string());
+            finding.detail = Some(cause);
+            finding.help = Some(
+                "reproduce with `python -m build` in a clean checkout; the full output is in the check's log"
+                    .to_string(),
+            );
+            CheckResult::failed(first).with_findings(vec![finding])
+        }
+    }
+}
+
+fn pyproject_location(position: Option<(u32, u32)>) -> Location {
+    Location {
+        path: "pyproject.toml".to_string(),
+        line: position.map(|(line, _)| line),
+        column: position.map(|(_, column)| column),
+        ..Location::default()
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Appends a line to the check's log (best effort: the log is for people).
+fn log_line(path: &Path, line: &str) {
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(file, "{line}");
+    }
+}

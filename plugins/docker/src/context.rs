@@ -1,0 +1,319 @@
+//! The build context: the tar the client sends with `/build`, made here as docker/cli makes it.
+//!
+//! docker/cli reads `.dockerignore`, appends `!.dockerignore` and `!<Dockerfile>` when they
+//! would be excluded (the daemon must read them; it removes them itself), then walks the
+//! context in lexical order (`archive.TarWithOptions`): an excluded file is skipped; an
+//! excluded directory is skipped whole unless an exception pattern (`!dir/...`) starts inside
+//! it, in which case the walk goes on below it without adding the directory itself. Files keep
+//! their mode and modification time and are owned by root (0:0); symlinks stay symlinks.
+
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::ignore::{MatchInfo, PatternError, PatternMatcher, read_ignore_file};
+
+/// The name under which a Dockerfile from outside the context is added to the tar (docker/cli
+/// adds it under a random `.dockerfile.*` name the same way).
+pub const OUTSIDE_DOCKERFILE: &str = ".dockerfile.greenlight";
+
+/// What goes into the tar.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextPlan {
+    /// Relative `/` paths in tar order (directories end without `/`).
+    pub entries: Vec<String>,
+    /// Paths left out by `.dockerignore` (the top of each excluded tree only).
+    pub excluded: Vec<String>,
+    /// Which ignore file applied, relative to the project root, if any.
+    pub ignore_file: Option<String>,
+}
+
+/// Why a context cannot be made.
+#[derive(Debug)]
+pub enum ContextError {
+    /// The ignore file has an invalid pattern: `docker build` refuses it too.
+    Pattern {
+        /// The ignore file.
+        file: String,
+        /// The error.
+        error: PatternError,
+    },
+    /// A file could not be read.
+    Io {
+        /// What was being read.
+        path: PathBuf,
+        /// The OS error.
+        error: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for ContextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContextError::Pattern { file, error } => write!(f, "{file}: {error}"),
+            ContextError::Io { path, error } => write!(f, "cannot read {}: {error}", path.display()),
+        }
+    }
+}
+
+/// The ignore file for a build: `<Dockerfile>.dockerignore` beside the Dockerfile when it
+/// exists (as BuildKit, the default builder of `docker build`, reads it), else
+/// `<context>/.dockerignore`.
+pub fn ignore_file_for(context: &Path, dockerfile: &Path) -> Option<PathBuf> {
+    let mut specific = dockerfile.as_os_str().to_owned();
+    specific.push(".dockerignore");
+    let specific = PathBuf::from(specific);
+    if specific.is_file() {
+        return Some(specific);
+    }
+    let default = context.join(".dockerignore");
+    default.is_file().then_some(default)
+}
+
+/// Decides what the tar holds. `dockerfile_in_context` is the Dockerfile's path relative to the
+/// context when it is inside it.
+pub fn plan(
+    context: &Path,
+    ignore_file: Option<&Path>,
+    dockerfile_in_context: Option<&str>,
+    display_root: &Path,
+) -> Result<ContextPlan, ContextError> {
+    let mut patterns = Vec::new();
+    let mut ignore_name = None;
+    if let Some(file) = ignore_file {
+        let text =
+            std::fs::read_to_string(file).map_err(|error| ContextError::Io { path: file.to_path_buf(), error })?;
+        patterns = read_ignore_file(&text);
+        ignore_name = Some(greenlight_checker::relative_to(display_root, file));
+    }
+    let pattern_error = |error| ContextError::Pattern { file: ignore_name.clone().unwrap_or_default(), error };
+    // docker/cli `TrimBuildFilesFromExcludes`: the daemon must get these two files.
+    let check = PatternMatcher::new(&patterns).map_err(pattern_error)?;
+    if check.matches_or_parent_matches(".dockerignore") {
+        patterns.push("!.dockerignore".to_string());
+    }
+    if let Some(dockerfile) = dockerfile_in_context
+        && check.matches_or_parent_matches(dockerfile)
+    {
+        patterns.push(format!("!{dockerfile}"));
+    }
+    let matcher = PatternMatcher::new(&patterns).map_err(pattern_error)?;
+    let mut plan = ContextPlan { ignore_file: ignore_name, ..ContextPlan::default() };
+    walk(context, context, &matcher, &MatchInfo::default(), &mut plan)?;
+    Ok(plan)
+}
+
+fn walk(
+    root: &Path,
+    dir: &Path,
+    matcher: &PatternMatcher,
+    parent: &MatchInfo,
+    plan: &mut ContextPlan,
+) -> Result<(), ContextError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| ContextError::Io { path, error }
+    };
+    let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        let is_dir = entry.file_type().map_err(io(&entry.path()))?.is_dir();
+        entries.push((entry.file_name().to_string_lossy().into_owned(), entry.path(), is_dir));
+    }
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    for (_, path, is_dir) in entries {
+        let relative = greenlight_checker::relative_to(root, &path);
+        let (skip, info) = matcher.matches_using_parent_results(&relative, parent);
+        if skip {
+            if !is_dir {
+                plan.excluded.push(relative);
+                continue;
+            }
+            let dir_slash = format!("{relative}/");
+            let exception_inside = matcher.has_exclusions()
+                && matcher
+                    .patterns()
+                    .iter()
+                    .any(|pattern| pattern.is_exclusion() && format!("{}/", pattern.as_str()).starts_with(&dir_slash));
+            if !exception_inside {
+                plan.excluded.push(relative);
+                continue;
+            }
+            walk(root, &path, matcher, &info, plan)?;
+            continue;
+        }
+        plan.entries.push(relative);
+        if is_dir {
+            walk(root, &path, matcher, &info, plan)?;
+        }
+    }
+    Ok(())
+}
+
+/// Size of what was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TarStats {
+    /// Entries written.
+    pub entries: usize,
+    /// Bytes of the tar.
+    pub bytes: u64,
+}
+
+/// Writes the planned entries of `context` to an uncompressed tar at `out`, plus a Dockerfile
+/// from outside the context under [`OUTSIDE_DOCKERFILE`] when given.
+pub fn write_tar(
+    context: &Path,
+    plan: &ContextPlan,
+    outside_dockerfile: Option<&Path>,
+    out: &Path,
+) -> std::io::Result<TarStats> {
+    let file = BufWriter::new(File::create(out)?);
+    let mut builder = tar::Builder::new(file);
+    builder.follow_symlinks(false);
+    let mut stats = TarStats::default();
+    for relative in &plan.entries {
+        let path = context.join(relative);
+        let metadata = std::fs::symlink_metadata(&path)?;
+        let mut header = tar::Header::new_gnu();
+        header.set_metadata_in_mode(&metadata, tar::HeaderMode::Complete);
+        header.set_uid(0);
+        header.set_gid(0);
+        let _ = header.set_username("");
+        let _ = header.set_groupname("");
+        let file_type = metadata.file_type();
+        if file_type.is_symlink() {
+            let target = std::fs::read_link(&path)?;
+            header.set_size(0);
+            builder.append_link(&mut header, relative, target)?;
+        } else if file_type.is_dir() {
+            header.set_size(0);
+            builder.append_data(&mut header, format!("{relative}/"), std::io::empty())?;
+        } else if file_type.is_file() {
+            builder.append_data(&mut header, relative, File::open(&path)?)?;
+        } else {
+            continue; // sockets, fifos, devices: docker/cli skips them too
+        }
+        stats.entries += 1;
+    }
+    if let Some(dockerfile) = outside_dockerfile {
+        let bytes = std::fs::read(dockerfile)?;
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(
+            std::fs::metadata(dockerfile)?
+                .modified()
+                .ok()
+                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |since| since.as_secs()),
+        );
+        header.set_size(bytes.len() as u64);
+        builder.append_data(&mut header, OUTSIDE_DOCKERFILE, bytes.as_slice())?;
+        stats.entries += 1;
+    }
+    let mut file = builder.into_inner()?;
+    file.flush()?;
+    stats.bytes = std::fs::metadata(out)?.len();
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for file in files {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, file).unwrap();
+        }
+        dir
+    }
+
+    fn entries_with(ignore: &str, files: &[&str], dockerfile: Option<&str>) -> Vec<String> {
+        let dir = tree(files);
+        std::fs::write(dir.path().join(".dockerignore"), ignore).unwrap();
+        let ignore_file = dir.path().join(".dockerignore");
+        plan(dir.path(), Some(&ignore_file), dockerfile, dir.path()).unwrap().entries
+    }
+
+    #[test]
+    fn excluded_directories_are_pruned_and_exceptions_reinclude() {
+        let files = ["Dockerfile", "app/main.py", "docs/a.md", "docs/runbook.md", "secrets/token.txt", "x/docs/b.md"];
+        let entries = entries_with("docs\n!docs/runbook.md\nsecrets/\n", &files, Some("Dockerfile"));
+        assert_eq!(
+            entries,
+            [".dockerignore", "Dockerfile", "app", "app/main.py", "docs/runbook.md", "x", "x/docs", "x/docs/b.md"]
+        );
+    }
+
+    #[test]
+    fn dockerfile_and_ignore_file_are_always_sent() {
+        let files = ["Dockerfile", "build/Dockerfile.prod", "main.py"];
+        let entries = entries_with("*\n", &files, Some("build/Dockerfile.prod"));
+        assert_eq!(entries, [".dockerignore", "build/Dockerfile.prod"]);
+    }
+
+    #[test]
+    fn an_exception_under_a_wildcard_does_not_reopen_the_directory() {
+        // docker/cli only walks into an excluded directory for exceptions that start with it.
+        let entries = entries_with("secrets\n!**/keep.txt\n", &["secrets/keep.txt", "keep.txt"], None);
+        assert_eq!(entries, [".dockerignore", "keep.txt"]);
+    }
+
+    #[test]
+    fn tar_has_modes_links_and_root_ownership() {
+        let dir = tree(&["Dockerfile", "run.sh", "app/main.py", ".env"]);
+        std::fs::set_permissions(dir.path().join("run.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        std::os::unix::fs::symlink("app/main.py", dir.path().join("link.py")).unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), ".env\n").unwrap();
+        let ignore_file = ignore_file_for(dir.path(), &dir.path().join("Dockerfile"));
+        assert_eq!(ignore_file.as_deref(), Some(dir.path().join(".dockerignore").as_path()));
+        let plan = plan(dir.path(), ignore_file.as_deref(), Some("Dockerfile"), dir.path()).unwrap();
+        assert_eq!(plan.excluded, [".env"]);
+        assert_eq!(plan.ignore_file.as_deref(), Some(".dockerignore"));
+        let out = tempfile::NamedTempFile::new().unwrap();
+        let stats = write_tar(dir.path(), &plan, Some(&dir.path().join("Dockerfile")), out.path()).unwrap();
+        assert_eq!(stats.entries, 7);
+        let mut archive = tar::Archive::new(File::open(out.path()).unwrap());
+        let mut seen = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let entry = entry.unwrap();
+            let header = entry.header();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0), "{path}");
+            if path == "run.sh" {
+                assert_eq!(header.mode().unwrap() & 0o777, 0o755);
+            }
+            if path == "link.py" {
+                assert_eq!(header.entry_type(), tar::EntryType::Symlink);
+                assert_eq!(entry.link_name().unwrap().unwrap().to_string_lossy(), "app/main.py");
+            }
+            seen.push(path);
+        }
+        assert_eq!(
+            seen,
+            [".dockerignore", "Dockerfile", "app/", "app/main.py", "link.py", "run.sh", OUTSIDE_DOCKERFILE]
+        );
+    }
+
+    #[test]
+    fn a_dockerfile_specific_ignore_file_wins() {
+        let dir = tree(&["docker/api.Dockerfile", "docker/api.Dockerfile.dockerignore", "main.py"]);
+        std::fs::write(dir.path().join(".dockerignore"), "").unwrap();
+        let found = ignore_file_for(dir.path(), &dir.path().join("docker/api.Dockerfile")).unwrap();
+        assert!(found.ends_with("docker/api.Dockerfile.dockerignore"));
+    }
+
+    #[test]
+    fn invalid_patterns_are_errors() {
+        let dir = tree(&["Dockerfile"]);
+        std::fs::write(dir.path().join(".dockerignore"), "[\n").unwrap();
+        let error =
+            plan(dir.path(), Some(&dir.path().join(".dockerignore")), Some("Dockerfile"), dir.path()).unwrap_err();
+        assert!(error.to_string().starts_with(".dockerignore: invalid .dockerignore pattern `[`"), "{error}");
+    }
+}

@@ -1,0 +1,86 @@
+//! The `build` check: the real `python -m build` (with uv as installer) on copies of the
+//! fixtures, from a clean copy of the project, with the artifacts verified.
+
+use greenlight_e2e::{Expected, TempProject, require_tool};
+use greenlight_report::Outcome;
+
+fn check_fixture(name: &str) {
+    if !require_tool("pyproject-build") {
+        return;
+    }
+    let expected = Expected::load(name);
+    let project = TempProject::fixture(name);
+    let before = project.snapshot();
+    let result = project.run_checks(&expected.check_ids());
+    expected.assert_matches(&result);
+    assert_eq!(project.snapshot(), before, "the build changed the project's files\n{}", result.output());
+}
+
+#[test]
+fn broken_packaging_metadata_fails_with_the_backends_error() {
+    check_fixture("build-broken-metadata");
+}
+
+#[test]
+fn a_build_backend_that_cannot_be_installed_is_errored() {
+    check_fixture("build-backend-unavailable");
+}
+
+/// A git project with an ignored file inside a package: the build sees what CI's clean
+/// checkout sees, leaves no `*.egg-info/`, `build/` or `dist/` behind, and reports verified
+/// artifacts with their hashes.
+#[test]
+fn builds_from_a_clean_copy_and_reports_verified_artifacts() {
+    if !require_tool("pyproject-build") {
+        return;
+    }
+    let project = TempProject::fixture("docker-service");
+    project.write(".gitignore", "apps/api/local_settings.py\n");
+    project.write("apps/api/local_settings.py", "DEBUG = True\n");
+    project.git_init();
+    let before = project.snapshot();
+    let result = project.run_checks(&["build"]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    let check = result.report().check("build").expect("build in the report").clone();
+    assert_eq!(check.outcome, Outcome::Passed, "{check:?}");
+    assert_eq!(project.snapshot(), before, "the build changed the project's files\n{}", result.output());
+    for leftover in ["docker_service.egg-info", "build", "dist"] {
+        assert!(!project.path().join(leftover).exists(), "{leftover} was written into the project");
+    }
+
+    let kinds: Vec<&str> = check.artifacts.iter().map(|artifact| artifact.kind.as_str()).collect();
+    assert_eq!(kinds, ["wheel", "sdist"], "{:?}", check.artifacts);
+    for artifact in &check.artifacts {
+        let path = project.path().join(&artifact.path);
+        let bytes = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        assert_eq!(artifact.size, Some(bytes.len() as u64));
+        let sha256 = std::process::Command::new("sha256sum").arg(&path).output().expect("sha256sum");
+        let sha256 = String::from_utf8_lossy(&sha256.stdout);
+        assert_eq!(artifact.sha256.as_deref(), sha256.split_whitespace().next(), "{artifact:?}");
+    }
+    let wheel = project.path().join(&check.artifacts[0].path);
+    let listing = std::process::Command::new("python3").args(["-m", "zipfile", "-l"]).arg(&wheel).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("apps/api/main.py"), "{listing}");
+    assert!(!listing.contains("local_settings"), "a file ignored by git was built into the wheel:\n{listing}");
+}
+
+/// A package directory that exists only as an untracked, ignored folder is missing from a
+/// clean checkout: the build fails here as it would in CI.
+#[test]
+fn a_file_missing_from_git_fails_as_in_ci() {
+    if !require_tool("pyproject-build") {
+        return;
+    }
+    let project = TempProject::fixture("docker-service");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &pyproject.replace("include = [\"apps*\", \"packages*\"]", "where = [\"src\"]"));
+    project.write("src/docker_service/__init__.py", "");
+    project.write(".gitignore", "src/\n");
+    project.git_init();
+    let result = project.run_checks(&["build"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let check = result.report().check("build").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::Failed, "{check:?}");
+    assert!(check.summary.contains("'src' does not exist"), "{check:?}");
+}
