@@ -64,6 +64,16 @@ impl TempProject {
         project
     }
 
+    /// Copies `fixtures/<name>` into `<subdir>` of a new temporary directory: a project in a
+    /// subdirectory of its repository (a monorepo). [`TempProject::path`] is the directory
+    /// above; the project is at `path().join(subdir)`.
+    pub fn fixture_at(name: &str, subdir: &str) -> Self {
+        let project = Self::empty();
+        copy_dir(&workspace().join("fixtures").join(name), &project.path().join(subdir));
+        let _ = std::fs::remove_file(project.path().join(subdir).join("expected.toml"));
+        project
+    }
+
     /// An empty temporary directory.
     pub fn empty() -> Self {
         Self { dir: tempfile::Builder::new().prefix("greenlight-e2e-").tempdir().expect("a temp dir") }
@@ -156,6 +166,7 @@ pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunRes
         .current_dir(dir)
         .env("PATH", tools_path())
         .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("GITHUB_EVENT_PATH")
         .env("NO_COLOR", "1");
     command.env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"));
@@ -179,6 +190,8 @@ pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> std::process::Child {
         .args(args)
         .current_dir(dir)
         .env("PATH", tools_path())
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("GITHUB_EVENT_PATH")
         .env("NO_COLOR", "1")
         .env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"))

@@ -193,13 +193,17 @@ fn timeout_kills_the_tool_and_its_children() {
 
 #[test]
 fn ctrl_c_cancels_writes_the_report_and_exits_130() {
-    let project = with_fake_ruff("sleep 300 & echo $! > grandchild.pid; sleep 300");
+    // Both checks run the fake tool: each appends its grandchild's pid.
+    let project = with_fake_ruff("sleep 300 & echo $! >> grandchild.pid; sleep 300");
     let mut child = spawn_greenlight(
         project.path(),
         &["run", "ruff-check", "ruff-format", "--json", "report.json", "--no-progress"],
     );
     let pidfile = project.path().join("grandchild.pid");
-    let started = || std::fs::read_to_string(&pidfile).is_ok_and(|pid| pid.trim().parse::<u32>().is_ok());
+    let started = || {
+        std::fs::read_to_string(&pidfile)
+            .is_ok_and(|pids| pids.lines().next().is_some_and(|pid| pid.trim().parse::<u32>().is_ok()))
+    };
     assert!(wait_for(Duration::from_secs(20), started), "the fake tool never started");
     let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
@@ -218,8 +222,10 @@ fn ctrl_c_cancels_writes_the_report_and_exits_130() {
     for id in ["ruff-check", "ruff-format"] {
         assert_eq!(report.check(id).unwrap().outcome, Outcome::Cancelled, "{id}");
     }
-    let pid = std::fs::read_to_string(&pidfile).unwrap();
-    assert!(gone(&pid), "a grandchild outlived Ctrl-C");
+    let pids = std::fs::read_to_string(&pidfile).unwrap();
+    for pid in pids.lines().filter(|line| !line.trim().is_empty()) {
+        assert!(gone(pid), "grandchild {pid} outlived Ctrl-C");
+    }
 }
 
 #[test]

@@ -10,4 +10,5 @@ mod environment;
 mod foundation;
 mod gitleaks;
 mod pip_audit;
+mod reporters;
 mod reproduce;

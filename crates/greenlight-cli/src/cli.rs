@@ -46,6 +46,9 @@ pub enum Command {
         #[command(subcommand)]
         command: CacheCommand,
     },
+    /// Work with saved JSON reports: render them in other formats, merge shards.
+    #[command(subcommand)]
+    Report(ReportCommand),
 }
 
 /// `greenlight cache ...`.
@@ -53,6 +56,85 @@ pub enum Command {
 pub enum CacheCommand {
     /// Remove every stored result of the project.
     Clean(ProjectArgs),
+}
+
+/// `greenlight report ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Render a saved JSON report in any format (the terminal summary when no format is given).
+    Render(RenderArgs),
+    /// Merge the JSON reports of shards of one pipeline run (same commit) into one.
+    ///
+    /// For each check, the entry that ran wins over one that was skipped or cancelled; between
+    /// two that ran, the worse outcome wins. Writes the merged JSON report to stdout when no
+    /// output is given.
+    Merge(MergeArgs),
+}
+
+/// `greenlight report render`.
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// The JSON report (`greenlight run --json FILE`).
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+    #[command(flatten)]
+    pub formats: FormatArgs,
+}
+
+/// `greenlight report merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The JSON reports to merge (at least one).
+    #[arg(value_name = "REPORT.json", required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
+    #[command(flatten)]
+    pub formats: FormatArgs,
+}
+
+/// The report files and CI outputs `run`, `report render` and `report merge` write.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FormatArgs {
+    /// Write the JSON report to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write JUnit XML to FILE (one testsuite per check; GitLab, Jenkins).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write SARIF 2.1.0 to FILE (GitHub code scanning: one run per tool).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Write a Markdown summary to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Print GitHub Actions annotations and a log group per check [`run`: on when
+    /// GITHUB_ACTIONS=true; `--github=false` turns it off].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub github: Option<bool>,
+    /// Append the Markdown summary to $GITHUB_STEP_SUMMARY [`run`: on when it is set;
+    /// `--step-summary=false` turns it off].
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub step_summary: Option<bool>,
+}
+
+impl FormatArgs {
+    /// The report files to write (not stdout), which must not count as project files.
+    pub fn files(&self) -> Vec<&PathBuf> {
+        [&self.json, &self.junit, &self.sarif, &self.markdown]
+            .into_iter()
+            .flatten()
+            .filter(|path| path.as_os_str() != "-")
+            .collect()
+    }
+
+    /// True when any output is asked for explicitly.
+    pub fn any(&self) -> bool {
+        self.json.is_some()
+            || self.junit.is_some()
+            || self.sarif.is_some()
+            || self.markdown.is_some()
+            || self.github == Some(true)
+            || self.step_summary == Some(true)
+    }
 }
 
 /// Where the project is.
@@ -66,9 +148,8 @@ pub struct ProjectArgs {
 /// Output options of `run`.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
-    /// Write the JSON report to FILE (`-` for stdout).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub formats: FormatArgs,
     /// Do not show live progress.
     #[arg(long)]
     pub no_progress: bool,

@@ -11,7 +11,9 @@ use greenlight_process::Stop;
 use greenlight_report::{CheckReport, ExitCode, RunReport};
 use greenlight_reporters::terminal::{LiveMode, LiveView, SummaryOptions};
 
-use crate::cli::{CacheCommand, Cli, Command, PolicyArgs, ProjectArgs, RunArgs};
+use crate::cli::{
+    CacheCommand, Cli, Command, FormatArgs, MergeArgs, PolicyArgs, ProjectArgs, RenderArgs, ReportCommand, RunArgs,
+};
 use crate::registry::registry;
 use crate::reproduce;
 
@@ -24,6 +26,8 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Policy(args) => policy(args).await,
         Command::Hotfix(args) => reproduce::hotfix(args).await,
         Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
+        Command::Report(ReportCommand::Render(args)) => render(args),
+        Command::Report(ReportCommand::Merge(args)) => merge(args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", error.message);
@@ -116,11 +120,11 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         vars,
         rev: args.rev.clone(),
         cache: !args.no_cache,
-        outputs: args.output.json.iter().filter(|path| path.as_os_str() != "-").cloned().collect(),
+        outputs: args.output.formats.files().into_iter().cloned().collect(),
         ..RunOptions::default()
     };
 
-    let json_to_stdout = args.output.json.as_deref() == Some(Path::new("-"));
+    let json_to_stdout = args.output.formats.json.as_deref() == Some(Path::new("-"));
     let live = live_view(args.output.quiet, args.output.no_progress);
     let stop = Stop::new();
     let signals = tokio::spawn(watch_signals(stop.clone()));
@@ -132,9 +136,10 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     live.finish();
     let report = report?;
 
-    write_outputs(&args, &report, json_to_stdout)?;
+    // Every requested output is written however the run ended (failed, errored, interrupted).
+    let written = write_outputs(&args.output.formats, &report, &CiEnv::from_env());
     print_summary(&report, args.output.verbose > 0, args.output.quiet, json_to_stdout);
-    let code = ExitCode::for_report(&report);
+    let code = written.exit_code(ExitCode::for_report(&report));
     // The process ends now: freeing a report of 100,000 findings piece by piece is wasted time.
     std::mem::forget(report);
     Ok(code)
@@ -260,19 +265,121 @@ fn user_vars(args: &RunArgs) -> Result<BTreeMap<String, String>, Failure> {
     Ok(vars)
 }
 
-fn write_outputs(args: &RunArgs, report: &RunReport, json_to_stdout: bool) -> Result<(), Failure> {
-    if let Some(path) = &args.output.json {
-        let written = if json_to_stdout {
-            greenlight_reporters::json::write(report, std::io::stdout().lock())
-        } else {
-            create_file(path)?;
-            std::fs::File::create(path).and_then(|file| greenlight_reporters::json::write(report, file))
-        };
-        written.map_err(|error| {
-            Failure::errored(format!("cannot write the JSON report to {}: {error}", path.display()))
-        })?;
+/// What CI tells greenlight through the environment.
+#[derive(Debug, Clone, Default)]
+pub struct CiEnv {
+    /// `GITHUB_ACTIONS=true`.
+    pub github_actions: bool,
+    /// `$GITHUB_STEP_SUMMARY`.
+    pub step_summary: Option<PathBuf>,
+}
+
+impl CiEnv {
+    /// Nothing from the environment: outputs only when asked for (`report render`, `report
+    /// merge`, which a workflow may call several times on one report).
+    fn none() -> Self {
+        Self::default()
     }
-    Ok(())
+
+    fn from_env() -> Self {
+        Self {
+            github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
+            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").filter(|value| !value.is_empty()).map(PathBuf::from),
+        }
+    }
+}
+
+/// Whether every requested output was written.
+#[derive(Debug, Default)]
+struct Written {
+    failed: bool,
+}
+
+impl Written {
+    /// The exit code of a command that produced `code` and then wrote its outputs: a file that
+    /// could not be written makes an otherwise green run `errored` (2).
+    fn exit_code(&self, code: ExitCode) -> ExitCode {
+        if self.failed && code == ExitCode::Success { ExitCode::Errored } else { code }
+    }
+}
+
+/// Writes every requested output of `report`. A file that cannot be written does not stop the
+/// others: each failure is printed and counted.
+fn write_outputs(formats: &FormatArgs, report: &RunReport, env: &CiEnv) -> Written {
+    let mut written = Written::default();
+    let json_to_stdout = formats.json.as_deref() == Some(Path::new("-"));
+    let mut attempt = |what: &str, result: Result<(), Failure>| {
+        if let Err(error) = result {
+            eprintln!("error: {what}: {}", error.message);
+            written.failed = true;
+        }
+    };
+    if let Some(path) = &formats.json {
+        if json_to_stdout {
+            if let Err(error) = greenlight_reporters::json::write(report, std::io::stdout().lock()) {
+                attempt("JSON report", Err(Failure::errored(format!("cannot write to stdout: {error}"))));
+            }
+        } else {
+            let written = create_file(path).and_then(|()| {
+                std::fs::File::create(path)
+                    .and_then(|file| greenlight_reporters::json::write(report, file))
+                    .map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
+            });
+            attempt("JSON report", written);
+        }
+    }
+    if let Some(path) = &formats.junit {
+        attempt("JUnit report", write_file(path, &greenlight_reporters::junit::render(report)));
+    }
+    if let Some(path) = &formats.sarif {
+        let sarif = greenlight_reporters::sarif::render(report);
+        for note in &sarif.notes {
+            eprintln!("note: SARIF: {note}");
+        }
+        attempt("SARIF report", write_file(path, &sarif.text));
+    }
+    if let Some(path) = &formats.markdown {
+        attempt("Markdown summary", write_file(path, &greenlight_reporters::markdown::render(report)));
+    }
+    if formats.step_summary.unwrap_or(env.step_summary.is_some()) {
+        match &env.step_summary {
+            Some(path) => attempt("$GITHUB_STEP_SUMMARY", append_step_summary(path, report)),
+            None => eprintln!("note: --step-summary: $GITHUB_STEP_SUMMARY is not set; nothing written"),
+        }
+    }
+    if formats.github.unwrap_or(env.github_actions) {
+        let commands = greenlight_reporters::github::render(report);
+        if json_to_stdout {
+            // The runner reads workflow commands on stderr too.
+            eprint!("{commands}");
+        } else {
+            print!("{commands}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+    written
+}
+
+/// GitHub drops a step's whole summary past 1 MiB: what this step already wrote counts too.
+const STEP_SUMMARY_LIMIT: usize = 1024 * 1024;
+
+fn append_step_summary(path: &Path, report: &RunReport) -> Result<(), Failure> {
+    use greenlight_reporters::markdown::{MarkdownOptions, render_with};
+    let existing = std::fs::metadata(path).map(|meta| meta.len() as usize).unwrap_or(0);
+    let room = STEP_SUMMARY_LIMIT.saturating_sub(existing).saturating_sub(64 * 1024);
+    let defaults = MarkdownOptions::default();
+    let text = if room >= 16 * 1024 {
+        render_with(report, &MarkdownOptions { max_bytes: defaults.max_bytes.min(room), ..defaults })
+    } else {
+        format!("\n**greenlight: {}** (no room left in this step's summary; see the JSON report)\n", report.outcome)
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|error| Failure::errored(format!("cannot open {}: {error}", path.display())))?;
+    file.write_all(text.as_bytes())
+        .map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))
 }
 
 /// Writes `text` to `path`, creating its directory.
@@ -288,6 +395,51 @@ fn create_file(path: &Path) -> Result<(), Failure> {
             .map_err(|error| Failure::errored(format!("cannot create {}: {error}", parent.display())))?;
     }
     Ok(())
+}
+
+/// Reads a JSON report; any problem is a usage error naming the file.
+fn read_report(path: &Path) -> Result<RunReport, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
+    greenlight_reporters::json::parse(&text).map_err(|error| {
+        Failure::usage(format!(
+            "{}: not a greenlight JSON report ({error}); write one with `greenlight run --json FILE`",
+            path.display()
+        ))
+    })
+}
+
+/// `greenlight report render`: exits with the report's own exit code, so a CI step that
+/// renders a merged report fails when the pipeline did.
+fn render(args: RenderArgs) -> Result<ExitCode, Failure> {
+    let report = read_report(&args.report)?;
+    emit(&args.formats, &report, false)
+}
+
+/// `greenlight report merge`: exits like `render` with the merged report's exit code.
+fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
+    let reports = args.reports.iter().map(|path| read_report(path)).collect::<Result<Vec<_>, _>>()?;
+    let merged = greenlight_reporters::merge::merge(reports).map_err(|error| Failure::usage(error.to_string()))?;
+    emit(&args.formats, &merged, true)
+}
+
+/// Writes the outputs of a saved report; with none requested, the terminal summary (render)
+/// or the JSON report (merge) goes to stdout. GitHub annotations and the step summary are
+/// written only when asked for (`--github`, `--step-summary`), never by default.
+fn emit(formats: &FormatArgs, report: &RunReport, json_by_default: bool) -> Result<ExitCode, Failure> {
+    let mut env = CiEnv::none();
+    if formats.step_summary == Some(true) {
+        env.step_summary = CiEnv::from_env().step_summary;
+    }
+    let explicit = formats.any();
+    let mut formats = formats.clone();
+    if !explicit && json_by_default {
+        formats.json = Some(PathBuf::from("-"));
+    }
+    let written = write_outputs(&formats, report, &env);
+    if !explicit && !json_by_default {
+        print_summary(report, false, false, false);
+    }
+    Ok(written.exit_code(ExitCode::for_report(report)))
 }
 
 /// Pins from an earlier report's `tools` (versions that are known).

@@ -3,6 +3,8 @@
 
 mod cli;
 mod commands;
+#[cfg(test)]
+mod examples;
 mod registry;
 mod reproduce;
 

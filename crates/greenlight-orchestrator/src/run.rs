@@ -346,6 +346,7 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
             dirty: git.map(|git| git.dirty),
             rev: options.rev.clone(),
             name: project.pyproject.as_ref().and_then(|p| p.name.clone()),
+            path_in_repo: git.map(|git| path_in_repo(&git.toplevel, &project.root)),
         },
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
@@ -355,6 +356,15 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
     report.recompute_outcome();
     drop(scratch);
     report
+}
+
+/// The project root relative to the git work tree's top level (`""` when they are the same).
+fn path_in_repo(toplevel: &Path, root: &Path) -> String {
+    let toplevel = std::fs::canonicalize(toplevel).unwrap_or_else(|_| toplevel.to_path_buf());
+    match root.strip_prefix(&toplevel) {
+        Ok(relative) => greenlight_checker::relative_to(Path::new(""), relative),
+        Err(_) => String::new(),
+    }
 }
 
 fn mark_stopped(report: &mut CheckReport, cause: StopCause, deadline: Option<Duration>) {

@@ -74,6 +74,23 @@ pub struct ProjectInfo {
     /// Project name from `pyproject.toml`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The project root relative to the top of its git work tree, with `/` separators: `""`
+    /// when the project is the repository itself, `services/api` in a monorepo; `None` outside
+    /// git. Formats read by code hosts (SARIF, GitHub annotations) prefix finding paths with it,
+    /// because code hosts resolve paths from the repository root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_in_repo: Option<String>,
+}
+
+impl ProjectInfo {
+    /// `path` (relative to the project root) relative to the repository root instead, when
+    /// the project is in a subdirectory of its repository.
+    pub fn repo_path(&self, path: &str) -> String {
+        match self.path_in_repo.as_deref().map(|prefix| prefix.trim_matches('/')) {
+            Some(prefix) if !prefix.is_empty() => format!("{prefix}/{path}"),
+            _ => path.to_string(),
+        }
+    }
 }
 
 /// A resolved tool: which binary ran, at which version.

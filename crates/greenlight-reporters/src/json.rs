@@ -2,17 +2,23 @@
 
 use greenlight_report::RunReport;
 
-/// The report as pretty-printed JSON with a trailing newline.
+use crate::common::redact;
+
+/// The report as pretty-printed JSON with a trailing newline (secret findings redacted, see
+/// [`crate::redact`]).
 pub fn render(report: &RunReport) -> String {
-    let mut text = serde_json::to_string_pretty(report).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+    let report = redact(report);
+    let mut text = serde_json::to_string_pretty(&*report).unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
     text.push('\n');
     text
 }
 
-/// Writes the report as pretty-printed JSON to `writer` (no intermediate string).
+/// Writes the report as pretty-printed JSON to `writer` (no intermediate string; secret
+/// findings redacted, see [`crate::redact`]).
 pub fn write(report: &RunReport, writer: impl std::io::Write) -> std::io::Result<()> {
+    let report = redact(report);
     let mut writer = std::io::BufWriter::with_capacity(256 * 1024, writer);
-    serde_json::to_writer_pretty(&mut writer, report)?;
+    serde_json::to_writer_pretty(&mut writer, &*report)?;
     std::io::Write::write_all(&mut writer, b"\n")?;
     std::io::Write::flush(&mut writer)
 }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use greenlight_report::{CheckReport, Outcome, RunReport, TestOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::text::{duration, indent, truncate};
+use crate::common::facts;
+use crate::text::{duration, gutter, indent, truncate};
 
 /// How the summary is rendered.
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +84,7 @@ pub fn check_line(check: &CheckReport, color: bool) -> String {
 
 /// The whole summary printed after a run.
 pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
+    let report = &crate::common::prepare(report);
     let paint = Paint(options.color);
     let mut out = String::new();
     if !options.quiet {
@@ -128,7 +130,7 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
                 && check.reason.is_none()
                 && !log.tail.is_empty()
             {
-                let _ = writeln!(out, "{}", indent(&last_lines(&log.tail, 15), "  │ "));
+                let _ = writeln!(out, "{}", gutter(&last_lines(&log.tail, 15), "  │ "));
             }
             let _ = writeln!(out, "  {}", paint.dim(&format!("full log: {}", log.path)));
         }
@@ -168,7 +170,7 @@ fn render_tests(out: &mut String, check: &CheckReport, options: &SummaryOptions)
             let _ = writeln!(out, "{}", indent(&truncate_lines(message, 3), "      "));
         }
         if let Some(traceback) = &case.traceback {
-            let _ = writeln!(out, "{}", indent(&last_lines(traceback, 12), "    │ "));
+            let _ = writeln!(out, "{}", gutter(&last_lines(traceback, 12), "    │ "));
         }
     }
 }
@@ -192,8 +194,17 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
             line.push_str(&paint.dim(" [fixable]"));
         }
         let _ = writeln!(out, "{line}");
+        let mut facts = facts(finding);
+        if finding.fix_available {
+            facts = facts
+                .replace("; fixable with `greenlight run --fix`", "")
+                .replace("fixable with `greenlight run --fix`", "");
+        }
+        if !facts.is_empty() {
+            let _ = writeln!(out, "    {}", paint.dim(&facts));
+        }
         if let Some(detail) = &finding.detail {
-            let _ = writeln!(out, "{}", indent(&last_lines(detail, 8), "    │ "));
+            let _ = writeln!(out, "{}", gutter(&last_lines(detail, 8), "    │ "));
         }
         if let Some(help) = &finding.help
             && options.verbose

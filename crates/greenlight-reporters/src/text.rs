@@ -32,6 +32,11 @@ pub fn indent(text: &str, indent: &str) -> String {
         .join("\n")
 }
 
+/// `text` with every line prefixed by `prefix` (a gutter), empty lines included.
+pub fn gutter(text: &str, prefix: &str) -> String {
+    text.lines().map(|line| format!("{prefix}{line}").trim_end().to_string()).collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

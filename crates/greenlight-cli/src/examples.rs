@@ -1,0 +1,274 @@
+//! The CI examples in `docs/examples/` are real YAML that GitHub Actions and GitLab CI accept
+//! in shape, and every `greenlight` (or `cargo xtask ci`) command in them parses with this
+//! build's command line.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser as _;
+use serde_yaml_ng::Value;
+
+use crate::cli::Cli;
+
+/// The check ids of the contract (DESIGN §4); examples name only these.
+const CHECK_IDS: [&str; 8] =
+    ["ruff-check", "ruff-format", "pytest", "gitleaks", "pip-audit", "build", "docker", "policy"];
+
+/// Actions the GitHub examples may use (a typo or an unpinned action fails the test).
+const ACTIONS: [&str; 6] = [
+    "actions/checkout@v4",
+    "actions/setup-python@v5",
+    "actions/cache@v4",
+    "actions/upload-artifact@v4",
+    "actions/download-artifact@v4",
+    "github/codeql-action/upload-sarif@v3",
+];
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("{}: {error}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "the GitHub and GitLab examples are in {}", dir.display());
+    files
+}
+
+fn load(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|error| panic!("{} is not YAML: {error}", path.display()))
+}
+
+fn get<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    value.as_mapping()?.get(Value::String(key.to_string()))
+}
+
+fn text(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(text) => vec![text.clone()],
+        Value::Sequence(items) => items.iter().flat_map(text).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Shell words of `script`, one list per simple command (split on newlines, `&&`, `||`, `;`).
+/// `${{ ... }}` expressions become one placeholder word; quotes are removed.
+fn commands(script: &str) -> Vec<Vec<String>> {
+    let script = script.replace("\\\n", " ");
+    let mut expanded = String::new();
+    let mut rest = script.as_str();
+    while let Some(start) = rest.find("${{") {
+        expanded.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").map_or(rest.len(), |end| start + end + 2);
+        expanded.push_str("EXPR");
+        rest = &rest[end..];
+    }
+    expanded.push_str(rest);
+    let mut all = Vec::new();
+    for line in expanded.lines() {
+        let line = line.split(" #").next().unwrap_or_default();
+        for part in line.split("&&").flat_map(|part| part.split("||")).flat_map(|part| part.split(';')) {
+            let words: Vec<String> =
+                part.split_whitespace().map(|word| word.trim_matches(|c| c == '"' || c == '\'').to_string()).collect();
+            if !words.is_empty() {
+                all.push(words);
+            }
+        }
+    }
+    all
+}
+
+/// Every `greenlight ...` command in the script as the argv clap sees (`cargo xtask ci ARGS`
+/// is `greenlight run ARGS`).
+fn greenlight_commands(script: &str) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    for words in commands(script) {
+        let words: Vec<String> = words.into_iter().skip_while(|word| word == "command" || word == "-v").collect();
+        if words.first().is_some_and(|word| word == "greenlight") {
+            found.push(words);
+        } else if words.len() >= 3 && words[..3] == ["cargo", "xtask", "ci"] {
+            let mut argv = vec!["greenlight".to_string(), "run".to_string()];
+            argv.extend(words[3..].iter().cloned());
+            found.push(argv);
+        }
+    }
+    found
+}
+
+/// Parses every greenlight command with clap; returns them.
+fn assert_commands_parse(file: &Path, scripts: &[String]) -> Vec<Vec<String>> {
+    let mut all = Vec::new();
+    for script in scripts {
+        for argv in greenlight_commands(script) {
+            if argv.len() == 1 {
+                continue; // `command -v greenlight`
+            }
+            if let Err(error) = Cli::try_parse_from(&argv) {
+                panic!("{}: `{}` does not parse:\n{error}", file.display(), argv.join(" "));
+            }
+            all.push(argv);
+        }
+    }
+    assert!(!all.is_empty(), "{} runs no greenlight command", file.display());
+    all
+}
+
+fn flag_value<'a>(argv: &'a [String], flag: &str) -> Option<&'a str> {
+    argv.iter().position(|word| word == flag).and_then(|index| argv.get(index + 1)).map(String::as_str)
+}
+
+#[test]
+fn github_examples_are_valid_workflows_that_run_only_greenlight() {
+    for file in examples()
+        .into_iter()
+        .filter(|file| file.file_name().is_some_and(|name| name.to_string_lossy().starts_with("github")))
+    {
+        let workflow = load(&file);
+        assert!(get(&workflow, "on").is_some(), "{}: no `on` trigger", file.display());
+        let jobs =
+            get(&workflow, "jobs").and_then(Value::as_mapping).unwrap_or_else(|| panic!("{}: no jobs", file.display()));
+        let mut scripts = Vec::new();
+        let mut uploads_sarif = false;
+        for (name, job) in jobs {
+            let name = name.as_str().unwrap_or_default();
+            assert!(get(job, "runs-on").is_some(), "{}: job {name} has no runs-on", file.display());
+            let steps = get(job, "steps").and_then(Value::as_sequence).unwrap_or_else(|| panic!("{name}: no steps"));
+            for step in steps {
+                match (get(step, "uses"), get(step, "run")) {
+                    (Some(uses), None) => {
+                        let uses = uses.as_str().unwrap_or_default();
+                        assert!(ACTIONS.contains(&uses), "{}: job {name} uses unknown action {uses}", file.display());
+                        if uses.starts_with("github/codeql-action/upload-sarif") {
+                            uploads_sarif = true;
+                            let write = |value: Option<&Value>| {
+                                value
+                                    .and_then(|permissions| get(permissions, "security-events"))
+                                    .and_then(Value::as_str)
+                                    == Some("write")
+                            };
+                            assert!(
+                                write(get(job, "permissions")) || write(get(&workflow, "permissions")),
+                                "{}: job {name} uploads SARIF without security-events: write",
+                                file.display()
+                            );
+                            let sarif =
+                                get(step, "with").and_then(|with| get(with, "sarif_file")).and_then(Value::as_str);
+                            assert!(
+                                sarif.is_some_and(|path| path.ends_with(".sarif")),
+                                "{}: sarif_file",
+                                file.display()
+                            );
+                        }
+                    }
+                    (None, Some(run)) => scripts.extend(text(run)),
+                    _ => panic!("{}: job {name} has a step without exactly one of uses/run: {step:?}", file.display()),
+                }
+            }
+        }
+        let parsed = assert_commands_parse(&file, &scripts);
+        assert!(uploads_sarif, "{}: SARIF is uploaded to code scanning", file.display());
+        assert!(parsed.iter().any(|argv| flag_value(argv, "--sarif").is_some()), "{}: writes SARIF", file.display());
+        check_named_checks(&file, &workflow);
+        // Only greenlight decides: no tool is run by hand.
+        for script in &scripts {
+            for words in commands(script) {
+                for tool in ["ruff", "pytest", "pip-audit", "gitleaks"] {
+                    assert!(words.first().is_none_or(|word| word != tool), "{}: runs {tool} by hand", file.display());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn gitlab_examples_are_valid_pipelines_with_a_junit_report() {
+    const RESERVED: [&str; 10] = [
+        "stages",
+        "variables",
+        "default",
+        "include",
+        "workflow",
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+    ];
+    for file in examples()
+        .into_iter()
+        .filter(|file| file.file_name().is_some_and(|name| name.to_string_lossy().starts_with("gitlab")))
+    {
+        let pipeline = load(&file);
+        let stages: Vec<String> = text(get(&pipeline, "stages").expect("stages"));
+        let mapping = pipeline.as_mapping().expect("a mapping");
+        let mut scripts = Vec::new();
+        let mut junit_reports = Vec::new();
+        for (name, job) in mapping {
+            let name = name.as_str().unwrap_or_default();
+            if RESERVED.contains(&name) {
+                continue;
+            }
+            for key in ["before_script", "script"] {
+                if let Some(script) = get(job, key) {
+                    scripts.extend(text(script));
+                }
+            }
+            if name.starts_with('.') {
+                continue; // A template for `extends`.
+            }
+            assert!(get(job, "script").is_some(), "{}: job {name} has no script", file.display());
+            let stage = get(job, "stage").and_then(Value::as_str).unwrap_or("test");
+            assert!(stages.iter().any(|s| s == stage), "{}: job {name} is in unknown stage {stage}", file.display());
+            if let Some(junit) = get(job, "artifacts").and_then(|a| get(a, "reports")).and_then(|r| get(r, "junit")) {
+                junit_reports.extend(text(junit));
+                let when = get(job, "artifacts").and_then(|a| get(a, "when")).and_then(Value::as_str);
+                assert_eq!(when, Some("always"), "{}: job {name} must keep its reports when it fails", file.display());
+            }
+        }
+        let parsed = assert_commands_parse(&file, &scripts);
+        let written: Vec<&str> = parsed.iter().filter_map(|argv| flag_value(argv, "--junit")).collect();
+        assert!(!junit_reports.is_empty(), "{}: no artifacts:reports:junit", file.display());
+        for report in &junit_reports {
+            assert!(
+                written.contains(&report.as_str()),
+                "{}: {report} is not written by greenlight ({written:?})",
+                file.display()
+            );
+        }
+        check_named_checks(&file, &pipeline);
+    }
+}
+
+/// Check ids named in matrices (`checks:` / `CHECKS:` values) exist.
+fn check_named_checks(file: &Path, value: &Value) {
+    match value {
+        Value::Mapping(mapping) => {
+            for (key, value) in mapping {
+                if let (Some("checks" | "CHECKS"), Value::String(ids)) = (key.as_str(), value) {
+                    for id in ids.split_whitespace() {
+                        assert!(CHECK_IDS.contains(&id), "{}: unknown check id `{id}`", file.display());
+                    }
+                } else {
+                    check_named_checks(file, value);
+                }
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|item| check_named_checks(file, item)),
+        _ => {}
+    }
+}
+
+#[test]
+fn command_extraction() {
+    let script = "command -v greenlight || cargo install x\ngreenlight run ${{ matrix.checks }} \\\n  --json \"r/${{ matrix.shard }}.json\"\ncargo xtask ci --project fixtures/clean-service";
+    assert_eq!(
+        greenlight_commands(script),
+        [
+            vec!["greenlight"],
+            vec!["greenlight", "run", "EXPR", "--json", "r/EXPR.json"],
+            vec!["greenlight", "run", "--project", "fixtures/clean-service"],
+        ]
+    );
+    assert!(Cli::try_parse_from(["greenlight", "run", "--no-such-flag"]).is_err(), "unknown flags are caught");
+}
