@@ -148,15 +148,16 @@ fn files_excluded_by_dockerignore_never_enter_the_image() {
     let _serial = serial();
     let before = EngineState::now();
     let project = TempProject::fixture("docker-service");
-    let probe = "import os, sys; leaked = [p for p in ('.env', 'secrets/api-token.txt', 'docs/notes.md', 'tests') if os.path.exists(p)]; sys.exit(f'leaked: {leaked}' if leaked else 0 if os.path.exists('docs/runbook.md') else 'docs/runbook.md is missing')";
+    let probe = "import os, sys; leaked = [p for p in ('.env', 'secrets/api-token.txt', 'docs/notes.md', 'tests', '.greenlight') if os.path.exists(p)]; sys.exit(f'leaked: {leaked}' if leaked else 0 if os.path.exists('docs/runbook.md') else 'docs/runbook.md is missing')";
     configure(&project, &format!("smoke-command = [\"python\", \"-c\", \"{probe}\"]\n"));
     let result = project.run_checks(&["docker"]);
     let check = result.report().check("docker").unwrap().clone();
     assert_eq!(check.outcome, Outcome::Passed, "{check:?}\n{}", result.output());
     let log = std::fs::read_to_string(project.path().join(&check.log.as_ref().unwrap().path)).unwrap();
-    assert!(log.contains("left out by .dockerignore: .env, .greenlight, docs/notes.md, secrets, tests"), "{log}");
+    assert!(log.contains("left out by .dockerignore: .env, docs/notes.md, secrets, tests"), "{log}");
     before.assert_nothing_left(Some(&run_id(&result)));
 
+    // Without it everything is sent, but never greenlight's own state (a CI checkout has none).
     std::fs::remove_file(project.path().join(".dockerignore")).unwrap();
     let result = project.run_checks(&["docker"]);
     let check = result.report().check("docker").unwrap().clone();
@@ -316,4 +317,59 @@ fn keep_image_keeps_the_image_and_nothing_else() {
     assert!(lines(docker(&["ps", "-aq", "--filter", &label])).is_empty(), "the smoke container was left");
     docker(&["rmi", &image.path]).expect("the kept image can be removed");
     before.assert_nothing_left(Some(&run_id(&result)));
+}
+
+/// The result cache replays an unchanged build (as Docker's own layer cache would) and builds
+/// again when the context changes — also by a file git ignores but the context sends — or
+/// when the base image's name points at another image.
+#[test]
+fn an_unchanged_build_replays_until_its_context_or_base_image_changes() {
+    if !require_docker() {
+        return;
+    }
+    let _serial = serial();
+    let before = EngineState::now();
+    let base = "greenlight-test/cache-base:e2e";
+    docker(&["tag", DOCKER_BASE_IMAGE, base]).expect("tag the base image");
+    let project = TempProject::fixture("docker-service");
+    configure(&project, "");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &pyproject.replace(DOCKER_BASE_IMAGE, base));
+    project.write(".gitignore", "generated.txt\n");
+    project.git_init();
+    let docker_check = |result: &RunResult| {
+        let check = result.report().check("docker").unwrap_or_else(|| panic!("no docker\n{}", result.output()));
+        (check.outcome, check.cached)
+    };
+
+    let first = project.run_checks(&["docker"]);
+    assert_eq!(docker_check(&first), (Outcome::Passed, false), "{}", first.output());
+    let second = project.run_checks(&["docker"]);
+    assert_eq!(docker_check(&second), (Outcome::Passed, true), "{}", second.output());
+
+    project.write("generated.txt", "made by a build step, ignored by git, sent to Docker\n");
+    let third = project.run_checks(&["docker", "-v"]);
+    assert_eq!(docker_check(&third), (Outcome::Passed, false), "{}", third.output());
+    assert!(third.stderr.contains("base images"), "-v explains the miss\n{}", third.output());
+
+    // The same name, another image (one without Python: the smoke test fails).
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("README"), "not a Python image\n").unwrap();
+    let tar = empty.path().join("image.tar");
+    let made = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(empty.path())
+        .arg("README")
+        .status()
+        .unwrap();
+    assert!(made.success());
+    docker(&["import", &tar.display().to_string(), base]).expect("import a tiny image");
+    let fourth = project.run_checks(&["docker"]);
+    let (outcome, cached) = docker_check(&fourth);
+    assert!(!cached && outcome != Outcome::Passed, "{outcome} from another base image\n{}", fourth.output());
+
+    docker(&["rmi", base]).expect("remove the test image");
+    before.assert_nothing_left(None);
 }

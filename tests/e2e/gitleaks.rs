@@ -629,3 +629,81 @@ fn a_secret_added_and_removed_since_the_last_run_is_found() {
     assert_eq!(result.code, Some(1), "a cached result must not hide it: {}", result.output());
     assert!(!gitleaks_check(&result).cached);
 }
+
+/// A run on one revision (`--rev`, `bisect`) scans that commit's ancestry, as CI at that
+/// commit does, not every ref: so bisect names the commit that leaked, and an older commit is
+/// clean although a later one leaked.
+#[test]
+fn on_one_revision_the_history_is_that_commits_ancestry() {
+    if !require_tool("gitleaks") {
+        return;
+    }
+    let project = TempProject::empty();
+    project.write("pyproject.toml", PYPROJECT);
+    project.write("app/main.py", "print('hello')\n");
+    project.git_init();
+    let clean = project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    for n in 1..=3 {
+        project.write("docs/notes.md", &"- note\n".repeat(n));
+        project.git(&["add", "-A"]);
+        project.git(&["commit", "-q", "-m", &format!("notes {n}")]);
+    }
+    project.write("settings.py", &settings_with_key());
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "add settings"]);
+    let leak = project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    project.write("settings.py", SETTINGS_CLEAN);
+    project.git(&["commit", "-q", "-am", "read the key from the environment"]);
+
+    let older = run_gitleaks(project.path(), &["--rev", &clean]);
+    let check = gitleaks_check(&older);
+    assert_eq!(check.outcome, Outcome::Passed, "the leak came after {clean}\n{}", older.output());
+
+    let bisect = project.path().join(".greenlight/bisect.json");
+    let result = run_greenlight(
+        project.path(),
+        &["bisect", "--good", &clean, "--bad", "main", "--check", "gitleaks", "--json", ".greenlight/bisect.json"],
+        &[],
+    );
+    assert_no_secrets(project.path(), &result);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bisect).unwrap()).unwrap();
+    assert_eq!(json["first_bad"]["sha"], leak.as_str(), "{}", result.output());
+    assert!(result.stdout.contains("add settings"), "{}", result.output());
+}
+
+/// The result cache keys a history scan on the refs: a commit that adds a secret and one that
+/// removes it leave the files as they were, yet the next run scans again and finds it.
+#[test]
+fn the_cache_replays_a_scan_until_the_history_changes() {
+    if !require_tool("gitleaks") {
+        return;
+    }
+    let project = TempProject::empty();
+    project.write("pyproject.toml", PYPROJECT);
+    project.write("settings.py", SETTINGS_CLEAN);
+    project.git_init();
+    let first = gitleaks_check(&run_gitleaks(project.path(), &[]));
+    assert_eq!((first.outcome, first.cached), (Outcome::Passed, false));
+    let second = run_gitleaks(project.path(), &[]);
+    let check = gitleaks_check(&second);
+    assert_eq!((check.outcome, check.cached), (Outcome::Passed, true), "{}", second.output());
+
+    project.write("settings.py", &settings_with_key());
+    project.git(&["commit", "-q", "-am", "add the key"]);
+    let leak = project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    project.write("settings.py", SETTINGS_CLEAN);
+    project.git(&["commit", "-q", "-am", "remove the key"]);
+    let third = run_gitleaks(project.path(), &["-v"]);
+    let check = gitleaks_check(&third);
+    assert_eq!((check.outcome, check.cached), (Outcome::Failed, false), "{}", third.output());
+    assert!(third.stderr.contains("git refs"), "-v explains the miss\n{}", third.output());
+    assert_eq!(rows(&check), [("aws-access-token".to_string(), "settings.py".to_string(), 3, Some(leak))]);
+    let fourth = gitleaks_check(&run_gitleaks(project.path(), &[]));
+    assert_eq!((fourth.outcome, fourth.cached, fourth.findings.len()), (Outcome::Failed, true, 1));
+
+    // A new branch is history too (gitleaks scans every ref).
+    project.git(&["branch", "topic"]);
+    let fifth = gitleaks_check(&run_gitleaks(project.path(), &[]));
+    assert!(!fifth.cached, "a new ref replayed");
+}

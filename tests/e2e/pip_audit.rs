@@ -307,3 +307,30 @@ fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Offline, the advisory database is an input of the result cache: an unchanged audit
+/// replays, and a new record in the database audits again.
+#[test]
+fn an_offline_audit_replays_until_the_database_changes() {
+    if !ready() {
+        return;
+    }
+    let db = TempProject::empty();
+    copy_tree(&workspace().join("fixtures/advisory-db"), db.path());
+    let db_path = db.path().display().to_string();
+    let project = TempProject::fixture("audit-clean");
+    let args = ["pip-audit", "--advisory-db", db_path.as_str()];
+    let (code, report, output) = run_with_env(&project, &args, &[]);
+    assert_eq!((code, pip_audit(&report).cached), (Some(0), false), "{output}");
+    let (code, report, output) = run_with_env(&project, &args, &[]);
+    assert_eq!((code, pip_audit(&report).cached), (Some(0), true), "{output}");
+
+    // An advisory for the installed idna lands in the database.
+    db.write(
+        "vulns/idna/PYSEC-2099-7.yaml",
+        "id: PYSEC-2099-7\nmodified: 2099-01-01T00:00:00Z\ndetails: A test advisory.\naffected:\n- package:\n    name: idna\n    ecosystem: PyPI\n  versions:\n  - '3.10'\n",
+    );
+    let (code, report, output) = run_with_env(&project, &args, &[]);
+    assert_eq!((code, pip_audit(&report).cached), (Some(1), false), "{output}");
+    assert!(rules(&report).contains("PYSEC-2099-7"), "{output}");
+}

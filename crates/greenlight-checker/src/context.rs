@@ -33,6 +33,10 @@ pub struct CheckContext {
     /// The user's environment variables that matter to checks (`GITHUB_EVENT_PATH`,
     /// `DOCKER_HOST`, ...), captured once so tests can set them per run.
     pub vars: BTreeMap<String, String>,
+    /// True when the run checks one revision checked out in a temporary worktree (`--rev`,
+    /// `bisect`, `hotfix`): history-based checks look at that commit's ancestry only, as CI
+    /// at that commit would, not at every ref of the repository.
+    pub at_revision: bool,
 }
 
 impl CheckContext {

@@ -41,6 +41,22 @@ pub trait Checker: Send + Sync {
     /// Runs the check. Never panics: problems that prevent a verdict are
     /// [`Outcome::Errored`] results with a reason that says what to do.
     async fn run(&self, cx: &CheckContext) -> CheckResult;
+
+    /// State outside the project's files that the result depends on — the refs a history
+    /// scan reads, the base images of a Docker build, an advisory database — as text that
+    /// goes into the result cache's key. Asked before [`Checker::run`], and only when
+    /// [`CheckerInfo::cacheable`]. `None`: this run cannot be keyed (the state cannot be
+    /// read), so it runs and is not stored. The default: nothing beyond the files.
+    async fn cache_state(&self, _cx: &CheckContext) -> Option<String> {
+        Some(String::new())
+    }
+
+    /// True when this run's verdict comes from a remote service (an advisory service): the
+    /// result cache keeps it only for the configured `network-ttl`. The default:
+    /// [`CheckerInfo::network`].
+    fn online(&self, _cx: &CheckContext) -> bool {
+        self.info().network
+    }
 }
 
 /// Builds a checker from the configuration; what a plugin exports for the registry.
@@ -71,12 +87,14 @@ pub struct CheckerInfo {
     pub needs: Vec<&'static str>,
     /// True when the check mostly keeps CPUs busy (tests, builds); such checks take a job slot.
     pub cpu_bound: bool,
-    /// True when the result depends on the network (advisory services); not cached.
+    /// True when the result may depend on the network (advisory services): such results are
+    /// kept only for `network-ttl` ([`Checker::online`] decides per run).
     pub network: bool,
     /// A rough expected duration, for scheduling the first run (later runs use history).
     pub expected: Duration,
-    /// False when the result depends on state the result cache cannot see (a Docker engine's
-    /// images, a remote service): such a check always runs.
+    /// False when the result depends on state the result cache cannot see (a remote service
+    /// without a time limit): such a check always runs. State it can read goes into the key
+    /// through [`Checker::cache_state`].
     pub cacheable: bool,
     /// Environment variables whose values change the result (part of the cache key).
     pub env_vars: Vec<&'static str>,

@@ -55,6 +55,10 @@ pub struct KeyParts {
     pub environment: Option<String>,
     /// Declared environment variables and their values (hashed).
     pub vars: BTreeMap<String, String>,
+    /// Hash of the state outside the files the check declared ([`Checker::cache_state`]).
+    ///
+    /// [`Checker::cache_state`]: greenlight_checker::Checker::cache_state
+    pub state: String,
 }
 
 impl KeyParts {
@@ -158,6 +162,12 @@ impl ResultCache {
                 .map(String::as_str)
                 .collect();
             reasons.push(format!("environment variables changed: {}", names.join(", ")));
+        }
+        if last.state != parts.state {
+            reasons.push(
+                "what it reads besides the project's files changed (git refs, base images, advisory database)"
+                    .to_string(),
+            );
         }
         if reasons.is_empty() { "the stored result expired or was removed".to_string() } else { reasons.join("; ") }
     }
@@ -393,6 +403,7 @@ mod tests {
             tools: vec!["ruff /usr/bin/ruff 0.17.6".into()],
             environment: None,
             vars: BTreeMap::new(),
+            state: String::new(),
         };
         let key = base.key();
         let variants = [
@@ -403,6 +414,7 @@ mod tests {
             KeyParts { tools: vec!["ruff /usr/bin/ruff 0.17.7".into()], ..base.clone() },
             KeyParts { environment: Some("e".into()), ..base.clone() },
             KeyParts { vars: BTreeMap::from([("DOCKER_HOST".into(), "x".into())]), ..base.clone() },
+            KeyParts { state: "refs".into(), ..base.clone() },
         ];
         for variant in variants {
             assert_ne!(variant.key(), key, "{variant:?}");

@@ -99,8 +99,9 @@ enum NodeTask {
         tools: Vec<ToolSpec>,
         uses_environment: bool,
         pass_env: Vec<String>,
-        /// `None` when the check's results are never cached; else their time to live (`None`
-        /// inside: forever).
+        /// `None` when the check's results are never cached; else the time to live of a result
+        /// that came from a remote service ([`Checker::online`]; `None` inside: such results
+        /// are not cached). Other results live until an input changes.
         cache: Option<Option<Duration>>,
         env_vars: Vec<String>,
     },
@@ -448,11 +449,7 @@ fn build_nodes(
         pass_env.extend(plan.config.settings.pass_env.iter().cloned());
         let network_ttl = plan.config.settings.cache.network_ttl.map(|ttl| ttl.0);
         let cacheable = check.info.cacheable && check.common.cache != Some(false);
-        let cache = match (cacheable, check.info.network, network_ttl) {
-            (false, _, _) | (true, true, None) => None,
-            (true, true, Some(ttl)) => Some(Some(ttl)),
-            (true, false, _) => Some(None),
-        };
+        let cache = cacheable.then_some(network_ttl);
         nodes.push(Node {
             id: check.id().to_string(),
             title: check.info.title.to_string(),
@@ -612,42 +609,6 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
             if stop.is_cancelled() {
                 return Execution::Fresh(CheckResult::new(Outcome::Cancelled, "cancelled"), None);
             }
-            let mut parts = None;
-            if let (Some(result_cache), Some(ttl)) = (&shared.cache, cache) {
-                let files = shared
-                    .files
-                    .get_or_init(|| cache::project_files(&shared.plan_project, &shared.options.outputs, stop))
-                    .await;
-                let key_parts = KeyParts {
-                    greenlight: GREENLIGHT_VERSION.to_string(),
-                    check: node.id.clone(),
-                    files: files.digest.clone(),
-                    config: shared.config_hash.clone(),
-                    tools: resolved
-                        .values()
-                        .map(|tool| format!("{} {} {}", tool.name, tool.path.display(), tool.version))
-                        .collect(),
-                    environment: if *uses_environment {
-                        shared.environment_key.lock().unwrap_or_else(|p| p.into_inner()).clone()
-                    } else {
-                        None
-                    },
-                    vars: env_vars
-                        .iter()
-                        .map(|name| {
-                            let value =
-                                shared.options.vars.get(name).map(|value| cache::text_hash(value)).unwrap_or_default();
-                            (name.to_string(), value)
-                        })
-                        .collect(),
-                };
-                if let Some(report) = result_cache.lookup(&key_parts, *ttl, log_path) {
-                    tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
-                    return Execution::Cached(report);
-                }
-                tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key_parts, files));
-                parts = Some(key_parts);
-            }
             let scratch = shared.scratch.join(&node.id);
             let _ = std::fs::create_dir_all(&scratch);
             let cx = CheckContext {
@@ -661,7 +622,67 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
                 pass_env: pass_env.iter().chain(&shared.global_pass_env).cloned().collect(),
                 run_id: shared.run_id.clone(),
                 vars: shared.options.vars.clone(),
+                at_revision: shared.options.rev.is_some(),
             };
+            let mut parts = None;
+            // A result from a remote service lives for `network-ttl`, or is not kept.
+            let ttl = match cache {
+                Some(network_ttl) if checker.online(&cx) => network_ttl.map(Some),
+                Some(_) => Some(None),
+                None => None,
+            };
+            if let (Some(result_cache), Some(ttl)) = (&shared.cache, ttl) {
+                match checker.cache_state(&cx).await {
+                    Some(state) => {
+                        let files = shared
+                            .files
+                            .get_or_init(|| cache::project_files(&shared.plan_project, &shared.options.outputs, stop))
+                            .await;
+                        let key_parts = KeyParts {
+                            greenlight: GREENLIGHT_VERSION.to_string(),
+                            check: node.id.clone(),
+                            files: files.digest.clone(),
+                            config: shared.config_hash.clone(),
+                            tools: cx
+                                .tools
+                                .values()
+                                .map(|tool| format!("{} {} {}", tool.name, tool.path.display(), tool.version))
+                                .collect(),
+                            environment: if *uses_environment {
+                                shared.environment_key.lock().unwrap_or_else(|p| p.into_inner()).clone()
+                            } else {
+                                None
+                            },
+                            vars: env_vars
+                                .iter()
+                                .map(|name| {
+                                    let value = shared
+                                        .options
+                                        .vars
+                                        .get(name)
+                                        .map(|value| cache::text_hash(value))
+                                        .unwrap_or_default();
+                                    (name.to_string(), value)
+                                })
+                                .collect(),
+                            state: cache::text_hash(&state),
+                        };
+                        if let Some(report) = result_cache.lookup(&key_parts, ttl, log_path) {
+                            tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
+                            return Execution::Cached(report);
+                        }
+                        tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key_parts, files));
+                        parts = Some(key_parts);
+                    }
+                    None if stop.is_cancelled() => {
+                        return Execution::Fresh(CheckResult::new(Outcome::Cancelled, "cancelled"), None);
+                    }
+                    None => tracing::info!(
+                        check = %node.id,
+                        "cache: not used: what the check reads besides the project's files could not be read"
+                    ),
+                }
+            }
             let mut result = checker.run(&cx).await;
             if stop.is_cancelled() && matches!(result.outcome, Outcome::Errored) {
                 result = CheckResult::new(Outcome::Cancelled, "cancelled");

@@ -17,6 +17,9 @@ use crate::ignore::{MatchInfo, PatternError, PatternMatcher, read_ignore_file};
 /// adds it under a random `.dockerfile.*` name the same way).
 pub const OUTSIDE_DOCKERFILE: &str = ".dockerfile.greenlight";
 
+/// greenlight's state directory in the project root, never part of a build context.
+const STATE_DIR: &str = ".greenlight";
+
 /// What goes into the tar.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextPlan {
@@ -71,7 +74,9 @@ pub fn ignore_file_for(context: &Path, dockerfile: &Path) -> Option<PathBuf> {
 }
 
 /// Decides what the tar holds. `dockerfile_in_context` is the Dockerfile's path relative to the
-/// context when it is inside it.
+/// context when it is inside it; `project_root` names the ignore file in messages, and its
+/// `.greenlight/` (greenlight's own state: the environment, logs) is never sent, as a fresh
+/// CI checkout has none.
 pub fn plan(
     context: &Path,
     ignore_file: Option<&Path>,
@@ -99,7 +104,11 @@ pub fn plan(
     }
     let matcher = PatternMatcher::new(&patterns).map_err(pattern_error)?;
     let mut plan = ContextPlan { ignore_file: ignore_name, ..ContextPlan::default() };
-    walk(context, context, &matcher, &MatchInfo::default(), &mut plan)?;
+    let root = display_root.canonicalize().unwrap_or_else(|_| display_root.to_path_buf());
+    let context_abs = context.canonicalize().unwrap_or_else(|_| context.to_path_buf());
+    let state_dir = root.join(STATE_DIR);
+    let state_dir = state_dir.strip_prefix(&context_abs).ok().map(|relative| relative.to_string_lossy().into_owned());
+    walk(context, context, &matcher, &MatchInfo::default(), state_dir.as_deref(), &mut plan)?;
     Ok(plan)
 }
 
@@ -108,6 +117,7 @@ fn walk(
     dir: &Path,
     matcher: &PatternMatcher,
     parent: &MatchInfo,
+    state_dir: Option<&str>,
     plan: &mut ContextPlan,
 ) -> Result<(), ContextError> {
     let io = |path: &Path| {
@@ -123,6 +133,9 @@ fn walk(
     entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     for (_, path, is_dir) in entries {
         let relative = greenlight_checker::relative_to(root, &path);
+        if state_dir == Some(relative.as_str()) {
+            continue;
+        }
         let (skip, info) = matcher.matches_using_parent_results(&relative, parent);
         if skip {
             if !is_dir {
@@ -139,15 +152,49 @@ fn walk(
                 plan.excluded.push(relative);
                 continue;
             }
-            walk(root, &path, matcher, &info, plan)?;
+            walk(root, &path, matcher, &info, state_dir, plan)?;
             continue;
         }
         plan.entries.push(relative);
         if is_dir {
-            walk(root, &path, matcher, &info, plan)?;
+            walk(root, &path, matcher, &info, state_dir, plan)?;
         }
     }
     Ok(())
+}
+
+/// What the tar of a build context would hold, without reading the files: every entry with
+/// its size, modification time and mode (and a link's target), and a Dockerfile outside the
+/// context with its content. Equal listings make equal tars unless a file was rewritten with
+/// the same size within the file system's time resolution.
+pub fn listing(
+    context: &Path,
+    dockerfile: &Path,
+    dockerfile_in_context: Option<&str>,
+    project_root: &Path,
+) -> Result<String, ContextError> {
+    use std::fmt::Write as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let ignore_file = ignore_file_for(context, dockerfile);
+    let plan = plan(context, ignore_file.as_deref(), dockerfile_in_context, project_root)?;
+    let mut out = String::new();
+    for entry in &plan.entries {
+        let path = context.join(entry);
+        let meta = std::fs::symlink_metadata(&path).map_err(|error| ContextError::Io { path: path.clone(), error })?;
+        let target = if meta.file_type().is_symlink() {
+            std::fs::read_link(&path).map(|target| target.display().to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let _ =
+            writeln!(out, "{entry} {} {}.{} {:o} {target}", meta.len(), meta.mtime(), meta.mtime_nsec(), meta.mode());
+    }
+    if dockerfile_in_context.is_none() {
+        let text =
+            std::fs::read(dockerfile).map_err(|error| ContextError::Io { path: dockerfile.to_path_buf(), error })?;
+        let _ = writeln!(out, "dockerfile {}", String::from_utf8_lossy(&text));
+    }
+    Ok(out)
 }
 
 /// Size of what was written.

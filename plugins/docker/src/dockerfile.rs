@@ -164,6 +164,43 @@ impl Dockerfile {
         command
     }
 
+    /// The images the build reads that are not its own stages, as written (with `${ARG}`
+    /// references): each stage's `FROM` base and `COPY --from=` sources. `scratch` is none.
+    pub fn external_images(&self) -> Vec<String> {
+        let mut stage_names: Vec<&str> = Vec::new();
+        let mut images = Vec::new();
+        let is_stage = |names: &[&str], reference: &str| {
+            reference.eq_ignore_ascii_case("scratch")
+                || reference.parse::<usize>().is_ok()
+                || names.iter().any(|name| name.eq_ignore_ascii_case(reference))
+        };
+        let stages = self.stages();
+        let mut next_stage = stages.iter();
+        for instruction in &self.instructions {
+            match instruction.keyword.as_str() {
+                "FROM" => {
+                    let Some(stage) = next_stage.next() else { continue };
+                    if !is_stage(&stage_names, &stage.base) {
+                        images.push(stage.base.clone());
+                    }
+                    if let Some(name) = &stage.name {
+                        stage_names.push(name);
+                    }
+                }
+                "COPY" => {
+                    let from = instruction.args.split_whitespace().find_map(|word| word.strip_prefix("--from="));
+                    if let Some(from) = from
+                        && !is_stage(&stage_names, from)
+                    {
+                        images.push(from.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        images
+    }
+
     fn stages(&self) -> Vec<Stage> {
         let mut stages: Vec<Stage> = Vec::new();
         for (index, instruction) in self.instructions.iter().enumerate() {

@@ -137,8 +137,7 @@ impl Checker for DockerChecker {
             expected: Duration::from_secs(60),
             // It waits on the engine, which has its own limits.
             cpu_bound: false,
-            cacheable: false,
-            env_vars: vec!["DOCKER_HOST"],
+            env_vars: vec!["DOCKER_HOST", "DOCKER_TLS_VERIFY", KEEP_IMAGE_VAR],
             ..CheckerInfo::new("docker build + smoke test")
         }
     }
@@ -154,6 +153,37 @@ impl Checker for DockerChecker {
         } else {
             Detection::not_applicable("no Dockerfile")
         }
+    }
+
+    /// The build context as the tar would hold it (every entry's size, time and mode), a
+    /// Dockerfile outside it, the engine, and the ids of the images the build starts from —
+    /// what Docker's own build cache keys on, plus the engine. `None` when a base image is
+    /// not on the engine (the build would pull it), when there is no engine, and when the
+    /// image is to be kept (`--keep-image`) or built without Docker's cache.
+    async fn cache_state(&self, cx: &CheckContext) -> Option<String> {
+        let plan = Plan::new(&self.options, cx).ok()?;
+        if plan.keep_image || plan.no_cache {
+            return None;
+        }
+        let engine = engine::connect(cx.var("DOCKER_HOST"), cx.var("DOCKER_TLS_VERIFY")).ok()?;
+        let version = tokio::time::timeout(PING_TIMEOUT, engine.version()).await.ok()?.ok()?;
+        let mut state = format!("{} {version}\n", engine.endpoint());
+        for reference in plan.dockerfile.external_images() {
+            let image = resolve_args(&reference, &plan.dockerfile, &plan.build_args);
+            let info = tokio::time::timeout(PING_TIMEOUT, engine.inspect_image(&image)).await.ok()?.ok()?;
+            state.push_str(&format!("image {image} {}\n", info.id));
+        }
+        let (context_dir, dockerfile_path, in_context, root) = (
+            plan.context_dir.clone(),
+            plan.dockerfile_path.clone(),
+            plan.dockerfile_in_context.clone(),
+            cx.project.root.clone(),
+        );
+        let listing = tokio::task::spawn_blocking(move || {
+            context::listing(&context_dir, &dockerfile_path, in_context.as_deref(), &root).ok()
+        });
+        state.push_str(&listing.await.ok()??);
+        Some(state)
     }
 
     async fn run(&self, cx: &CheckContext) -> CheckResult {
@@ -714,6 +744,12 @@ fn base_image(instruction: &str, dockerfile: &Dockerfile, build_args: &BTreeMap<
     let words: Vec<&str> = instruction.split_whitespace().skip(1).filter(|word| !word.starts_with("--")).collect();
     let reference = words.first().copied().unwrap_or_default();
     let reference = reference.strip_prefix("--from=").unwrap_or(reference);
+    resolve_args(reference, dockerfile, build_args)
+}
+
+/// An image reference with `${ARG}` references resolved from the build arguments and the
+/// Dockerfile's global `ARG` defaults.
+fn resolve_args(reference: &str, dockerfile: &Dockerfile, build_args: &BTreeMap<String, String>) -> String {
     let mut defaults = BTreeMap::new();
     for instruction in &dockerfile.instructions {
         if instruction.keyword == "FROM" {

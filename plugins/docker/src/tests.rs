@@ -163,6 +163,7 @@ fn fixture(dockerfile: &str) -> Fixture {
         pass_env: Vec::new(),
         run_id: "20261126-120000-abc".to_string(),
         vars: BTreeMap::new(),
+        at_revision: false,
     };
     Fixture { _dir: dir, cx }
 }

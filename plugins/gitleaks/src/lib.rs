@@ -113,6 +113,8 @@ struct GitleaksChecker {
     options: GitleaksOptions,
 }
 
+/// `--log-opts` for a run on one revision: the checked-out commit and its ancestors.
+const HEAD_HISTORY: &str = "--full-history HEAD";
 /// Most commits whose diffs are read to correct columns.
 const MAX_COLUMN_COMMITS: usize = 100;
 /// Most bytes of `git ls-files` output (file names).
@@ -132,11 +134,6 @@ impl Checker for GitleaksChecker {
             tools: vec![GITLEAKS],
             default_timeout: Duration::from_secs(600),
             expected: Duration::from_secs(2),
-            // The history (every ref), the repository root's `.gitleaksignore` and
-            // `.gitleaks.toml` and a baseline outside the project are not part of the result
-            // cache's key: a new commit that adds and removes a secret leaves the files as
-            // they were. The scan is fast; it always runs.
-            cacheable: false,
             ..CheckerInfo::new("gitleaks")
         }
     }
@@ -162,6 +159,39 @@ impl Checker for GitleaksChecker {
                 "not in a git repository; set `mode = \"tree\"` in [tool.greenlight.gitleaks] to scan the files",
             ),
         }
+    }
+
+    /// The history a scan reads (every ref and its tip, `HEAD`, shallow grafts) and the files
+    /// that steer it wherever they are (the repository root's `.gitleaksignore` and
+    /// `.gitleaks.toml`, a baseline outside the project): a commit that adds and then removes
+    /// a secret leaves the project's files as they were, but not the refs.
+    async fn cache_state(&self, cx: &CheckContext) -> Option<String> {
+        let layout = Layout::new(&cx.project).ok()?;
+        let mut state = format!("at-revision {}\n", cx.at_revision);
+        if layout.git {
+            let head = git(cx, &layout, &layout.scan_root).args([
+                "rev-parse",
+                "--git-common-dir",
+                "--is-shallow-repository",
+                "HEAD",
+            ]);
+            let refs = git(cx, &layout, &layout.scan_root).args(["for-each-ref", "--format=%(objectname) %(refname)"]);
+            let (head, refs) = tokio::join!(head.run(&cx.stop), refs.run(&cx.stop));
+            // `HEAD` fails to resolve in a repository without commits; the rest still printed.
+            let head = head.ok()?.stdout.text();
+            let refs = refs.ok().filter(|output| output.status.success())?.stdout.text();
+            let common_dir = layout.scan_root.join(head.lines().next()?.trim());
+            let shallow = std::fs::read_to_string(common_dir.join("shallow")).unwrap_or_default();
+            state.push_str(&format!("{head}\n{refs}\n{shallow}\n"));
+        }
+        let config = choose_config(&self.options, &cx.project, &layout).ok()?;
+        let baseline = self.options.baseline.as_ref().map(|path| cx.project.root.join(path));
+        let files = [Some(layout.scan_root.join(".gitleaksignore")), config, baseline];
+        for path in files.into_iter().flatten() {
+            let text = std::fs::read(&path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+            state.push_str(&format!("{}: {}\n", path.display(), text.unwrap_or_default()));
+        }
+        Some(state)
     }
 
     async fn run(&self, cx: &CheckContext) -> CheckResult {
@@ -448,7 +478,10 @@ impl<'a> Run<'a> {
             report: report.clone(),
             config: self.config.clone(),
             baseline: self.baseline.as_ref().map(|(path, _)| path.clone()),
-            log_opts: self.options.log_opts.clone(),
+            // On one revision (`--rev`, bisect, hotfix) the history is that commit's ancestry, as
+            // CI at that commit scans it; gitleaks' default `--all` would also report secrets
+            // committed later on other refs.
+            log_opts: self.options.log_opts.clone().or_else(|| cx.at_revision.then(|| HEAD_HISTORY.to_string())),
             extra: self.options.args.clone(),
             no_color: self.no_color,
         };

@@ -152,8 +152,9 @@ impl Checker for PipAuditChecker {
             cpu_bound: false,
             // Without an offline database, the verdict depends on a remote service.
             network: !offline,
-            // The database's content is not part of the result cache's key.
-            cacheable: !offline,
+            // Offline, the database's files are part of the key (`cache_state`); online, the
+            // result is kept only for `network-ttl`.
+            cacheable: true,
             env_vars: vec![ADVISORY_DB_VAR],
             expected: Duration::from_secs(5),
             ..CheckerInfo::new("pip-audit")
@@ -170,6 +171,20 @@ impl Checker for PipAuditChecker {
         } else {
             Detection::not_applicable("no pyproject.toml or requirements*.txt")
         }
+    }
+
+    /// The advisory database's files (path, size, modification time) when auditing offline;
+    /// online nothing (the orchestrator keeps an online result only for `network-ttl`).
+    async fn cache_state(&self, cx: &CheckContext) -> Option<String> {
+        match self.database_path(cx) {
+            Some(path) => tokio::task::spawn_blocking(move || AdvisoryDb::fingerprint(&path)).await.ok()?,
+            None => Some(String::new()),
+        }
+    }
+
+    /// Online unless a database is given (configuration, `--advisory-db`, the variable).
+    fn online(&self, cx: &CheckContext) -> bool {
+        self.database_path(cx).is_none()
     }
 
     async fn run(&self, cx: &CheckContext) -> CheckResult {

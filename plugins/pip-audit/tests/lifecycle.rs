@@ -60,6 +60,7 @@ impl Setup {
                 ("GREENLIGHT_ADVISORY_DB".to_string(), db.display().to_string()),
                 ("GREENLIGHT_CACHE_DIR".to_string(), root.join("cache").display().to_string()),
             ]),
+            at_revision: false,
         }
     }
 

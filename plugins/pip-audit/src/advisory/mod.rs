@@ -258,6 +258,26 @@ impl AdvisoryDb {
         Ok((db, warnings))
     }
 
+    /// What identifies the database at `path` without reading it: every record file's path,
+    /// size and modification time (the keys of the parsed-record cache). `None` when it is not
+    /// a directory.
+    pub fn fingerprint(path: &Path) -> Option<String> {
+        use std::fmt::Write as _;
+        if !path.is_dir() {
+            return None;
+        }
+        let vulns = path.join("vulns");
+        let search_root = if vulns.is_dir() { vulns } else { path.to_path_buf() };
+        let mut files = Vec::new();
+        collect_files(&search_root, 0, &mut files, &mut Vec::new());
+        files.sort();
+        let mut out = format!("{}\n", path.display());
+        for file in &files {
+            let _ = writeln!(out, "{:?}", cache::Key::of(&search_root, file)?);
+        }
+        Some(out)
+    }
+
     /// A database from record texts (the path names each record in warnings and decides the
     /// format by its extension). For tests and tools that keep records elsewhere.
     pub fn from_sources(root: &Path, sources: Vec<(PathBuf, String)>) -> (AdvisoryDb, Vec<LoadWarning>) {
