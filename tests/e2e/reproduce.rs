@@ -30,6 +30,13 @@ struct History {
 }
 
 impl History {
+    /// The clean-service fixture committed once, and nothing else yet.
+    fn initial() -> Self {
+        let project = TempProject::fixture("clean-service");
+        project.git_init();
+        Self { project, commits: BTreeMap::new() }
+    }
+
     fn new() -> Self {
         let project = TempProject::fixture("clean-service");
         project.git_init();
@@ -39,12 +46,8 @@ impl History {
         history.mark("good");
         history.docs("docs 1");
         history.docs("docs 2");
-        history.edit(
-            "packages/core/health.py",
-            "\"\"\"Health reporting.\"\"\"\n",
-            "\"\"\"Health reporting.\"\"\"\n\nimport os\n",
-        );
-        history.commit("health: read the environment", "lint");
+        history.add_lint();
+        history.mark("lint");
         history.docs("docs 3");
         history.project.git(&["switch", "-q", "-c", "feature"]);
         let tests = std::fs::read_to_string(history.path().join("tests/test_api.py")).unwrap();
@@ -66,8 +69,42 @@ impl History {
     }
 
     fn mark(&mut self, name: &'static str) {
-        let sha = self.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+        let sha = self.head();
         self.commits.insert(name, sha);
+    }
+
+    /// The sha of `HEAD`.
+    fn head(&self) -> String {
+        self.project.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
+    /// Commits an unused import (ruff-check fails from here on) and returns its sha.
+    fn add_lint(&self) -> String {
+        self.edit(
+            "packages/core/health.py",
+            "\"\"\"Health reporting.\"\"\"\n",
+            "\"\"\"Health reporting.\"\"\"\n\nimport os\n",
+        );
+        self.project.git(&["commit", "-q", "-am", "health: read the environment"]);
+        self.head()
+    }
+
+    /// `bisect --check ruff-check` from `good` to main, and its JSON result.
+    fn bisect_ruff_check(&self, good: &str) -> (greenlight_e2e::RunResult, Value) {
+        let result = self.run(&[
+            "bisect",
+            "--good",
+            good,
+            "--bad",
+            "main",
+            "--check",
+            "ruff-check",
+            "--json",
+            ".greenlight/b.json",
+        ]);
+        assert_eq!(result.code, Some(0), "{}", result.output());
+        let json = read_json(&self.path().join(".greenlight/b.json"));
+        (result, json)
     }
 
     fn sha(&self, name: &str) -> &str {
@@ -363,42 +400,22 @@ fn bisect_skips_commits_where_the_check_errored() {
     if !ready() {
         return;
     }
-    let project = TempProject::fixture("clean-service");
-    project.git_init();
-    let good = project.git(&["rev-parse", "HEAD"]).trim().to_string();
-    let history = History { project, commits: BTreeMap::new() };
+    let history = History::initial();
+    let good = history.head();
     history.docs("docs 1");
     history.docs("docs 2");
     // ruff cannot read its configuration here: `errored`, untestable.
     history.edit("pyproject.toml", "line-length = 100", "line-length = \"long\"");
     history.project.git(&["commit", "-q", "-am", "config: broken"]);
-    let broken = history.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let broken = history.head();
     history.edit("pyproject.toml", "line-length = \"long\"", "line-length = 100");
     history.project.git(&["commit", "-q", "-am", "config: fixed"]);
-    history.edit(
-        "packages/core/health.py",
-        "\"\"\"Health reporting.\"\"\"\n",
-        "\"\"\"Health reporting.\"\"\"\n\nimport os\n",
-    );
-    history.project.git(&["commit", "-q", "-am", "health: read the environment"]);
-    let lint = history.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let lint = history.add_lint();
     history.docs("docs 3");
     history.docs("docs 4");
     let before = user_state(history.path());
 
-    let result = history.run(&[
-        "bisect",
-        "--good",
-        &good,
-        "--bad",
-        "main",
-        "--check",
-        "ruff-check",
-        "--json",
-        ".greenlight/b.json",
-    ]);
-    assert_eq!(result.code, Some(0), "{}", result.output());
-    let json = read_json(&history.path().join(".greenlight/b.json"));
+    let (result, json) = history.bisect_ruff_check(&good);
     assert_eq!(json["checks"][0]["first_bad"]["sha"], lint.as_str(), "{}", result.output());
     let tested = json["tested"].as_array().unwrap();
     let skipped =
@@ -426,40 +443,20 @@ fn bisect_steps_over_commits_whose_configuration_cannot_be_loaded() {
     if !ready() {
         return;
     }
-    let project = TempProject::fixture("clean-service");
-    project.git_init();
-    let good = project.git(&["rev-parse", "HEAD"]).trim().to_string();
-    let history = History { project, commits: BTreeMap::new() };
+    let history = History::initial();
+    let good = history.head();
     history.docs("docs 1");
     let pyproject = std::fs::read_to_string(history.path().join("pyproject.toml")).unwrap();
     history.project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight]\njbos = 2\n"));
     history.project.git(&["commit", "-q", "-am", "config: a typo"]);
-    let typo = history.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let typo = history.head();
     history.docs("docs 2");
     history.project.write("pyproject.toml", &pyproject);
     history.project.git(&["commit", "-q", "-am", "config: fixed"]);
-    history.edit(
-        "packages/core/health.py",
-        "\"\"\"Health reporting.\"\"\"\n",
-        "\"\"\"Health reporting.\"\"\"\n\nimport os\n",
-    );
-    history.project.git(&["commit", "-q", "-am", "health: read the environment"]);
-    let lint = history.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let lint = history.add_lint();
     let before = user_state(history.path());
 
-    let result = history.run(&[
-        "bisect",
-        "--good",
-        &good,
-        "--bad",
-        "main",
-        "--check",
-        "ruff-check",
-        "--json",
-        ".greenlight/b.json",
-    ]);
-    assert_eq!(result.code, Some(0), "{}", result.output());
-    let json = read_json(&history.path().join(".greenlight/b.json"));
+    let (result, json) = history.bisect_ruff_check(&good);
     assert_eq!(json["checks"][0]["first_bad"]["sha"], lint.as_str(), "{}", result.output());
     let tested = json["tested"].as_array().unwrap();
     let skipped = tested.iter().find(|commit| commit["commit"] == typo.as_str()).expect("the typo commit was probed");
@@ -472,39 +469,19 @@ fn bisect_over_64_commits_takes_seconds() {
     if !ready() {
         return;
     }
-    let project = TempProject::fixture("clean-service");
-    project.git_init();
-    let good = project.git(&["rev-parse", "HEAD"]).trim().to_string();
-    let history = History { project, commits: BTreeMap::new() };
+    let history = History::initial();
+    let good = history.head();
     let mut lint = String::new();
     for index in 1..=64 {
         if index == 41 {
-            history.edit(
-                "packages/core/health.py",
-                "\"\"\"Health reporting.\"\"\"\n",
-                "\"\"\"Health reporting.\"\"\"\n\nimport os\n",
-            );
-            history.project.git(&["commit", "-q", "-am", "health: read the environment"]);
-            lint = history.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+            lint = history.add_lint();
         } else {
             history.docs(&format!("docs {index}"));
         }
     }
     let started = Instant::now();
-    let result = history.run(&[
-        "bisect",
-        "--good",
-        &good,
-        "--bad",
-        "main",
-        "--check",
-        "ruff-check",
-        "--json",
-        ".greenlight/b.json",
-    ]);
+    let (_, json) = history.bisect_ruff_check(&good);
     let elapsed = started.elapsed();
-    assert_eq!(result.code, Some(0), "{}", result.output());
-    let json = read_json(&history.path().join(".greenlight/b.json"));
     assert_eq!(json["checks"][0]["first_bad"]["sha"], lint.as_str());
     assert_eq!(json["commits"], 64);
     let runs = json["runs"].as_u64().unwrap();
@@ -610,7 +587,7 @@ fn ctrl_c_during_hotfix_leaves_no_branch_behind() {
     history.project.write("docs/speed.md", "slow\n");
     history.project.git(&["add", "-A"]);
     history.project.git(&["commit", "-q", "-m", "docs: slow down"]);
-    let target = history.project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let target = history.head();
     history.docs("docs 6");
     let before = user_state(history.path());
     let child = spawn_greenlight(history.path(), &["hotfix", "--revert", &target, "--check", "ruff-check"]);

@@ -624,70 +624,85 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
                 vars: shared.options.vars.clone(),
                 at_revision: shared.options.rev.is_some(),
             };
-            let mut parts = None;
             // A result from a remote service lives for `network-ttl`, or is not kept.
             let ttl = match cache {
                 Some(network_ttl) if checker.online(&cx) => network_ttl.map(Some),
                 Some(_) => Some(None),
                 None => None,
             };
-            if let (Some(result_cache), Some(ttl)) = (&shared.cache, ttl) {
-                match checker.cache_state(&cx).await {
-                    Some(state) => {
-                        let files = shared
-                            .files
-                            .get_or_init(|| cache::project_files(&shared.plan_project, &shared.options.outputs, stop))
-                            .await;
-                        let key_parts = KeyParts {
-                            greenlight: GREENLIGHT_VERSION.to_string(),
-                            check: node.id.clone(),
-                            files: files.digest.clone(),
-                            config: shared.config_hash.clone(),
-                            tools: cx
-                                .tools
-                                .values()
-                                .map(|tool| format!("{} {} {}", tool.name, tool.path.display(), tool.version))
-                                .collect(),
-                            environment: if *uses_environment {
-                                shared.environment_key.lock().unwrap_or_else(|p| p.into_inner()).clone()
-                            } else {
-                                None
-                            },
-                            vars: env_vars
-                                .iter()
-                                .map(|name| {
-                                    let value = shared
-                                        .options
-                                        .vars
-                                        .get(name)
-                                        .map(|value| cache::text_hash(value))
-                                        .unwrap_or_default();
-                                    (name.to_string(), value)
-                                })
-                                .collect(),
-                            state: cache::text_hash(&state),
-                        };
-                        if let Some(report) = result_cache.lookup(&key_parts, ttl, log_path) {
-                            tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
-                            return Execution::Cached(report);
-                        }
-                        tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key_parts, files));
-                        parts = Some(key_parts);
-                    }
-                    None if stop.is_cancelled() => {
+            let parts = if let (Some(result_cache), Some(ttl)) = (&shared.cache, ttl) {
+                let Some(state) = checker.cache_state(&cx).await else {
+                    if stop.is_cancelled() {
                         return Execution::Fresh(CheckResult::new(Outcome::Cancelled, "cancelled"), None);
                     }
-                    None => tracing::info!(
+                    tracing::info!(
                         check = %node.id,
                         "cache: not used: what the check reads besides the project's files could not be read"
-                    ),
+                    );
+                    return run_checker(checker.as_ref(), &cx, stop, None).await;
+                };
+                let files = shared
+                    .files
+                    .get_or_init(|| cache::project_files(&shared.plan_project, &shared.options.outputs, stop))
+                    .await;
+                let key_parts = shared.key_parts(&node.id, &cx, files, *uses_environment, env_vars, &state);
+                if let Some(report) = result_cache.lookup(&key_parts, ttl, log_path) {
+                    tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
+                    return Execution::Cached(report);
                 }
-            }
-            let mut result = checker.run(&cx).await;
-            if stop.is_cancelled() && matches!(result.outcome, Outcome::Errored) {
-                result = CheckResult::new(Outcome::Cancelled, "cancelled");
-            }
-            Execution::Fresh(result, parts)
+                tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key_parts, files));
+                Some(key_parts)
+            } else {
+                None
+            };
+            run_checker(checker.as_ref(), &cx, stop, parts).await
+        }
+    }
+}
+
+/// Runs `checker`; an `errored` result of a stopped check is `cancelled`.
+async fn run_checker(checker: &dyn Checker, cx: &CheckContext, stop: &Stop, parts: Option<KeyParts>) -> Execution {
+    let mut result = checker.run(cx).await;
+    if stop.is_cancelled() && matches!(result.outcome, Outcome::Errored) {
+        result = CheckResult::new(Outcome::Cancelled, "cancelled");
+    }
+    Execution::Fresh(result, parts)
+}
+
+impl Shared {
+    /// The result cache's key of check `id` about to run in `cx`.
+    fn key_parts(
+        &self,
+        id: &str,
+        cx: &CheckContext,
+        files: &ProjectFiles,
+        uses_environment: bool,
+        env_vars: &[String],
+        state: &str,
+    ) -> KeyParts {
+        KeyParts {
+            greenlight: GREENLIGHT_VERSION.to_string(),
+            check: id.to_string(),
+            files: files.digest.clone(),
+            config: self.config_hash.clone(),
+            tools: cx
+                .tools
+                .values()
+                .map(|tool| format!("{} {} {}", tool.name, tool.path.display(), tool.version))
+                .collect(),
+            environment: if uses_environment {
+                self.environment_key.lock().unwrap_or_else(|p| p.into_inner()).clone()
+            } else {
+                None
+            },
+            vars: env_vars
+                .iter()
+                .map(|name| {
+                    let value = self.options.vars.get(name).map(|value| cache::text_hash(value)).unwrap_or_default();
+                    (name.to_string(), value)
+                })
+                .collect(),
+            state: cache::text_hash(state),
         }
     }
 }

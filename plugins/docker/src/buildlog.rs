@@ -104,10 +104,10 @@ impl BuildLog {
         }
     }
 
-    /// Every image the steps so far produced or started from (the base, cached and new layers):
-    /// whatever the builder commits next has one of them as its parent.
-    pub fn images(&self) -> Vec<String> {
-        self.steps.iter().filter_map(|step| step.image.clone()).collect()
+    /// The image the step in progress builds on (the last image a step produced or started
+    /// from): whatever the builder commits next has it as its parent.
+    pub fn last_image(&self) -> Option<String> {
+        self.steps.iter().rev().find_map(|step| step.image.clone())
     }
 
     fn line(&mut self, line: &str) -> Option<Event> {
@@ -284,7 +284,7 @@ mod tests {
             ],
             "the base image and cached layers are not this build's"
         );
-        assert_eq!(log.images(), ["aaed5b53a1be", "bd767bc64d92", "e868032cc36e"]);
+        assert_eq!(log.last_image().as_deref(), Some("e868032cc36e"));
         assert_eq!(log.steps.len(), 5);
         let step = log.last_step().unwrap();
         assert_eq!((step.number, step.total), (5, 7));

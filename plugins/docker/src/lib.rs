@@ -531,7 +531,7 @@ async fn build_and_smoke(session: &Session<'_>, tar: &Path, dockerfile_in_tar: &
                 }
                 Some(Ok(BuildEvent::Output(chunk))) => {
                     log.raw(&buildlog::strip_ansi(&chunk));
-                    resources.record(build_log.push(&chunk), build_log.images());
+                    resources.record(build_log.push(&chunk), build_log.last_image());
                 }
                 Some(Ok(BuildEvent::Status(status))) => {
                     let noisy = ["Downloading", "Extracting", "Waiting", "Verifying Checksum", "Pulling fs layer"];
@@ -549,7 +549,7 @@ async fn build_and_smoke(session: &Session<'_>, tar: &Path, dockerfile_in_tar: &
         }
     }
     let events = build_log.finish();
-    resources.record(events, build_log.images());
+    resources.record(events, build_log.last_image());
     if ended {
         // The builder is done and committed nothing unseen.
         resources.build_ended();
@@ -898,11 +898,18 @@ struct Created {
     layers: Vec<String>,
     /// The built image, kept with `--keep-image` (its layers stay).
     kept: Option<String>,
-    /// While a build runs: the images its steps produced or started from, and when it started.
-    /// If the check stops listening before the build ends, the builder may still commit the
-    /// step it is in; such layers are children of these.
+    /// While a build runs: the image the step in progress builds on, and when the build last
+    /// spoke. If the check stops listening before the build ends, the builder may still commit
+    /// the step it is in: a child of that image, made after that moment.
     sweep: Option<(Vec<String>, i64)>,
-    build_started: Option<i64>,
+    /// True from the start of the build until it ended on its own.
+    building: bool,
+}
+
+/// Seconds since the epoch, as the engine dates images.
+fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// One thing to remove.
@@ -966,13 +973,11 @@ impl Resources {
     }
 
     fn build_started(&self) {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_secs());
-        // Image creation times are whole seconds.
-        self.lock().build_started = Some(now as i64 - 1);
+        self.lock().building = true;
     }
 
     /// Takes note of what the builder did; `images` are the images of its steps so far.
-    fn record(&self, events: Vec<buildlog::Event>, images: Vec<String>) {
+    fn record(&self, events: Vec<buildlog::Event>, parent: Option<String>) {
         let mut state = self.lock();
         for event in events {
             match event {
@@ -981,8 +986,11 @@ impl Resources {
                 buildlog::Event::ContainerRemoved(id) => state.build_containers.retain(|container| container != &id),
             }
         }
-        if let Some(since) = state.build_started {
-            state.sweep = Some((images, since));
+        if state.building {
+            // What the builder commits unseen comes after this output, on `parent`: other
+            // builds on the same engine may build on the same image, but not at this moment.
+            // Image creation times are whole seconds.
+            state.sweep = Some((parent.into_iter().collect(), unix_now() - 1));
         }
     }
 
@@ -990,7 +998,7 @@ impl Resources {
     fn build_ended(&self) {
         let mut state = self.lock();
         state.sweep = None;
-        state.build_started = None;
+        state.building = false;
     }
 
     /// The build made its image; with `--keep-image` it stays.

@@ -302,6 +302,29 @@ async fn a_layer_committed_after_a_stop_is_found_and_removed() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn layers_of_other_builds_on_an_earlier_image_are_left_alone() {
+    // Stopped while copying onto its own layer 2222222222bb: a new child of the base image
+    // 1111111111aa is another build's (same base, same engine), not this one's.
+    let fixture = fixture(DOCKERFILE);
+    let engine = FakeEngine::new(Script {
+        build: vec![output(
+            "Step 1/4 : FROM base\n ---> 1111111111aa\nStep 2/4 : WORKDIR /app\n ---> 2222222222bb\nStep 3/4 : COPY . .\n",
+        )],
+        build_hangs: true,
+        unseen_layer: Some(("1111111111aa".to_string(), "sha256:7777".to_string())),
+        ..Script::default()
+    });
+    let options =
+        DockerOptions { build_timeout: Some(DurationValue(Duration::from_secs(5))), ..DockerOptions::default() };
+    let result = run(&fixture, options, engine.clone()).await;
+    assert_eq!(result.outcome, Outcome::TimedOut, "{result:?}");
+    let calls = engine.calls();
+    assert!(calls.contains(&"dangling".to_string()), "the sweep ran: {calls:?}");
+    assert!(!calls.contains(&"rmi sha256:7777".to_string()), "another build's layer was removed: {calls:?}");
+    assert!(calls.contains(&"rmi 2222222222bb".to_string()), "this build's own layer is removed: {calls:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_hanging_smoke_command_times_out() {
     let fixture = fixture(DOCKERFILE);
     let engine = FakeEngine::new(Script { build: built(), exit_code: None, ..Script::default() });
