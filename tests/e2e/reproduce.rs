@@ -30,16 +30,23 @@ struct History {
 }
 
 impl History {
-    /// The clean-service fixture committed once, and nothing else yet.
+    /// The clean-service fixture committed once, and nothing else yet. Its docker check is
+    /// off: these tests are about histories, and two of them building the same image at once
+    /// on one engine would share layers through Docker's cache, which each run removes.
     fn initial() -> Self {
         let project = TempProject::fixture("clean-service");
+        let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+        assert!(pyproject.contains("[tool.greenlight.docker]\n"), "clean-service configures docker");
+        project.write(
+            "pyproject.toml",
+            &pyproject.replace("[tool.greenlight.docker]\n", "[tool.greenlight.docker]\nenabled = false\n"),
+        );
         project.git_init();
         Self { project, commits: BTreeMap::new() }
     }
 
     fn new() -> Self {
-        let project = TempProject::fixture("clean-service");
-        project.git_init();
+        let project = Self::initial().project;
         project.git(&["config", "user.name", "Test Author"]);
         project.git(&["config", "user.email", "author@example.com"]);
         let mut history = Self { project, commits: BTreeMap::new() };
