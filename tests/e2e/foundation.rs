@@ -241,3 +241,24 @@ fn fix_is_the_only_way_to_edit_files() {
     let result = project.run_checks(&["ruff-format"]);
     assert_eq!(result.code, Some(0), "formatted after --fix: {}", result.output());
 }
+
+/// When greenlight cannot make its state directory (here a file stands in its place), nothing
+/// runs: a usage error names the path and what to do, and the file is left as it was.
+#[test]
+fn a_state_directory_that_cannot_be_made_stops_the_run_with_advice() {
+    let project = TempProject::fixture("lint-errors");
+    project.write(".greenlight", "a file of the user's\n");
+    let result = project.run(&["run", "ruff-check", "--json", "report.json"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    assert!(
+        result.stderr.contains(&format!(
+            "cannot create greenlight's state directory {}",
+            project.path().join(".greenlight").display()
+        )),
+        "{}",
+        result.output()
+    );
+    assert!(result.stderr.contains("remove or rename what is in the way"), "{}", result.output());
+    assert_eq!(std::fs::read_to_string(project.path().join(".greenlight")).unwrap(), "a file of the user's\n");
+    assert!(!project.path().join("report.json").exists(), "nothing ran");
+}

@@ -155,6 +155,8 @@ pub async fn run_pipeline(
 ) -> Result<RunReport, Failure> {
     let project = greenlight_orchestrator::load_project(root).await;
     let plan = Plan::new(project, &registry(), selection)?;
+    let state_dir = options.state_dir.clone().unwrap_or_else(|| plan.project.root.join(".greenlight"));
+    greenlight_orchestrator::prepare_state_dir(&state_dir).map_err(Failure::usage)?;
     let observer: Arc<dyn Observer> = Arc::new(LiveObserver(live));
     Ok(greenlight_orchestrator::run(plan, options, observer, stop.clone()).await)
 }

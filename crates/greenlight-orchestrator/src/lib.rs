@@ -22,4 +22,4 @@ pub mod tools;
 pub use config::Config;
 pub use plan::{Plan, PlanError, PlannedCheck, Selection};
 pub use project::{discover_root, load_project};
-pub use run::{NoObserver, Observer, RunOptions, run};
+pub use run::{NoObserver, Observer, RunOptions, prepare_state_dir, run};

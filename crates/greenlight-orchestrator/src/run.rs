@@ -142,7 +142,8 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
     let run_id = run_id();
     let state_dir = options.state_dir.clone().unwrap_or_else(|| project.root.join(".greenlight"));
     let log_base = state_dir.parent().map_or_else(|| project.root.clone(), Path::to_path_buf);
-    prepare_state_dir(&state_dir);
+    // The CLI prepares it first and stops with its error; here a failure shows in each check.
+    let _ = prepare_state_dir(&state_dir);
     let log_dir = state_dir.join("logs").join(&run_id);
     let _ = std::fs::create_dir_all(&log_dir);
     prune_logs(&state_dir.join("logs"), 20);
@@ -762,12 +763,22 @@ fn run_id() -> String {
 }
 
 /// `.greenlight/` holds a `.gitignore` of `*`, so git (and tools that honour it) ignores it.
-fn prepare_state_dir(dir: &Path) {
-    let _ = std::fs::create_dir_all(dir);
+/// Creates greenlight's state directory (logs, the project environment, caches) with a
+/// `.gitignore` that keeps it out of git; an error says what is in the way and what to do.
+pub fn prepare_state_dir(dir: &Path) -> Result<(), String> {
+    let fail = |error: std::io::Error| {
+        format!(
+            "cannot create greenlight's state directory {} ({error}); greenlight keeps its logs, the project environment and caches there: remove or rename what is in the way, or make the project directory writable",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
     let ignore = dir.join(".gitignore");
     if !ignore.exists() {
-        let _ = std::fs::write(ignore, "# Created by greenlight: logs, the project environment and caches.\n*\n");
+        std::fs::write(ignore, "# Created by greenlight: logs, the project environment and caches.\n*\n")
+            .map_err(fail)?;
     }
+    Ok(())
 }
 
 fn prune_logs(dir: &Path, keep: usize) {
