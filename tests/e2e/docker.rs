@@ -4,7 +4,8 @@
 //! that existed before).
 //!
 //! These tests run one at a time (`.config/nextest.toml` puts them in a group of one thread;
-//! under plain `cargo test` a lock does the same): they share one engine.
+//! under plain `cargo test` a lock does the same, and a lock file in the temporary directory keeps
+//! two test runs on one machine apart): they share one engine.
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
@@ -19,10 +20,27 @@ use greenlight_report::Outcome;
 /// The label greenlight puts on what it creates.
 const RUN_LABEL: &str = "io.greenlight.run";
 
-/// One docker test at a time, also without nextest.
-fn serial() -> MutexGuard<'static, ()> {
+/// Holds the engine for one docker test: a lock within this process (also without nextest)
+/// and a lock file shared by every test run on the machine, so two checkouts testing at once
+/// do not see each other's containers as leftovers.
+struct Serial {
+    _file: std::fs::File,
+    _guard: MutexGuard<'static, ()>,
+}
+
+/// One docker test at a time, in this process and on this machine.
+fn serial() -> Serial {
     static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    let guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let path = std::env::temp_dir().join("greenlight-docker-tests.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|error| panic!("cannot open {}: {error}", path.display()));
+    file.lock().unwrap_or_else(|error| panic!("cannot lock {}: {error}", path.display()));
+    Serial { _file: file, _guard: guard }
 }
 
 fn lines(text: Option<String>) -> BTreeSet<String> {
