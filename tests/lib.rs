@@ -1,6 +1,9 @@
 //! Helpers for the end-to-end tests: temporary copies of fixtures, git repositories made on
 //! the fly, and running the real `greenlight` binary.
-#![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and git")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the tests start the binary under test and git, and read their own switches (GREENLIGHT_REQUIRE_TOOLS) from the environment"
+)]
 #![expect(clippy::print_stderr, reason = "tests explain why they skip")]
 
 use std::collections::BTreeMap;

@@ -8,7 +8,10 @@
 //! - `lint`: `cargo fmt --check` and `cargo clippy --all-targets -D warnings`.
 //! - `bench [--reps N] [--advisory-db-only]`: greenlight against the runbook, side by side,
 //!   and the offline advisory database's load and query times (`docs/benchmarks.md`).
-#![expect(clippy::disallowed_methods, reason = "dev tooling runs cargo, pip and apt directly")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "dev tooling runs cargo, pip and apt directly and reads CARGO, PATH and its switches from the environment"
+)]
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "dev tooling reports progress")]
 
 mod base_image;

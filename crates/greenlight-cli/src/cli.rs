@@ -341,7 +341,8 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 /// Sets up `tracing` to stderr: warnings by default, debug with `-v`, trace with `-vv`;
 /// `RUST_LOG` overrides.
-pub fn init_tracing((verbose, quiet): (u8, bool)) {
+pub fn init_tracing((verbose, quiet): (u8, bool), env: &greenlight_env::Env) {
+    use greenlight_env::EnvVars;
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -349,11 +350,14 @@ pub fn init_tracing((verbose, quiet): (u8, bool)) {
         (_, 1) => "warn,greenlight_orchestrator=debug,greenlight_process=debug",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = env
+        .get(EnvVars::RUST_LOG)
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
     use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(std::io::stderr().is_terminal() && env.get(EnvVars::NO_COLOR).is_none())
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

@@ -5,6 +5,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use greenlight_env::{Env, EnvVars};
 use greenlight_orchestrator::config::ToolPin;
 use greenlight_orchestrator::{Observer, Plan, PlanError, RunOptions, Selection};
 use greenlight_process::Stop;
@@ -18,16 +19,16 @@ use crate::registry::registry;
 use crate::reproduce;
 
 /// Runs the subcommand and returns the exit code.
-pub async fn dispatch(cli: Cli) -> ExitCode {
+pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
     let result = match cli.command {
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(args, env).await,
         Command::List(args) => list(args).await,
-        Command::Bisect(args) => reproduce::bisect(args).await,
-        Command::Policy(args) => policy(args).await,
-        Command::Hotfix(args) => reproduce::hotfix(args).await,
+        Command::Bisect(args) => reproduce::bisect(args, env).await,
+        Command::Policy(args) => policy(args, env).await,
+        Command::Hotfix(args) => reproduce::hotfix(args, env).await,
         Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
-        Command::Report(ReportCommand::Render(args)) => render(args),
-        Command::Report(ReportCommand::Merge(args)) => merge(args),
+        Command::Report(ReportCommand::Render(args)) => render(args, env),
+        Command::Report(ReportCommand::Merge(args)) => merge(args, env),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", error.message);
@@ -96,7 +97,7 @@ pub fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
     }
 }
 
-async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
+async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
     let root = project_root(&args.project)?;
     if args.rev.is_some() && args.fix {
         return Err(Failure::usage(
@@ -108,7 +109,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
         Some(path) => tools_from(path)?,
         None => BTreeMap::new(),
     };
-    let mut vars = user_vars(&args)?;
+    let mut vars = user_vars(&args, env)?;
     pr_vars(&mut vars, args.pr_body.as_deref(), args.pr_base.as_deref(), None, &[])?;
     let options = RunOptions {
         jobs: args.jobs,
@@ -125,7 +126,7 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     };
 
     let json_to_stdout = args.output.formats.json.as_deref() == Some(Path::new("-"));
-    let live = live_view(args.output.quiet, args.output.no_progress);
+    let live = live_view(args.output.quiet, args.output.no_progress, env);
     let stop = Stop::new();
     let signals = tokio::spawn(watch_signals(stop.clone()));
     let report = match &args.rev {
@@ -137,8 +138,8 @@ async fn run(args: RunArgs) -> Result<ExitCode, Failure> {
     let report = report?;
 
     // Every requested output is written however the run ended (failed, errored, interrupted).
-    let written = write_outputs(&args.output.formats, &report, &CiEnv::from_env());
-    print_summary(&report, args.output.verbose > 0, args.output.quiet, json_to_stdout);
+    let written = write_outputs(&args.output.formats, &report, &CiEnv::from_env(env));
+    print_summary(&report, args.output.verbose > 0, args.output.quiet, json_to_stdout, env);
     let code = written.exit_code(ExitCode::for_report(&report));
     // The process ends now: freeing a report of 100,000 findings piece by piece is wasted time.
     std::mem::forget(report);
@@ -162,9 +163,9 @@ pub async fn run_pipeline(
 }
 
 /// The live view for a run: spinners on a terminal, lines in CI and pipes, nothing with `-q`.
-pub fn live_view(quiet: bool, no_progress: bool) -> Arc<LiveView> {
+pub fn live_view(quiet: bool, no_progress: bool, env: &Env) -> Arc<LiveView> {
     let stderr_tty = std::io::stderr().is_terminal();
-    let in_ci = std::env::var_os("CI").is_some_and(|value| !value.is_empty() && value != "false");
+    let in_ci = env.flag(EnvVars::CI);
     let mode = if quiet {
         LiveMode::Silent
     } else if stderr_tty && !no_progress && !in_ci {
@@ -172,13 +173,13 @@ pub fn live_view(quiet: bool, no_progress: bool) -> Arc<LiveView> {
     } else {
         LiveMode::Lines
     };
-    let color = std::env::var_os("NO_COLOR").is_none();
+    let color = env.get(EnvVars::NO_COLOR).is_none();
     Arc::new(LiveView::new(mode, color && stderr_tty))
 }
 
 /// Prints the summary of `report` (to stderr when stdout carries JSON).
-pub fn print_summary(report: &RunReport, verbose: bool, quiet: bool, json_to_stdout: bool) {
-    let color = std::env::var_os("NO_COLOR").is_none()
+pub fn print_summary(report: &RunReport, verbose: bool, quiet: bool, json_to_stdout: bool, env: &Env) {
+    let color = env.get(EnvVars::NO_COLOR).is_none()
         && if json_to_stdout { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
     let summary_options = SummaryOptions { color, verbose, quiet, ..SummaryOptions::default() };
     let summary = greenlight_reporters::terminal::render_summary(report, &summary_options);
@@ -217,23 +218,23 @@ pub fn pr_vars(
     Ok(())
 }
 
-async fn policy(args: PolicyArgs) -> Result<ExitCode, Failure> {
+async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
     let root = project_root(&args.project)?;
-    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    let mut vars: BTreeMap<String, String> = env.vars().clone();
     pr_vars(&mut vars, Some(&args.pr_body), args.base.as_deref(), args.author.as_deref(), &args.labels)?;
     let options = RunOptions { vars, ..RunOptions::default() };
     let selection = Selection { only: vec![greenlight_plugin_policy::ID.to_string()], skip: Vec::new() };
     let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
     let stop = Stop::new();
     let signals = tokio::spawn(watch_signals(stop.clone()));
-    let live = live_view(true, true);
+    let live = live_view(true, true, env);
     let report = run_pipeline(&root, &selection, options, live, &stop).await;
     signals.abort();
     let report = report?;
     if let Some(path) = &args.json {
         write_json(path, &report)?;
     }
-    print_summary(&report, true, args.quiet, json_to_stdout);
+    print_summary(&report, true, args.quiet, json_to_stdout, env);
     Ok(ExitCode::for_report(&report))
 }
 
@@ -249,8 +250,8 @@ pub fn write_json(path: &Path, report: &RunReport) -> Result<(), Failure> {
 }
 
 /// The user's environment for the checks, plus what flags tell checks through it.
-fn user_vars(args: &RunArgs) -> Result<BTreeMap<String, String>, Failure> {
-    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+fn user_vars(args: &RunArgs, env: &Env) -> Result<BTreeMap<String, String>, Failure> {
+    let mut vars: BTreeMap<String, String> = env.vars().clone();
     if args.keep_image {
         vars.insert(crate::registry::KEEP_IMAGE_VAR.to_string(), "1".to_string());
     }
@@ -283,10 +284,10 @@ impl CiEnv {
         Self::default()
     }
 
-    fn from_env() -> Self {
+    fn from_env(env: &Env) -> Self {
         Self {
-            github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true"),
-            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY").filter(|value| !value.is_empty()).map(PathBuf::from),
+            github_actions: env.get(EnvVars::GITHUB_ACTIONS) == Some("true"),
+            step_summary: env.path(EnvVars::GITHUB_STEP_SUMMARY),
         }
     }
 }
@@ -412,34 +413,34 @@ fn read_report(path: &Path) -> Result<RunReport, Failure> {
 
 /// `greenlight report render`: exits with the report's own exit code, so a CI step that
 /// renders a merged report fails when the pipeline did.
-fn render(args: RenderArgs) -> Result<ExitCode, Failure> {
+fn render(args: RenderArgs, env: &Env) -> Result<ExitCode, Failure> {
     let report = read_report(&args.report)?;
-    emit(&args.formats, &report, false)
+    emit(&args.formats, &report, false, env)
 }
 
 /// `greenlight report merge`: exits like `render` with the merged report's exit code.
-fn merge(args: MergeArgs) -> Result<ExitCode, Failure> {
+fn merge(args: MergeArgs, env: &Env) -> Result<ExitCode, Failure> {
     let reports = args.reports.iter().map(|path| read_report(path)).collect::<Result<Vec<_>, _>>()?;
     let merged = greenlight_reporters::merge::merge(reports).map_err(|error| Failure::usage(error.to_string()))?;
-    emit(&args.formats, &merged, true)
+    emit(&args.formats, &merged, true, env)
 }
 
 /// Writes the outputs of a saved report; with none requested, the terminal summary (render)
 /// or the JSON report (merge) goes to stdout. GitHub annotations and the step summary are
 /// written only when asked for (`--github`, `--step-summary`), never by default.
-fn emit(formats: &FormatArgs, report: &RunReport, json_by_default: bool) -> Result<ExitCode, Failure> {
-    let mut env = CiEnv::none();
+fn emit(formats: &FormatArgs, report: &RunReport, json_by_default: bool, env: &Env) -> Result<ExitCode, Failure> {
+    let mut ci = CiEnv::none();
     if formats.step_summary == Some(true) {
-        env.step_summary = CiEnv::from_env().step_summary;
+        ci.step_summary = CiEnv::from_env(env).step_summary;
     }
     let explicit = formats.any();
     let mut formats = formats.clone();
     if !explicit && json_by_default {
         formats.json = Some(PathBuf::from("-"));
     }
-    let written = write_outputs(&formats, report, &env);
+    let written = write_outputs(&formats, report, &ci);
     if !explicit && !json_by_default {
-        print_summary(report, false, false, false);
+        print_summary(report, false, false, false, env);
     }
     Ok(written.exit_code(ExitCode::for_report(report)))
 }

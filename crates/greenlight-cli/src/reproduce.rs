@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use greenlight_env::Env;
 use greenlight_orchestrator::bisect::{MultiBisection, State, Verdict};
 use greenlight_orchestrator::revision::{CommitInfo, Repo, Worktree};
 use greenlight_orchestrator::{RunOptions, Selection};
@@ -179,17 +180,23 @@ pub struct TestedCommit {
 }
 
 /// `greenlight bisect`.
-pub async fn bisect(args: BisectArgs) -> Result<ExitCode, Failure> {
+pub async fn bisect(args: BisectArgs, env: &Env) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let root = absolute(&project_root(&args.project)?)?;
     let stop = Stop::new();
     let signals = tokio::spawn(watch_signals(stop.clone()));
-    let result = bisect_setup(&args, &root, &stop, started).await;
+    let result = bisect_setup(&args, &root, &stop, started, env).await;
     signals.abort();
     result
 }
 
-async fn bisect_setup(args: &BisectArgs, root: &Path, stop: &Stop, started: Instant) -> Result<ExitCode, Failure> {
+async fn bisect_setup(
+    args: &BisectArgs,
+    root: &Path,
+    stop: &Stop,
+    started: Instant,
+    env: &Env,
+) -> Result<ExitCode, Failure> {
     let usage = |error: String| or_interrupted(stop, Failure::usage(error));
     let repo = Repo::open(root, stop).await.map_err(usage)?;
     let good = repo.resolve(&args.good, stop).await.map_err(usage)?;
@@ -223,7 +230,7 @@ async fn bisect_setup(args: &BisectArgs, root: &Path, stop: &Stop, started: Inst
             jobs: args.jobs,
             timeout: args.timeout,
             tool_pins,
-            vars: std::env::vars().collect(),
+            vars: env.vars().clone(),
             ..RunOptions::default()
         },
     );
@@ -236,6 +243,7 @@ async fn bisect_setup(args: &BisectArgs, root: &Path, stop: &Stop, started: Inst
         worktree: &worktree,
         options,
         stop,
+        env,
         runs: 0,
         infos: HashMap::new(),
         tested: Vec::new(),
@@ -252,6 +260,7 @@ struct Session<'a> {
     worktree: &'a Worktree,
     options: RunOptions,
     stop: &'a Stop,
+    env: &'a Env,
     runs: usize,
     infos: HashMap<String, CommitInfo>,
     tested: Vec<(String, Vec<String>, RunReport)>,
@@ -277,7 +286,7 @@ impl Session<'_> {
         let selection = Selection { only: checks.to_vec(), skip: Vec::new() };
         let mut options = self.options.clone();
         options.rev = Some(sha.to_string());
-        let live = live_view(true, true);
+        let live = live_view(true, true, self.env);
         let report = run_pipeline(&checkout, &selection, options, live, self.stop).await?;
         self.runs += 1;
         if report.interrupted || self.stop.is_cancelled() {
@@ -674,16 +683,16 @@ struct Revert {
 }
 
 /// `greenlight hotfix`.
-pub async fn hotfix(args: HotfixArgs) -> Result<ExitCode, Failure> {
+pub async fn hotfix(args: HotfixArgs, env: &Env) -> Result<ExitCode, Failure> {
     let root = absolute(&project_root(&args.project)?)?;
     let stop = Stop::new();
     let signals = tokio::spawn(watch_signals(stop.clone()));
-    let result = hotfix_setup(&args, &root, &stop).await;
+    let result = hotfix_setup(&args, &root, &stop, env).await;
     signals.abort();
     result
 }
 
-async fn hotfix_setup(args: &HotfixArgs, root: &Path, stop: &Stop) -> Result<ExitCode, Failure> {
+async fn hotfix_setup(args: &HotfixArgs, root: &Path, stop: &Stop, env: &Env) -> Result<ExitCode, Failure> {
     let usage = |error: String| or_interrupted(stop, Failure::usage(error));
     let ids: Vec<&str> = registry().iter().map(|factory| factory.id).collect();
     let config =
@@ -785,7 +794,8 @@ async fn hotfix_setup(args: &HotfixArgs, root: &Path, stop: &Stop) -> Result<Exi
         .map_err(|error| or_interrupted(stop, Failure::errored(error)))?;
     let mut branch_created = false;
     let result =
-        hotfix_in(args, &config, root, &worktree, &base_rev, &base, &branch, &ordered, &mut branch_created, stop).await;
+        hotfix_in(args, &config, root, &worktree, &base_rev, &base, &branch, &ordered, &mut branch_created, stop, env)
+            .await;
     let keep = args.keep_worktree && matches!(result, Ok(Some(_)));
     let kept = if keep {
         Some(worktree.keep())
@@ -855,6 +865,7 @@ async fn hotfix_in(
     reverts: &[Revert],
     branch_created: &mut bool,
     stop: &Stop,
+    env: &Env,
 ) -> Result<Option<HotfixDone>, Failure> {
     let checkout = project_in(worktree, base_rev)?;
     let tool_pins = match &args.tools_from {
@@ -863,7 +874,7 @@ async fn hotfix_in(
     };
     let options = worktree_options(
         root,
-        RunOptions { jobs: args.jobs, tool_pins, vars: std::env::vars().collect(), ..RunOptions::default() },
+        RunOptions { jobs: args.jobs, tool_pins, vars: env.vars().clone(), ..RunOptions::default() },
     );
     let selection = Selection { only: args.checks.clone(), skip: Vec::new() };
     let interrupted =
@@ -893,7 +904,7 @@ async fn hotfix_in(
             }
             let mut options = options.clone();
             options.rev = Some(base_rev.to_string());
-            let live = live_view(args.quiet, true);
+            let live = live_view(args.quiet, true, env);
             let mut report = run_pipeline(&checkout, &selection, options, live, stop).await?;
             if report.interrupted {
                 return Err(interrupted());
@@ -970,7 +981,7 @@ async fn hotfix_in(
     }
     let mut hotfix_options = options.clone();
     hotfix_options.rev = Some(branch.to_string());
-    let live = live_view(args.quiet, true);
+    let live = live_view(args.quiet, true, env);
     let mut report = run_pipeline(&checkout, &selection, hotfix_options, live, stop).await?;
     if report.interrupted {
         return Err(interrupted());
@@ -1017,17 +1028,18 @@ async fn hotfix_in(
     let title_path = body_path.with_file_name("PR_TITLE.txt");
     write_file(&title_path, &format!("{title}\n"))?;
 
-    let mut vars: BTreeMap<String, String> = std::env::vars().collect();
+    let mut vars: BTreeMap<String, String> = env.vars().clone();
     pr_vars(&mut vars, Some(&body_path), Some(base), None, &[])?;
     let policy_options = RunOptions { vars, ..options.clone() };
     let policy_selection = Selection { only: vec![greenlight_plugin_policy::ID.to_string()], skip: Vec::new() };
-    let policy_report = run_pipeline(&checkout, &policy_selection, policy_options, live_view(true, true), stop).await?;
+    let policy_report =
+        run_pipeline(&checkout, &policy_selection, policy_options, live_view(true, true, env), stop).await?;
     if policy_report.interrupted {
         return Err(interrupted());
     }
 
     // 5. What happened.
-    print_summary(&report, false, args.quiet, args.json.as_deref() == Some(Path::new("-")));
+    print_summary(&report, false, args.quiet, args.json.as_deref() == Some(Path::new("-")), env);
     let mut out = String::new();
     let failing_on_main: Vec<String> = main_failing.iter().map(|check| check.id.clone()).collect();
     if green {
