@@ -507,8 +507,8 @@ async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {
     }
     println!();
     for check in &plan.checks {
-        let state = if check.skip_reason.is_none() { "on " } else { "off" };
-        let why = check.skip_reason.clone().unwrap_or_else(|| check.detection.reason.clone());
+        let state = if check.skip.is_none() { "on " } else { "off" };
+        let why = check.skip.as_ref().map_or_else(|| check.detection.reason.clone(), |skip| skip.reason.clone());
         let mut extras = Vec::new();
         let needs = check.needs();
         if !needs.is_empty() {

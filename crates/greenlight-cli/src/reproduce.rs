@@ -18,7 +18,7 @@ use greenlight_orchestrator::bisect::{MultiBisection, State, Verdict};
 use greenlight_orchestrator::revision::{CommitInfo, Repo, Worktree};
 use greenlight_orchestrator::{RunOptions, Selection};
 use greenlight_process::Stop;
-use greenlight_report::{ExitCode, Finding, Outcome, RunReport};
+use greenlight_report::{ExitCode, Finding, Outcome, RunReport, SkipCause};
 use greenlight_reporters::terminal::LiveView;
 use serde::{Deserialize, Serialize};
 
@@ -345,7 +345,7 @@ impl Session<'_> {
             .iter()
             .filter(|check| {
                 check.kind == greenlight_report::NodeKind::Check
-                    && check.reason.as_deref() != Some("not selected on the command line")
+                    && !check.skip_cause.as_ref().is_some_and(SkipCause::is_deselected)
             })
             .map(|check| format!("{} {}", check.id, check.outcome))
             .collect();

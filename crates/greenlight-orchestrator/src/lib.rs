@@ -20,6 +20,6 @@ mod run;
 pub mod tools;
 
 pub use config::Config;
-pub use plan::{Plan, PlanError, PlannedCheck, Selection};
+pub use plan::{Plan, PlanError, PlannedCheck, Selection, Skip};
 pub use project::{discover_root, load_project};
 pub use run::{NoObserver, Observer, RunOptions, prepare_state_dir, run};

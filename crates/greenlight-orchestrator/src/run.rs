@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 use greenlight_checker::{CheckContext, CheckResult, Checker, ENVIRONMENT, PythonEnv, ToolSpec};
 use greenlight_process::Stop;
 use greenlight_report::{
-    CheckReport, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, ProjectInfo, RunReport, SCHEMA_VERSION, ToolInfo,
-    sort_findings,
+    CancelReason, CheckReport, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, ProjectInfo, RunReport, SCHEMA_VERSION,
+    SkipCause, ToolInfo, sort_findings,
 };
 use tokio::task::JoinSet;
 
@@ -77,6 +77,16 @@ enum StopCause {
     FailFast,
     Deadline,
     User,
+}
+
+impl StopCause {
+    fn reason(self) -> CancelReason {
+        match self {
+            StopCause::FailFast => CancelReason::FailFast,
+            StopCause::Deadline => CancelReason::Deadline,
+            StopCause::User => CancelReason::Interrupted,
+        }
+    }
 }
 
 struct Node {
@@ -222,6 +232,7 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
                         if why.is_empty() { String::new() } else { format!(": {why}") }
                     ));
                     report.summary = format!("skipped: `{need}` {outcome}");
+                    report.skip_cause = Some(SkipCause::NeedFailed { need: need.clone(), outcome });
                     observer.finished(&report);
                     outcomes.insert(report.id.clone(), report.outcome);
                     finished.push(report);
@@ -302,6 +313,7 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
         let mut report = CheckReport::new(&node.id, &node.title, Outcome::Cancelled);
         report.kind = node.kind;
         report.summary = "not started".to_string();
+        report.cancel_reason = Some(cause.map_or(CancelReason::Interrupted, StopCause::reason));
         report.reason = Some(match cause {
             Some(StopCause::FailFast) => {
                 "not started: --fail-fast stopped the run after a check did not pass".to_string()
@@ -373,6 +385,7 @@ fn mark_stopped(report: &mut CheckReport, cause: StopCause, deadline: Option<Dur
     if !matches!(report.outcome, Outcome::Cancelled | Outcome::Errored | Outcome::TimedOut) {
         return; // It finished with a verdict of its own.
     }
+    report.cancel_reason = Some(cause.reason());
     match cause {
         StopCause::Deadline => {
             report.outcome = Outcome::TimedOut;
@@ -382,7 +395,11 @@ fn mark_stopped(report: &mut CheckReport, cause: StopCause, deadline: Option<Dur
                 humantime::format_duration(deadline.unwrap_or_default())
             ));
         }
-        StopCause::FailFast | StopCause::User if report.outcome != Outcome::TimedOut => {
+        StopCause::FailFast | StopCause::User if report.outcome == Outcome::TimedOut => {
+            // Its own timeout stopped it first.
+            report.cancel_reason = None;
+        }
+        StopCause::FailFast | StopCause::User => {
             report.outcome = Outcome::Cancelled;
             report.summary = "cancelled".to_string();
             report.reason = Some(if cause == StopCause::User {
@@ -391,7 +408,6 @@ fn mark_stopped(report: &mut CheckReport, cause: StopCause, deadline: Option<Dur
                 "stopped: --fail-fast stopped the run after another check did not pass".to_string()
             });
         }
-        _ => {}
     }
 }
 
@@ -410,10 +426,11 @@ fn build_nodes(
     let mut env_packages: Vec<String> = Vec::new();
     let mut env_needed = false;
     for check in &plan.checks {
-        if let Some(reason) = &check.skip_reason {
+        if let Some(skip) = &check.skip {
             let mut report = CheckReport::new(check.id(), check.info.title, Outcome::Skipped);
-            report.summary = reason.clone();
-            report.reason = Some(reason.clone());
+            report.summary = skip.reason.clone();
+            report.reason = Some(skip.reason.clone());
+            report.skip_cause = Some(skip.cause.clone());
             skipped.push(report);
             continue;
         }
@@ -528,6 +545,9 @@ async fn run_node(node: Node, shared: Arc<Shared>, stop: Stop) -> CheckReport {
         Execution::Fresh(result, parts) => (result, parts),
     };
     report.outcome = result.outcome;
+    if result.outcome == Outcome::Skipped {
+        report.skip_cause = Some(SkipCause::NothingToCheck);
+    }
     report.summary = result.summary;
     report.reason = result.reason;
     report.command = result.command;

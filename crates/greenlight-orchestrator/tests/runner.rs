@@ -10,7 +10,7 @@ use greenlight_checker::{
 };
 use greenlight_orchestrator::{NoObserver, Plan, RunOptions, Selection};
 use greenlight_process::Stop;
-use greenlight_report::RunReport;
+use greenlight_report::{CancelReason, RunReport, SkipCause};
 
 /// What a fake checker does.
 #[derive(Clone, Copy)]
@@ -149,6 +149,7 @@ async fn failed_need_skips_dependents_with_the_reason() {
     let deploy = report.check("deploy").unwrap();
     assert_eq!(deploy.outcome, Outcome::Skipped);
     assert!(deploy.reason.as_deref().unwrap().contains("needs `lint`, which failed"), "{deploy:?}");
+    assert_eq!(deploy.skip_cause, Some(SkipCause::NeedFailed { need: "lint".into(), outcome: Outcome::Failed }));
     assert_eq!(greenlight_report::ExitCode::for_report(&report), greenlight_report::ExitCode::Failed);
 }
 
@@ -175,7 +176,9 @@ async fn fail_fast_cancels_the_rest() {
     assert!(elapsed < Duration::from_secs(10), "fail-fast waited: {elapsed:?}");
     for id in ["slow", "later"] {
         assert_eq!(outcome(&report, id), Outcome::Cancelled, "{id}: {report:?}");
+        assert_eq!(report.check(id).unwrap().cancel_reason, Some(CancelReason::FailFast), "{id}");
     }
+    assert_eq!(report.check("fails").unwrap().cancel_reason, None);
     assert!(!report.interrupted);
     assert_eq!(greenlight_report::ExitCode::for_report(&report), greenlight_report::ExitCode::Failed);
 }
@@ -202,6 +205,9 @@ async fn overall_timeout_stops_everything() {
     let (report, elapsed) = setup.run(&registry, options, Stop::new()).await;
     assert_eq!(outcome(&report, "hang"), Outcome::TimedOut);
     assert_eq!(outcome(&report, "queued"), Outcome::Cancelled);
+    for id in ["hang", "queued"] {
+        assert_eq!(report.check(id).unwrap().cancel_reason, Some(CancelReason::Deadline), "{id}");
+    }
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert!(!pid_alive(&setup.dir.path().join("hang.pid")));
 }
@@ -220,6 +226,9 @@ async fn cancellation_stops_running_and_pending_checks() {
     assert!(report.interrupted);
     assert_eq!(outcome(&report, "hang"), Outcome::Cancelled);
     assert_eq!(outcome(&report, "pending"), Outcome::Cancelled);
+    for id in ["hang", "pending"] {
+        assert_eq!(report.check(id).unwrap().cancel_reason, Some(CancelReason::Interrupted), "{id}");
+    }
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert!(!pid_alive(&setup.dir.path().join("hang.pid")), "a grandchild outlived the cancellation");
     assert_eq!(greenlight_report::ExitCode::for_report(&report), greenlight_report::ExitCode::Interrupted);
@@ -245,6 +254,9 @@ async fn disabled_and_skipped_checks_are_reported_with_reasons() {
     assert_eq!(outcome(&report, "a"), Outcome::Passed);
     assert!(report.check("b").unwrap().reason.as_deref().unwrap().contains("skip"));
     assert!(report.check("c").unwrap().reason.as_deref().unwrap().contains("disabled in [tool.greenlight.c]"));
+    assert_eq!(report.check("b").unwrap().skip_cause, Some(SkipCause::SkipConfig));
+    assert_eq!(report.check("c").unwrap().skip_cause, Some(SkipCause::Disabled));
+    assert_eq!(report.check("a").unwrap().skip_cause, None);
     assert_eq!(report.outcome, Outcome::Passed);
 }
 

@@ -134,6 +134,14 @@ pub struct CheckReport {
     /// what to do next. `None` when it passed or failed on its own.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Why it was skipped, as data (with `outcome: skipped`); `reason` says it in words.
+    /// Programs read this, never the words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_cause: Option<SkipCause>,
+    /// Why the run stopped it or never started it, as data: with `outcome: cancelled`, or
+    /// `timed_out` when the run's own timeout stopped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<CancelReason>,
     /// Wall-clock time of the check.
     pub duration_ms: u64,
     /// The main command line that ran, if any.
@@ -159,6 +167,56 @@ pub struct CheckReport {
     pub cached: bool,
 }
 
+/// Why a check was `skipped` (serialized as `{"kind": "need_failed", "need": "environment",
+/// "outcome": "errored"}`). New kinds may be added: readers treat an unknown kind as skipped
+/// for an unknown reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipCause {
+    /// Checks were named on the command line (`greenlight run CHECK...`) and this was not.
+    NotSelected,
+    /// `--skip` named it.
+    SkipFlag,
+    /// `skip` in the configuration names it.
+    SkipConfig,
+    /// `enabled = false` in its configuration section.
+    Disabled,
+    /// Detection found that it does not apply to the project (no Dockerfile, no git).
+    NotApplicable,
+    /// A node it needs did not succeed.
+    NeedFailed {
+        /// The node's id (`environment`, a check id).
+        need: String,
+        /// What that node's outcome was.
+        outcome: Outcome,
+    },
+    /// It ran and found nothing to check (`policy` without a pull request).
+    NothingToCheck,
+    /// A kind this version does not know (a report written by a newer greenlight).
+    #[serde(other)]
+    Unknown,
+}
+
+impl SkipCause {
+    /// True when the check was left out by the user's selection (`CHECK...` named others):
+    /// another run (a shard of the pipeline) may have run it.
+    pub fn is_deselected(&self) -> bool {
+        matches!(self, SkipCause::NotSelected)
+    }
+}
+
+/// Why the run stopped a check, or never started it (serialized as `"fail_fast"`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// `--fail-fast`: another check did not pass.
+    FailFast,
+    /// The run's own timeout (`--timeout`, `timeout` in the configuration) elapsed.
+    Deadline,
+    /// The user interrupted the run (Ctrl-C, SIGTERM).
+    Interrupted,
+}
+
 impl CheckReport {
     /// A new report entry with the given outcome and nothing else filled in.
     pub fn new(id: impl Into<String>, title: impl Into<String>, outcome: Outcome) -> Self {
@@ -169,6 +227,8 @@ impl CheckReport {
             outcome,
             summary: String::new(),
             reason: None,
+            skip_cause: None,
+            cancel_reason: None,
             duration_ms: 0,
             command: None,
             exit_code: None,
@@ -566,6 +626,25 @@ mod tests {
         assert_eq!(serde_json::to_string(&Outcome::TimedOut).unwrap(), "\"timed_out\"");
         let parsed: Outcome = serde_json::from_str("\"cancelled\"").unwrap();
         assert_eq!(parsed, Outcome::Cancelled);
+    }
+
+    #[test]
+    fn causes_serialize_as_tagged_data() {
+        let cause = SkipCause::NeedFailed { need: "environment".into(), outcome: Outcome::Errored };
+        assert_eq!(
+            serde_json::to_string(&cause).unwrap(),
+            r#"{"kind":"need_failed","need":"environment","outcome":"errored"}"#
+        );
+        assert_eq!(serde_json::to_string(&SkipCause::NotSelected).unwrap(), r#"{"kind":"not_selected"}"#);
+        let later: SkipCause = serde_json::from_str(r#"{"kind":"something_new"}"#).unwrap();
+        assert_eq!(later, SkipCause::Unknown);
+        assert_eq!(serde_json::to_string(&CancelReason::FailFast).unwrap(), "\"fail_fast\"");
+        let mut check = CheckReport::new("pytest", "pytest", Outcome::Passed);
+        let json = serde_json::to_string(&check).unwrap();
+        assert!(!json.contains("skip_cause") && !json.contains("cancel_reason"), "{json}");
+        check.cancel_reason = Some(CancelReason::Interrupted);
+        let back: CheckReport = serde_json::from_str(&serde_json::to_string(&check).unwrap()).unwrap();
+        assert_eq!(back, check);
     }
 
     #[test]
