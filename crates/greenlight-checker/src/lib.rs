@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use async_trait::async_trait;
-pub use config::{COMMON_KEYS, CommonOptions, ConfigError, ConfigSource, DurationValue, parse_duration};
+pub use config::{
+    COMMON_KEYS, CommonOptions, ConfigError, ConfigOverrides, ConfigSource, DurationValue, OptionKey, parse_duration,
+};
 pub use context::{CheckContext, PythonEnv, ResolvedTool, ToolSource};
 pub use greenlight_env as env;
 pub use greenlight_process as process;

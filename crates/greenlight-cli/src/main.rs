@@ -1,10 +1,13 @@
 //! The `greenlight` command.
-#![expect(clippy::print_stdout, clippy::print_stderr, reason = "the CLI is where output is printed")]
+#![expect(clippy::print_stderr, reason = "a runtime that cannot start is reported on stderr")]
 
 mod cli;
 mod commands;
 #[cfg(test)]
 mod examples;
+mod flags;
+mod output;
+mod printer;
 mod registry;
 mod reproduce;
 

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use greenlight_checker::report::SkipCause;
-use greenlight_checker::{Checker, CheckerFactory, CheckerInfo, CommonOptions, ConfigError, Detection, Project};
+use greenlight_checker::{
+    Checker, CheckerFactory, CheckerInfo, CommonOptions, ConfigError, ConfigOverrides, Detection, Project,
+};
 
 use crate::config::Config;
 
@@ -110,7 +112,13 @@ pub enum PlanError {
 impl Plan {
     /// Loads the configuration of `project`, builds every checker of `registry` and decides
     /// which run.
-    pub fn new(project: Project, registry: &[CheckerFactory], selection: &Selection) -> Result<Self, PlanError> {
+    /// `overrides` are the command line's values of the checks' own options.
+    pub fn new(
+        project: Project,
+        registry: &[CheckerFactory],
+        selection: &Selection,
+        overrides: &ConfigOverrides,
+    ) -> Result<Self, PlanError> {
         let ids: Vec<&str> = registry.iter().map(|factory| factory.id).collect();
         for id in selection.only.iter().chain(&selection.skip) {
             if !ids.contains(&id.as_str()) {
@@ -120,7 +128,7 @@ impl Plan {
                 });
             }
         }
-        let config = Config::load(&project.root, &ids)?;
+        let config = Config::load(&project.root, &ids, overrides)?;
         let mut checks = Vec::new();
         for factory in registry {
             let checker = (factory.build)(&config.source)?;

@@ -22,6 +22,7 @@ pub struct ToolResolver {
     versions: Mutex<VersionCache>,
     resolved: Mutex<BTreeMap<String, ResolvedTool>>,
     provisioning: tokio::sync::Mutex<()>,
+    pass_env: Vec<String>,
 }
 
 /// The version reported by an executable, cached by path, size and modification time so that
@@ -49,7 +50,16 @@ impl ToolResolver {
             versions: Mutex::new(versions),
             resolved: Mutex::new(BTreeMap::new()),
             provisioning: tokio::sync::Mutex::new(()),
+            pass_env: Vec::new(),
         }
+    }
+
+    /// Lets the tools it runs (version probes, provisioning installs) see these
+    /// secret-looking variables: the run's `pass-env`, which a private package index's
+    /// credential may be in.
+    pub fn with_pass_env(mut self, names: Vec<String>) -> Self {
+        self.pass_env = names;
+        self
     }
 
     /// The pin of `tool`, if any.
@@ -183,7 +193,12 @@ impl ToolResolver {
         {
             return version.clone();
         }
-        let output = Cmd::new(path).args(spec.version_args).timeout(std::time::Duration::from_secs(30)).run(stop).await;
+        let output = Cmd::new(path)
+            .args(spec.version_args)
+            .pass_env(&self.pass_env)
+            .timeout(std::time::Duration::from_secs(30))
+            .run(stop)
+            .await;
         let version = output
             .ok()
             .and_then(|output| parse_version(&format!("{}\n{}", output.stdout.text(), output.stderr.text())))
@@ -243,7 +258,11 @@ impl ToolResolver {
             }
         };
         for step in steps {
-            let step = step.current_dir(&dir).log_file(&log).timeout(std::time::Duration::from_secs(600));
+            let step = step
+                .current_dir(&dir)
+                .log_file(&log)
+                .pass_env(&self.pass_env)
+                .timeout(std::time::Duration::from_secs(600));
             let output = step.run(stop).await.map_err(|error| format!("cannot provision {requirement}: {error}"))?;
             if !output.status.success() {
                 let _ = std::fs::remove_dir_all(&venv);
@@ -290,16 +309,9 @@ fn same_version(found: &str, wanted: &str) -> bool {
 /// The user cache directory: `$GREENLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/greenlight` or
 /// `~/.cache/greenlight`.
 pub fn cache_dir(vars: &BTreeMap<String, String>) -> PathBuf {
-    if let Some(dir) = vars.get("GREENLIGHT_CACHE_DIR").filter(|dir| !dir.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = vars.get("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
-        return Path::new(dir).join("greenlight");
-    }
-    match vars.get("HOME") {
-        Some(home) => Path::new(home).join(".cache").join("greenlight"),
-        None => std::env::temp_dir().join("greenlight-cache"),
-    }
+    greenlight_env::Env::from(vars.clone())
+        .user_cache_dir()
+        .unwrap_or_else(|| std::env::temp_dir().join("greenlight-cache"))
 }
 
 /// Shared handle.

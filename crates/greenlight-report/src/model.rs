@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The result of one `greenlight run`: every check, every finding, every tool used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RunReport {
     /// Schema version of this document ([`crate::SCHEMA_VERSION`]).
     pub schema_version: u32,
@@ -59,6 +60,7 @@ impl RunReport {
 
 /// What was checked: the project root and, when it is a git work tree, the commit.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProjectInfo {
     /// Absolute path of the project root.
     pub root: String,
@@ -95,6 +97,7 @@ impl ProjectInfo {
 
 /// A resolved tool: which binary ran, at which version.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolInfo {
     /// Version as the tool reports it (`0.17.6`), or `unknown`.
     pub version: String,
@@ -107,6 +110,7 @@ pub struct ToolInfo {
 
 /// Whether a report entry is a check or a setup step (the project environment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
     /// A checker from a plugin.
@@ -118,6 +122,7 @@ pub enum NodeKind {
 
 /// The result of one check (or setup step).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckReport {
     /// Stable check id (`ruff-check`, `pytest`, ...; contract).
     pub id: String,
@@ -171,6 +176,7 @@ pub struct CheckReport {
 /// "outcome": "errored"}`). New kinds may be added: readers treat an unknown kind as skipped
 /// for an unknown reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SkipCause {
     /// Checks were named on the command line (`greenlight run CHECK...`) and this was not.
@@ -207,6 +213,7 @@ impl SkipCause {
 
 /// Why the run stopped a check, or never started it (serialized as `"fail_fast"`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CancelReason {
     /// `--fail-fast`: another check did not pass.
@@ -246,6 +253,7 @@ impl CheckReport {
 /// Never turn "could not decide" into [`Outcome::Passed`]: a scan that scanned nothing is
 /// [`Outcome::Errored`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The check applies and found nothing wrong.
@@ -310,6 +318,7 @@ impl fmt::Display for Outcome {
 
 /// Severity of a finding, with SARIF's level names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Informational.
@@ -334,6 +343,7 @@ impl Severity {
 
 /// What kind of problem a finding is; reporters use it to pick wording and SARIF tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// A lint rule violation (ruff check).
@@ -355,6 +365,7 @@ pub enum FindingKind {
 
 /// One problem found by a check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Finding {
     /// Rule or advisory id (`F401`, `aws-access-token`, `PYSEC-2018-28`, `unformatted`).
     pub rule: String,
@@ -472,6 +483,7 @@ pub fn fingerprint(parts: &[&str]) -> String {
 /// A place in a file of the project. Lines and columns are 1-based; the end is exclusive of
 /// the column after the region (as SARIF's `endColumn`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Location {
     /// Path relative to the project root, with `/` separators.
     pub path: String,
@@ -505,6 +517,7 @@ impl Location {
 
 /// A package and version (pip-audit findings).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackageRef {
     /// PEP 503 normalized name.
     pub name: String,
@@ -514,6 +527,7 @@ pub struct PackageRef {
 
 /// A commit (gitleaks findings).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CommitRef {
     /// Full sha.
     pub sha: String,
@@ -526,6 +540,7 @@ pub struct CommitRef {
 
 /// Test results of a test runner (pytest).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TestSummary {
     /// Number of test cases, including collection errors.
     pub total: u32,
@@ -544,6 +559,7 @@ pub struct TestSummary {
 
 /// One test case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TestCase {
     /// pytest node id (`tests/test_api.py::TestX::test_y[1]`).
     pub node_id: String,
@@ -572,6 +588,7 @@ pub struct TestCase {
 
 /// The outcome of one test case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TestOutcome {
     /// Passed.
@@ -586,6 +603,7 @@ pub enum TestOutcome {
 
 /// A file or image a check produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Artifact {
     /// `wheel`, `sdist`, `image`.
     pub kind: String,
@@ -603,6 +621,7 @@ pub struct Artifact {
 
 /// Where the full output of a check is, and its last lines.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LogRef {
     /// Path of the log file, relative to the project root when inside it.
     pub path: String,
