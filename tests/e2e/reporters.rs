@@ -213,6 +213,27 @@ fn github_actions_gets_annotations_groups_and_a_step_summary() {
 }
 
 #[test]
+fn an_output_that_cannot_be_written_fails_a_green_run_with_exit_code_4() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    project.write("blocked", "a file where the SARIF report's directory would go\n");
+    let args = ["run", "ruff-format", "--no-progress", "--json", "out/report.json", "--sarif", "blocked/report.sarif"];
+    let result = run_greenlight(project.path(), &args, &[]);
+    assert_eq!(result.code, Some(4), "{}", result.output());
+    assert!(result.stderr.contains("error: SARIF report: cannot create blocked"), "{}", result.output());
+    // The others are written, and the report itself is green.
+    assert_eq!(report(project.path(), "out/report.json").outcome, Outcome::Passed);
+
+    // A red run keeps its own code.
+    project.write("apps/api/main.py", "import os\n");
+    let result =
+        run_greenlight(project.path(), &["run", "ruff-check", "--no-progress", "--sarif", "blocked/x.sarif"], &[]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+}
+
+#[test]
 fn every_file_is_written_when_a_check_errors() {
     let project = TempProject::fixture("clean-service");
     let mut args = vec!["run", "ruff-check", "--no-progress"];

@@ -8,6 +8,8 @@
 //! - `lint`: `cargo fmt --check` and `cargo clippy --all-targets -D warnings`.
 //! - `bench [--reps N] [--advisory-db-only]`: greenlight against the runbook, side by side,
 //!   and the offline advisory database's load and query times (`docs/benchmarks.md`).
+//!
+//! The layout rules are tests (`tidy.rs`), run with the rest of the suite.
 #![expect(
     clippy::disallowed_methods,
     reason = "dev tooling runs cargo, pip and apt directly and reads CARGO, PATH and its switches from the environment"
@@ -17,6 +19,8 @@
 mod base_image;
 mod bench;
 mod setup;
+#[cfg(test)]
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,6 +4,8 @@
 mod cli;
 mod commands;
 #[cfg(test)]
+mod config_docs;
+#[cfg(test)]
 mod examples;
 mod flags;
 mod output;

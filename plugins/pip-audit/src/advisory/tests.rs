@@ -1,3 +1,4 @@
+//! Unit tests of the offline advisory database: loading, matching, serving the OSV API.
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
