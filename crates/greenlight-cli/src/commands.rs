@@ -1,13 +1,13 @@
 //! The subcommands that run checks on the working tree (`run`, `policy`), list them (`list`)
 //! or manage state (`cache clean`), and what every command shares: the exit-code error, the
-//! project root, signal handling. `bisect`, `hotfix` and `run --rev` are in `reproduce.rs`.
+//! `bisect`, `hotfix` and `run --rev` are in `reproduce.rs`; what every command shares (the
+//! exit-code error, the project root, signals) in `shared.rs`.
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "the command line prints its results and errors")]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use greenlight_env::Env;
-use greenlight_orchestrator::{Observer, PipelineError, Plan, PlanError, RunRequest, Selection, StateLocation};
+use greenlight_orchestrator::{Observer, Plan, RunRequest, Selection, StateLocation};
 use greenlight_process::Stop;
 use greenlight_report::{ExitCode, RunReport};
 
@@ -17,6 +17,7 @@ use crate::output::{CiEnv, write_json, write_outputs};
 use crate::printer::{Live, LiveObserver, Printer, Stream, Verbosity};
 use crate::registry::registry;
 use crate::reproduce;
+use crate::shared::{Failure, project_root, watch_signals};
 
 /// Runs the subcommand and returns the exit code.
 pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
@@ -31,83 +32,9 @@ pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
         Command::Report(ReportCommand::Merge(args)) => crate::output::merge(args, env),
     };
     result.unwrap_or_else(|error| {
-        eprintln!("error: {}", error.message);
-        error.code
+        eprintln!("error: {}", error.message());
+        error.code()
     })
-}
-
-/// An error that ends the command before or after the run, with its exit code.
-#[derive(Debug)]
-pub struct Failure {
-    message: String,
-    code: ExitCode,
-}
-
-impl Failure {
-    /// A usage or configuration error (exit code 3).
-    pub fn usage(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: ExitCode::Usage }
-    }
-    /// Something failed that is not the user's input (exit code 2).
-    pub fn errored(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: ExitCode::Errored }
-    }
-    /// The user interrupted (exit code 130).
-    pub fn interrupted(message: impl Into<String>) -> Self {
-        Self { message: message.into(), code: ExitCode::Interrupted }
-    }
-    /// What went wrong.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl From<PipelineError> for Failure {
-    fn from(error: PipelineError) -> Self {
-        Self::usage(error.to_string())
-    }
-}
-
-impl From<PlanError> for Failure {
-    fn from(error: PlanError) -> Self {
-        Self::usage(error.to_string())
-    }
-}
-
-impl From<greenlight_reproduce::Error> for Failure {
-    fn from(error: greenlight_reproduce::Error) -> Self {
-        use greenlight_reproduce::Error;
-        match error {
-            Error::Usage(message) => Self::usage(message),
-            Error::Errored(message) => Self::errored(message),
-            Error::Interrupted(message) => Self::interrupted(message),
-        }
-    }
-}
-
-/// The project root from `--project` or the working directory.
-pub fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
-    match &args.project {
-        Some(dir) => {
-            if !dir.is_dir() {
-                return Err(Failure::usage(format!("--project {}: no such directory", dir.display())));
-            }
-            if !dir.join("pyproject.toml").is_file() && !dir.join("greenlight.toml").is_file() {
-                tracing::warn!("{} has no pyproject.toml; only checks that need none will run", dir.display());
-            }
-            Ok(dir.clone())
-        }
-        None => {
-            let cwd = std::env::current_dir()
-                .map_err(|error| Failure::usage(format!("cannot read the working directory: {error}")))?;
-            greenlight_orchestrator::discover_root(&cwd).ok_or_else(|| {
-                Failure::usage(format!(
-                    "no pyproject.toml in {} or any parent directory; run greenlight inside a Python project or pass --project DIR",
-                    cwd.display()
-                ))
-            })
-        }
-    }
 }
 
 async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
@@ -203,30 +130,6 @@ async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
     }
     printer.summary(&report, Stream::beside_json(args.json.as_deref()), env);
     Ok(ExitCode::for_report(&report))
-}
-
-/// First SIGINT/SIGTERM: stop gracefully. Second: kill at once.
-pub async fn watch_signals(stop: Stop) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
-    else {
-        return;
-    };
-    let mut count = 0;
-    loop {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-        count += 1;
-        if count == 1 {
-            eprintln!("\ninterrupted: stopping every check (press Ctrl-C again to kill at once)");
-            stop.cancel();
-        } else {
-            eprintln!("killing every check now");
-            stop.kill();
-        }
-    }
 }
 
 async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {

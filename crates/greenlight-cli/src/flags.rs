@@ -15,8 +15,8 @@ use greenlight_env::{Env, EnvVars};
 use greenlight_orchestrator::RunFlags;
 
 use crate::cli::{CheckOptionArgs, ExecutionArgs};
-use crate::commands::Failure;
 use crate::output::tools_from;
+use crate::shared::Failure;
 
 impl ExecutionArgs {
     /// The run settings these flags give (`--tools-from` is read here).

@@ -12,6 +12,7 @@ mod output;
 mod printer;
 mod registry;
 mod reproduce;
+mod shared;
 
 use std::process::ExitCode;
 

@@ -12,8 +12,8 @@ use greenlight_orchestrator::config::ToolPin;
 use greenlight_report::{ExitCode, RunReport};
 
 use crate::cli::{FormatArgs, MergeArgs, RenderArgs};
-use crate::commands::Failure;
 use crate::printer::{Printer, Stream, Verbosity};
+use crate::shared::Failure;
 
 /// Writes `report` as JSON to `path` (`-`: stdout).
 pub fn write_json(path: &Path, report: &RunReport) -> Result<(), Failure> {

@@ -17,10 +17,10 @@ use greenlight_reproduce::{
 };
 
 use crate::cli::{BisectArgs, HotfixArgs, SelectionArgs};
-use crate::commands::{Failure, project_root, watch_signals};
 use crate::output::{read_report, write_file, write_json};
 use crate::printer::{Live, LiveObserver, Printer, Stream};
 use crate::registry::registry;
+use crate::shared::{Failure, project_root, watch_signals};
 
 /// The terminal as the console of runs on other commits: progress lines on stderr unless
 /// quiet, and each run's live view.
