@@ -533,7 +533,17 @@ impl ToolResolver {
             )?;
             return Ok(vec![
                 uv_cmd()
-                    .args(["pip", "install", "--quiet", "--require-hashes", "--no-deps", "--no-build", "--python"])
+                    .args([
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--require-hashes",
+                        "--no-deps",
+                        "--no-build",
+                        "--link-mode",
+                        "copy",
+                        "--python",
+                    ])
                     .arg(&python)
                     .arg("--target")
                     .arg(&layout.target)
