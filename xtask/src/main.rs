@@ -80,6 +80,8 @@ fn test(args: &[String]) -> Result<()> {
     setup::run(&[])?;
     // The end-to-end tests run the binary; test runners do not build it for them.
     status(cargo().args(["build", "--package", "greenlight-cli", "--bin", "greenlight"]))?;
+    // The wheel of that build, for the tests that install greenlight as users do.
+    dist::build("dev", &project_root().join("target").join("dist-dev"))?;
     let nextest = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["nextest", "--version"])
         .output()
