@@ -184,3 +184,41 @@ fn list_shows_each_tool_its_version_and_where_it_comes_from() {
     );
     assert!(line("pytest").contains("9.2.0") && line("pytest").contains("project environment"), "{}", line("pytest"));
 }
+
+/// `prek try-repo` of this repository installs the hook (setup.py: a dependency on the
+/// `greenlight-ci` wheel of this version, found in the wheel `cargo xtask test` builds) and
+/// runs `greenlight run` on a fixture before a push: green.
+#[test]
+fn prek_try_repo_runs_the_hook_on_a_fixture() {
+    let prek = greenlight_e2e::workspace().join("target/tools/venv/bin/prek");
+    let wheels = greenlight_e2e::workspace().join("target/dist-dev");
+    if !greenlight_e2e::require_tool("prek") {
+        return;
+    }
+    assert!(wheels.is_dir(), "no {}: `cargo xtask test` builds the wheel", wheels.display());
+    let project = TempProject::fixture("clean-service");
+    // No Docker engine with a registry here; pip-audit offline against the bundled records.
+    std::fs::remove_file(project.path().join("Dockerfile")).unwrap();
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    let db = greenlight_e2e::workspace().join("fixtures/advisory-db");
+    project.write(
+        "pyproject.toml",
+        &format!("{pyproject}\n[tool.greenlight.pip-audit]\nadvisory-db = \"{}\"\n", db.display()),
+    );
+    project.git_init();
+    #[expect(clippy::disallowed_methods, reason = "the test runs prek")]
+    let output = std::process::Command::new(prek)
+        .arg("try-repo")
+        .arg(greenlight_e2e::workspace())
+        .args(["greenlight", "--hook-stage", "pre-push", "--all-files"])
+        .current_dir(project.path())
+        .env("PATH", greenlight_e2e::tools_path())
+        .env("UV_FIND_LINKS", &wheels)
+        .env("GREENLIGHT_CACHE_DIR", greenlight_e2e::workspace().join("target/e2e-cache"))
+        .env_remove("GREENLIGHT_ADVISORY_DB")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.lines().any(|line| line.starts_with("greenlight") && line.ends_with("Passed")), "{stdout}");
+}
