@@ -236,6 +236,9 @@ fn an_output_that_cannot_be_written_fails_a_green_run_with_exit_code_4() {
 #[test]
 fn every_file_is_written_when_a_check_errors() {
     let project = TempProject::fixture("clean-service");
+    // ruff is missing and not installed: the check errors.
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight]\nprovision = false\n"));
     let mut args = vec!["run", "ruff-check", "--no-progress"];
     args.extend(OUTPUTS);
     let result = run_greenlight(project.path(), &args, &[("PATH", "/usr/bin:/bin")]);

@@ -22,9 +22,10 @@ use crate::project_root;
 /// The longest a source file may be.
 const MAX_LINES: usize = 800;
 
-/// Files longer than [`MAX_LINES`], for now. Temporary: both are being split along their
-/// seams (build/smoke/cleanup; scan/baseline/git).
-const LONG_FILES: &[&str] = &["plugins/docker/src/lib.rs", "plugins/gitleaks/src/lib.rs"];
+/// Files longer than [`MAX_LINES`], for now. Temporary: each is to be split along its seams
+/// (docker: build/smoke/cleanup; gitleaks: scan/baseline/git; the gitleaks end-to-end tests:
+/// by gitleaks command line).
+const LONG_FILES: &[&str] = &["plugins/docker/src/lib.rs", "plugins/gitleaks/src/lib.rs", "tests/e2e/gitleaks.rs"];
 
 /// Files outside the plugins and the registry that may name check ids, and why.
 const CHECK_ID_FILES: &[(&str, &str)] = &[

@@ -23,7 +23,7 @@ use crate::shared::{Failure, project_root, watch_signals};
 pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args, env).await,
-        Command::List(args) => list(args).await,
+        Command::List(args) => list(args, env).await,
         Command::Bisect(args) => reproduce::bisect(args, env).await,
         Command::Policy(args) => policy(args, env).await,
         Command::Hotfix(args) => reproduce::hotfix(args, env).await,
@@ -132,7 +132,7 @@ async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
     Ok(ExitCode::for_report(&report))
 }
 
-async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {
+async fn list(args: ProjectArgs, env: &Env) -> Result<ExitCode, Failure> {
     let root = project_root(&args)?;
     let project = greenlight_orchestrator::load_project(&root).await;
     let plan = Plan::new(project, &registry(), &Selection::default(), &Default::default())?;
@@ -156,6 +156,16 @@ async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {
         }
         extras.push(format!("timeout {}", humantime_short(check.timeout())));
         println!(" {state}  {:<12} {why}  ({})", check.id(), extras.join("; "));
+    }
+    println!();
+    if plan.config.settings.provisions() {
+        println!("tools (used from PATH when found, else installed at this version; pin in [tool.greenlight.tools]):");
+    } else {
+        println!("tools (`provision = false`: greenlight installs none; a missing tool makes its checks error):");
+    }
+    for row in greenlight_orchestrator::tools::plan_tools(&plan, env.vars()) {
+        let version = row.version.as_deref().unwrap_or("-");
+        println!("  {:<10} {version:<9} {:<8} {}", row.name, row.origin, row.source);
     }
     Ok(ExitCode::Success)
 }

@@ -187,7 +187,7 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                     Ok(tool) => {
                         resolved.insert(spec.name.to_string(), tool);
                     }
-                    Err(reason) => return Execution::Fresh(CheckResult::errored(reason), None),
+                    Err(reason) => return Execution::Fresh(CheckResult::errored(reason.to_string()), None),
                 }
             }
             if stop.is_cancelled() {

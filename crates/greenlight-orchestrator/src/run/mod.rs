@@ -54,6 +54,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         settings.cache_dir.clone(),
         settings.env.get(EnvVars::PATH).map(str::to_string),
     )
+    .provisioning(plan.config.settings.provisions())
     .with_pass_env(settings.pass_env.clone());
     let history = History::load(&state_dir);
     let (nodes, skipped) = nodes::build(&plan, &settings, &resolver, &history);

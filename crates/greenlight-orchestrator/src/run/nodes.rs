@@ -57,7 +57,12 @@ pub(super) fn build(
             }
             for tool in check.info.tools.iter().filter(|tool| tool.in_environment) {
                 if let Some(pypi) = tool.pypi {
-                    let requirement = match resolver.pin(tool.name).and_then(|pin| pin.version.clone()) {
+                    // Pinned, else what the project declares, else greenlight's default.
+                    let provision = config.provisions();
+                    let version = resolver.pin(tool.name).and_then(|pin| pin.version.clone()).or_else(|| {
+                        tool.default_version.filter(|_| provision && !declared.contains(pypi)).map(str::to_string)
+                    });
+                    let requirement = match version {
                         Some(version) => format!("{pypi}=={version}"),
                         None => pypi.to_string(),
                     };
