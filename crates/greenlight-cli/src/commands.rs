@@ -491,7 +491,7 @@ impl Observer for LiveObserver {
         self.0.started(id, title);
     }
     fn finished(&self, report: &CheckReport) {
-        self.0.finished(report);
+        self.0.finished(&report.id, &greenlight_reporters::terminal::live_line(report, self.0.color()));
     }
 }
 

@@ -333,6 +333,11 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
             )
         })
         .collect();
+    for report in &mut finished {
+        if let Some(check) = plan.checks.iter().find(|check| check.id() == report.id) {
+            report.tool = Some(check.info.tool_facts(check.id()));
+        }
+    }
     finished
         .sort_by(|a, b| (a.kind != NodeKind::Setup, a.id.as_str()).cmp(&(b.kind != NodeKind::Setup, b.id.as_str())));
     let git = project.git.as_ref();
@@ -640,7 +645,7 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
                         check = %node.id,
                         "cache: not used: what the check reads besides the project's files could not be read"
                     );
-                    return run_checker(checker.as_ref(), &cx, stop, None).await;
+                    return run_checker(checker.as_ref(), &cx, None).await;
                 };
                 let files = shared
                     .files
@@ -656,18 +661,15 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
             } else {
                 None
             };
-            run_checker(checker.as_ref(), &cx, stop, parts).await
+            run_checker(checker.as_ref(), &cx, parts).await
         }
     }
 }
 
-/// Runs `checker`; an `errored` result of a stopped check is `cancelled`.
-async fn run_checker(checker: &dyn Checker, cx: &CheckContext, stop: &Stop, parts: Option<KeyParts>) -> Execution {
-    let mut result = checker.run(cx).await;
-    if stop.is_cancelled() && matches!(result.outcome, Outcome::Errored) {
-        result = CheckResult::new(Outcome::Cancelled, "cancelled");
-    }
-    Execution::Fresh(result, parts)
+/// Runs `checker` ([`greenlight_checker::execute`] maps its errors, and an `errored` result
+/// of a stopped check, to outcomes).
+async fn run_checker(checker: &dyn Checker, cx: &CheckContext, parts: Option<KeyParts>) -> Execution {
+    Execution::Fresh(greenlight_checker::execute(checker, cx).await, parts)
 }
 
 impl Shared {
