@@ -111,10 +111,7 @@ impl From<ListError> for CheckError {
 pub async fn list(dir: &Path, git: Option<&Git>, stop: &Stop) -> Result<ProjectFiles, ListError> {
     let Some(git) = git else {
         let root = dir.to_path_buf();
-        let files = tokio::task::spawn_blocking(move || walk(&root))
-            .await
-            .map_err(|error| ListError::Walk(io::Error::other(error)))?
-            .map_err(ListError::Walk)?;
+        let files = in_background(move || walk(&root)).await.map_err(ListError::Walk)?;
         return Ok(ProjectFiles { files, listed_by: ListedBy::Walk });
     };
     let command = git
@@ -144,6 +141,12 @@ impl CheckContext {
         let git = self.project.git.as_ref().map(|_| self.git());
         Ok(list(&self.project.root, git.as_ref(), &self.stop).await?)
     }
+}
+
+/// Runs file work (a walk, a copy) on the blocking pool, off the async runtime; a panic in it
+/// is an error like any other.
+pub async fn in_background<T: Send + 'static>(work: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|error| Err(io::Error::other(error)))
 }
 
 /// Splits `git ls-files -z` output into relative paths, sorted, without `.greenlight/`.

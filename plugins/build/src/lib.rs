@@ -178,13 +178,12 @@ async fn clean_copy(cx: &CheckContext, source: &Path, outdir: &Path) -> Result<(
     let files: Vec<PathBuf> = listed.files.into_iter().filter(|file| !files::is_generated(file)).collect();
     let (root, source_for_copy, outdir_for_copy) =
         (cx.project.root.clone(), source.to_path_buf(), outdir.to_path_buf());
-    let copied = tokio::task::spawn_blocking(move || {
+    let copied = files::in_background(move || {
         fresh_dir(&source_for_copy)?;
         fresh_dir(&outdir_for_copy)?;
         files::copy(&root, &source_for_copy, &files, files::Copy::AsIs)
     })
     .await
-    .map_err(|error| CheckError::errored(format!("copying the project failed: {error}")))?
     .map_err(|error| {
         CheckError::errored(format!(
             "cannot copy the project into a temporary directory for the build: {error}; check free space in the temporary directory ($TMPDIR)"

@@ -267,7 +267,7 @@ impl<'a> Run<'a> {
                 extra.push((source, copy_root.join(relative)));
             }
         }
-        let copied = tokio::task::spawn_blocking(move || -> std::io::Result<usize> {
+        let copied = files::in_background(move || -> std::io::Result<usize> {
             let copied = files::copy(&root, &target, &listed.files, files::Copy::RegularFiles)?;
             for (source, destination) in extra {
                 if !destination.exists() {
@@ -280,7 +280,6 @@ impl<'a> Run<'a> {
             Ok(copied.files)
         })
         .await
-        .map_err(|error| CheckError::errored(format!("cannot copy the working tree: {error}")))?
         .map_err(|error| {
             CheckError::errored(format!(
                 "cannot copy the working tree for the scan: {error}; make the file readable, or add it to `.gitignore` if it should not be committed"

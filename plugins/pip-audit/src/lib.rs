@@ -34,7 +34,7 @@ use crate::advisory::{AdvisoryDb, LoadWarning};
 use crate::locate::Locator;
 use crate::parse::{AuditReport, Dependency, Vuln};
 
-pub use parse::{error_message, parse_report};
+pub use parse::{Endpoint, error_message, parse_report};
 
 /// The variable that names an offline advisory database; `greenlight run --advisory-db PATH`
 /// sets it. It overrides `advisory-db` in the configuration.
@@ -423,7 +423,10 @@ struct Context<'a> {
 
 /// Decides the outcome from pip-audit's exit code, its JSON report and its stderr.
 fn interpret(code: i32, report: Option<&[u8]>, stderr: &str, cx: &Context<'_>) -> CheckResult {
-    let local = matches!(cx.source, Source::Database { .. });
+    let endpoint = match cx.source {
+        Source::Database { .. } => Endpoint::Loopback,
+        Source::Service(_) => Endpoint::Service,
+    };
     let parsed = report.filter(|bytes| !bytes.iter().all(u8::is_ascii_whitespace)).map(parse_report);
     match (code, parsed) {
         (0 | 1, Some(Ok(report))) => {
@@ -432,7 +435,7 @@ fn interpret(code: i32, report: Option<&[u8]>, stderr: &str, cx: &Context<'_>) -
                 .iter()
                 .any(|dependency| matches!(dependency, Dependency::Audited { vulns, .. } if !vulns.is_empty()));
             if code == 1 && !has_vulns {
-                return failed_run(code, stderr, local);
+                return failed_run(code, stderr, endpoint);
             }
             decide(&report, cx)
         }
@@ -440,13 +443,13 @@ fn interpret(code: i32, report: Option<&[u8]>, stderr: &str, cx: &Context<'_>) -
             "not audited: pip-audit wrote a report greenlight cannot read ({error}); run `pip-audit --version` and check it is pip-audit ≥ 2.5\n{}",
             text::last_lines(stderr, 10)
         )),
-        (code, _) => failed_run(code, stderr, local),
+        (code, _) => failed_run(code, stderr, endpoint),
     }
 }
 
-fn failed_run(code: i32, stderr: &str, local: bool) -> CheckResult {
+fn failed_run(code: i32, stderr: &str, endpoint: Endpoint) -> CheckResult {
     let message = error_message(stderr);
-    let hint = parse::error_hint(&message, local).map(|hint| format!("\n{hint}")).unwrap_or_default();
+    let hint = parse::error_hint(&message, endpoint).map(|hint| format!("\n{hint}")).unwrap_or_default();
     let message = if message.is_empty() { "(no output)".to_string() } else { message };
     CheckResult::errored(format!("not audited: pip-audit failed (exit code {code}): {message}{hint}"))
 }
