@@ -18,6 +18,7 @@ pub mod locate;
 pub mod parse;
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use greenlight_checker::{
 };
 use serde::Deserialize;
 
-use crate::advisory::{AdvisoryDb, LoadWarning};
+use crate::advisory::{AdvisoryDb, AdvisoryServer, LoadWarning};
 use crate::locate::Locator;
 use crate::parse::{AuditReport, Dependency, Vuln};
 
@@ -210,48 +211,42 @@ impl Checker for PipAuditChecker {
         };
         let report_file = cx.scratch.join("pip-audit.json");
         let _ = std::fs::remove_file(&report_file);
-        let mut audit = pip_audit.args(self.audit_args(&report_file, &target));
-        audit = match &server {
-            Some(server) => {
-                let no_proxy = no_proxy(cx);
-                audit
-                    .args(["--vulnerability-service", "osv", "--osv-url"])
-                    .arg(server.query_url())
-                    .env("NO_PROXY", &no_proxy)
-                    .env("no_proxy", &no_proxy)
-            }
-            // Always explicit: `PIP_AUDIT_VULNERABILITY_SERVICE` in the environment would
-            // otherwise change the service behind the configuration's back.
-            None => audit.args(["--vulnerability-service", self.options.service.unwrap_or_default().as_str()]),
-        };
-        let output = audit.args(&self.options.args).run().await;
+        let mut audit = pip_audit.args(self.audit_args(&report_file, &target, server.as_ref()));
+        if server.is_some() {
+            let no_proxy = no_proxy(cx);
+            audit = audit.env("NO_PROXY", &no_proxy).env("no_proxy", &no_proxy);
+        }
+        let output = audit.run().await;
         if let Some(server) = server {
             server.shutdown().await;
         }
         let output = output?;
 
-        let mut locator = match &target {
-            Target::Environment(_) => Locator::new(&cx.project, &root_requirements(&cx.project)),
-            Target::Requirements(files) => Locator::new(&cx.project, files),
-        };
-        if let Target::Environment(site_packages) = &target {
-            locator = locator.with_environment(site_packages);
-        }
-        let source = match &loaded {
-            Some(loaded) => Source::Database { path: loaded.path.clone(), advisories: loaded.db.len() },
-            None => Source::Service(self.options.service.unwrap_or_default()),
-        };
+        let report = std::fs::read(&report_file).ok();
+        let locator = locator(cx, &target);
         let context = Context {
             project_name: cx.project.pyproject.as_ref().and_then(|p| p.name.as_deref()).map(normalize_name),
-            source,
+            source: match &loaded {
+                Some(loaded) => Source::Database { path: loaded.path.clone(), advisories: loaded.db.len() },
+                None => Source::Service(self.options.service.unwrap_or_default()),
+            },
             database: loaded.as_ref().map(|loaded| &*loaded.db),
             target: &target,
             locator: &locator,
             warnings: loaded.as_ref().map_or(&[], |loaded| loaded.warnings.as_slice()),
             root: &cx.project.root,
         };
-        let report = std::fs::read(&report_file).ok();
         Ok(output.attach(interpret(output.code(), report.as_deref(), &output.stderr.text(), &context)))
+    }
+}
+
+/// Where findings point: the lines that declare each package (or the package that requires it).
+fn locator(cx: &CheckContext, target: &Target) -> Locator {
+    match target {
+        Target::Environment(site_packages) => {
+            Locator::new(&cx.project, &root_requirements(&cx.project)).with_environment(site_packages)
+        }
+        Target::Requirements(files) => Locator::new(&cx.project, files),
     }
 }
 
@@ -263,14 +258,21 @@ struct Loaded {
 }
 
 impl PipAuditChecker {
-    /// The arguments of pip-audit (after the program) but the vulnerability service and the
-    /// user's `args`.
-    fn audit_args(&self, report_file: &Path, target: &Target) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> = ["--format", "json", "--output"].map(Into::into).to_vec();
+    /// The arguments of pip-audit (after the program), with the advisory endpoint when one
+    /// serves.
+    fn audit_args(&self, report_file: &Path, target: &Target, server: Option<&AdvisoryServer>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = ["--format", "json", "--output"].map(Into::into).to_vec();
         args.push(report_file.as_os_str().to_os_string());
         args.extend(["--progress-spinner", "off", "--aliases", "on", "--desc", "on"].map(Into::into));
         for id in &self.options.ignore_vulns {
             args.extend(["--ignore-vuln".into(), id.into()]);
+        }
+        // Always explicit: `PIP_AUDIT_VULNERABILITY_SERVICE` in the environment would
+        // otherwise change the service behind the configuration's back.
+        args.push("--vulnerability-service".into());
+        match server {
+            Some(server) => args.extend(["osv".into(), "--osv-url".into(), server.query_url().into()]),
+            None => args.push(self.options.service.unwrap_or_default().as_str().into()),
         }
         match target {
             Target::Environment(site_packages) => {
@@ -285,6 +287,7 @@ impl PipAuditChecker {
                 }
             }
         }
+        args.extend(self.options.args.iter().map(Into::into));
         args
     }
 
