@@ -123,40 +123,32 @@ struct Annotation {
     message: String,
 }
 
+/// One error annotation for a whole check (one that did not decide, or failed without an error
+/// finding to point at): its outcome, summary, reason and log.
+fn check_annotation(check: &CheckReport, check_index: usize) -> Annotation {
+    let mut message = format!("{} {}: {}", check.id, check.outcome, check.summary);
+    if let Some(reason) = check.reason.as_deref().filter(|reason| reason.trim() != check.summary.trim()) {
+        let _ = write!(message, "\n{}", reason.trim_end());
+    }
+    if let Some(log) = &check.log {
+        let _ = write!(message, "\nfull log: {}", log.path);
+    }
+    Annotation {
+        level: Severity::Error,
+        key: (0, 0, 0, 0, check_index),
+        properties: vec![("title", format!("greenlight: {} {}", check.id, check.outcome))],
+        message,
+    }
+}
+
 fn annotations(out: &mut String, report: &RunReport, options: &GithubOptions) {
     let mut all = Vec::new();
     for (check_index, check) in report.checks.iter().enumerate() {
         let findings = findings_of(check);
         match check.outcome {
-            Outcome::Errored | Outcome::TimedOut => {
-                let mut message = format!("{} {}: {}", check.id, check.outcome, check.summary);
-                if let Some(reason) = check.reason.as_deref().filter(|reason| reason.trim() != check.summary.trim()) {
-                    let _ = write!(message, "\n{}", reason.trim_end());
-                }
-                if let Some(log) = &check.log {
-                    let _ = write!(message, "\nfull log: {}", log.path);
-                }
-                all.push(Annotation {
-                    level: Severity::Error,
-                    key: (0, 0, 0, 0, check_index),
-                    properties: vec![("title", format!("greenlight: {} {}", check.id, check.outcome))],
-                    message,
-                });
-            }
+            Outcome::Errored | Outcome::TimedOut => all.push(check_annotation(check, check_index)),
             Outcome::Failed if findings.iter().all(|finding| finding.severity != Severity::Error) => {
-                let mut message = format!("{} failed: {}", check.id, check.summary);
-                if let Some(reason) = &check.reason {
-                    let _ = write!(message, "\n{}", reason.trim_end());
-                }
-                if let Some(log) = &check.log {
-                    let _ = write!(message, "\nfull log: {}", log.path);
-                }
-                all.push(Annotation {
-                    level: Severity::Error,
-                    key: (0, 0, 0, 0, check_index),
-                    properties: vec![("title", format!("greenlight: {} failed", check.id))],
-                    message,
-                });
+                all.push(check_annotation(check, check_index));
             }
             _ => {}
         }

@@ -19,7 +19,7 @@ mod rules;
 use std::sync::Arc;
 use std::time::Duration;
 
-use greenlight_checker::process::{ExitState, ProcessError};
+use greenlight_checker::process::{Cmd, ExitState, Output, ProcessError};
 use greenlight_checker::{
     CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, ConfigSource, Detection,
     Finding, FindingKind, Location, Outcome, Project, async_trait, check_options, text,
@@ -271,10 +271,7 @@ async fn changed_files(cx: &CheckContext, base: Option<&str>) -> Result<Changed,
     let base = base.ok_or(ChangedFilesError::NoBase)?;
     let git = || cx.git_cmd(&cx.project.root).log_file(&cx.log_path);
     let merge_base = git().args(["merge-base", "--end-of-options", base, "HEAD"]);
-    let output = merge_base.run(&cx.stop).await?;
-    if output.status == ExitState::Cancelled {
-        return Err(ChangedFilesError::Stopped);
-    }
+    let output = run_git(cx, &merge_base).await?;
     if !output.status.success() {
         return Err(ChangedFilesError::MergeBase {
             command: merge_base.display(),
@@ -286,10 +283,7 @@ async fn changed_files(cx: &CheckContext, base: Option<&str>) -> Result<Changed,
     let merge_base = output.stdout.text().trim().to_string();
     let diff =
         git().args(["-c", "core.quotepath=off", "diff", "--name-only", "--no-renames", "-z", &merge_base, "HEAD"]);
-    let output = diff.run(&cx.stop).await?;
-    if output.status == ExitState::Cancelled {
-        return Err(ChangedFilesError::Stopped);
-    }
+    let output = run_git(cx, &diff).await?;
     if !output.status.success() {
         return Err(ChangedFilesError::Diff {
             command: diff.display(),
@@ -298,6 +292,15 @@ async fn changed_files(cx: &CheckContext, base: Option<&str>) -> Result<Changed,
     }
     let files = output.stdout.text().split('\0').filter(|path| !path.is_empty()).map(str::to_string).collect();
     Ok(Changed { files, command: diff.argv() })
+}
+
+/// Runs a git command with the check's stop: stopped is [`ChangedFilesError::Stopped`].
+async fn run_git(cx: &CheckContext, command: &Cmd) -> Result<Output, ChangedFilesError> {
+    let output = command.run(&cx.stop).await?;
+    if output.status == ExitState::Cancelled {
+        return Err(ChangedFilesError::Stopped);
+    }
+    Ok(output)
 }
 
 fn to_finding(violation: Violation) -> Finding {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{AdvisoryDb, ECOSYSTEM};
+use super::{Advisory, AdvisoryDb, ECOSYSTEM};
 
 /// Largest request body accepted (a querybatch of 1,000 queries is ~100 KiB).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -235,15 +235,20 @@ fn parse_purl(purl: &str) -> Result<(String, Option<String>), QueryError> {
     Ok((name.to_string(), version))
 }
 
-fn answer_query(state: &State, query: &Query) -> Response<Full<Bytes>> {
-    let (name, version) = match resolve(query) {
-        Ok(resolved) => resolved,
-        Err(error) => return error_response(StatusCode::BAD_REQUEST, 3, &error.to_string()),
-    };
+/// The advisories a valid query matches (the query is counted).
+fn matching<'a>(state: &'a State, query: &Query) -> Result<Vec<&'a Advisory>, QueryError> {
+    let (name, version) = resolve(query)?;
     state.queries.fetch_add(1, Ordering::Relaxed);
-    let advisories = match &version {
+    Ok(match &version {
         Some(version) => state.db.query(&name, version),
         None => state.db.advisories_for(&name),
+    })
+}
+
+fn answer_query(state: &State, query: &Query) -> Response<Full<Bytes>> {
+    let advisories = match matching(state, query) {
+        Ok(advisories) => advisories,
+        Err(error) => return error_response(StatusCode::BAD_REQUEST, 3, &error.to_string()),
     };
     if advisories.is_empty() {
         return json_response(StatusCode::OK, "{}".to_string());
@@ -271,14 +276,9 @@ fn answer_batch(state: &State, batch: &Batch) -> Response<Full<Bytes>> {
     }
     let mut results = Vec::with_capacity(batch.queries.len());
     for query in &batch.queries {
-        let (name, version) = match resolve(query) {
-            Ok(resolved) => resolved,
+        let advisories = match matching(state, query) {
+            Ok(advisories) => advisories,
             Err(error) => return error_response(StatusCode::BAD_REQUEST, 3, &error.to_string()),
-        };
-        state.queries.fetch_add(1, Ordering::Relaxed);
-        let advisories = match &version {
-            Some(version) => state.db.query(&name, version),
-            None => state.db.advisories_for(&name),
         };
         if advisories.is_empty() {
             results.push(serde_json::json!({}));
