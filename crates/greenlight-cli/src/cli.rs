@@ -167,9 +167,26 @@ pub struct ExecutionArgs {
     /// Timeout of the whole run (`90s`, `10m`; default: [tool.greenlight] timeout, else none).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
-    /// Use the tool versions recorded in an earlier JSON report.
+    /// Use the tool versions recorded in an earlier JSON report (and its `--as-of` moment for
+    /// the project environment).
     #[arg(long, value_name = "REPORT")]
     pub tools_from: Option<PathBuf>,
+    /// Use this version of a tool (repeatable: `--tool ruff=0.14.10 --tool pytest=7.4.4`);
+    /// wins over `--tools-from` and [tool.greenlight.tools]. greenlight installs it when it is
+    /// not found at that version.
+    #[arg(long = "tool", value_name = "NAME=VERSION", value_parser = parse_tool)]
+    pub tools: Vec<(String, String)>,
+    /// Install the Python tools and the project's dependencies as they were at a moment: a date
+    /// (`2025-06-10`, the start of that day in UTC), a time (`2025-06-10T14:30:00Z`), or
+    /// `commit` for the committer date of each checked commit. Pinned tools keep their version;
+    /// tools on PATH are not used.
+    #[arg(long, value_name = "DATE|commit", value_parser = parse_as_of)]
+    pub as_of: Option<greenlight_orchestrator::AsOf>,
+    /// Read greenlight's configuration from FILE (a `greenlight.toml`, or a `pyproject.toml`
+    /// for its [tool.greenlight]) instead of the project's; with --rev, bisect and hotfix, at
+    /// every revision.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Run every check even when its inputs did not change since a stored result.
     #[arg(long)]
     pub no_cache: bool,
@@ -342,6 +359,23 @@ pub struct HotfixArgs {
     pub json: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+fn parse_as_of(text: &str) -> Result<greenlight_orchestrator::AsOf, String> {
+    text.parse().map_err(|error: greenlight_orchestrator::as_of::AsOfError| error.to_string())
+}
+
+/// `ruff=0.14.10` (or `ruff==0.14.10`) → (`ruff`, `0.14.10`).
+fn parse_tool(text: &str) -> Result<(String, String), String> {
+    let (name, version) =
+        text.split_once('=').ok_or_else(|| format!("`{text}` is not NAME=VERSION (`ruff=0.14.10`)"))?;
+    let version = version.strip_prefix('=').unwrap_or(version).trim();
+    let name = name.trim();
+    let valid = |part: &str| !part.is_empty() && !part.contains(|c: char| c.is_whitespace() || c == '=');
+    if !valid(name) || !valid(version) {
+        return Err(format!("`{text}` is not NAME=VERSION (`ruff=0.14.10`)"));
+    }
+    Ok((name.to_string(), version.to_string()))
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

@@ -10,6 +10,13 @@
 //! `<cache>/tools/uv-<version>/` (never into the user's environment). Each install holds a
 //! lock file in its directory and is marked complete only at the end, so concurrent runs
 //! install once and never use a half-made tool. `provision = false` turns all of it off.
+//!
+//! With `--as-of` ([`crate::as_of`]), a Python tool that is not pinned is the release of that
+//! moment: from the project environment when the project declares it (the environment is
+//! made as of the same moment, as CI's `pip install -e .[dev]` was), else installed at that
+//! release, never taken from `PATH` (a tool found there is not "as of" anything). Pins
+//! (`--tool`, `--tools-from`, `[tool.greenlight.tools]`) win; uv and tools that are not
+//! Python packages (gitleaks) are resolved as without it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +27,7 @@ use greenlight_process::{Cmd, Stop};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::as_of::{Moment, ReleaseQuery};
 use crate::config::ToolPin;
 use crate::lock::FileLock;
 
@@ -109,6 +117,10 @@ pub struct ToolResolver {
     versions: Mutex<VersionCache>,
     resolved: Mutex<BTreeMap<String, ResolvedTool>>,
     pass_env: Vec<String>,
+    /// `--as-of`: the moment unpinned Python tools are resolved as of.
+    as_of: Option<Moment>,
+    /// The tools installed as the release of `as_of`.
+    as_of_tools: Mutex<BTreeMap<String, Moment>>,
 }
 
 /// The version reported by an executable, cached by path, size and modification time so that
@@ -150,7 +162,20 @@ impl ToolResolver {
             versions: Mutex::new(versions),
             resolved: Mutex::new(BTreeMap::new()),
             pass_env: Vec::new(),
+            as_of: None,
+            as_of_tools: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Resolves unpinned Python tools as of `moment` (`--as-of`); `None`: today's.
+    pub fn as_of(mut self, moment: Option<Moment>) -> Self {
+        self.as_of = moment;
+        self
+    }
+
+    /// The `--as-of` moment `tool` was installed as the release of, if it was.
+    pub fn resolved_as_of(&self, tool: &str) -> Option<Moment> {
+        self.as_of_tools.lock().unwrap_or_else(|p| p.into_inner()).get(tool).copied()
     }
 
     /// Turns provisioning on or off (`provision` in `[tool.greenlight]`; on by default).
@@ -296,6 +321,22 @@ impl ToolResolver {
             }
             return Ok(self.tool(spec, path.clone(), version, ToolSource::Config));
         }
+        if let (Some(moment), None, Some(package)) = (self.as_of, &pin.version, spec.pypi)
+            && spec.name != UV.name
+            && spec.wheel.is_none()
+        {
+            // The project environment is made as of the same moment: what it declares is used.
+            if let Some(environment) = environment {
+                let path = environment.bin().join(spec.executable);
+                if path.is_file() {
+                    let version = self.version(spec, &path, stop).await;
+                    return Ok(self.tool(spec, path, version, ToolSource::Environment));
+                }
+            }
+            if !spec.in_environment {
+                return self.provision_as_of(spec, package, moment, stop).await;
+            }
+        }
 
         let mut looked = Vec::new();
         let mut candidates = Vec::new();
@@ -354,6 +395,36 @@ impl ToolResolver {
             ))),
             _ => Err(ToolError::Missing(format!("{}; {}", not_found(), spec.install_hint))),
         }
+    }
+
+    /// Installs `spec` as the release of `package` at `moment` (`--as-of`).
+    async fn provision_as_of(
+        &self,
+        spec: &ToolSpec,
+        package: &str,
+        moment: Moment,
+        stop: &Stop,
+    ) -> Result<ResolvedTool, ToolError> {
+        let name = spec.name;
+        if !self.provision {
+            return Err(ToolError::Missing(format!(
+                "`--as-of` installs the release of `{name}` of {moment}, but `provision = false` in [tool.greenlight] keeps greenlight from installing it; pin a version that is on PATH (`--tool {name}=VERSION`), or allow provisioning"
+            )));
+        }
+        let uv = Box::pin(self.uv(stop)).await?.ok_or_else(|| {
+            ToolError::Missing(format!("cannot find the `{name}` release of {moment}: uv is needed and not found"))
+        })?;
+        let python = self.which("python3").unwrap_or_else(|| PathBuf::from("python3"));
+        let query =
+            ReleaseQuery { cache_dir: &self.cache_dir, uv: &uv.path, python: &python, pass_env: &self.pass_env };
+        let version = match query.release(package, moment, stop).await {
+            Ok(version) => version,
+            Err(_) if stop.is_cancelled() => return Err(ToolError::Cancelled),
+            Err(reason) => return Err(ToolError::Missing(reason)),
+        };
+        let tool = self.provision(spec, &version, "the release of the --as-of moment", stop).await?;
+        self.as_of_tools.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), moment);
+        Ok(tool)
     }
 
     /// True when greenlight knows how to install `spec` at `version`.

@@ -194,6 +194,7 @@ mod tests {
                     check
                 })
                 .collect(),
+            as_of: None,
         }
     }
 
