@@ -64,6 +64,10 @@ pub enum CacheCommand {
 pub enum ReportCommand {
     /// Render a saved JSON report in any format (the terminal summary when no format is given).
     Render(RenderArgs),
+    /// Write the escalation issue of a red run: `[CRITICAL] CI Failure - <description>`, its
+    /// labels and a Markdown body (what fails, the steps greenlight took, the status) for
+    /// `gh issue create --title ... --body-file FILE`.
+    Issue(IssueArgs),
     /// Merge the JSON reports of shards of one pipeline run (same commit) into one.
     ///
     /// For each check, the entry that ran wins over one that was skipped or cancelled; between
@@ -80,6 +84,30 @@ pub struct RenderArgs {
     pub report: PathBuf,
     #[command(flatten)]
     pub formats: FormatArgs,
+}
+
+/// `greenlight report issue`.
+#[derive(Debug, Clone, Args)]
+pub struct IssueArgs {
+    /// The JSON report of the red run (CI's, or `greenlight run --rev main --json FILE`).
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+    /// Write the body to FILE (and its title to ISSUE_TITLE.txt beside it) and print the `gh
+    /// issue create` command; default: the body on stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The result of `greenlight bisect --json FILE`: the first bad commits.
+    #[arg(long, value_name = "FILE")]
+    pub bisect: Option<PathBuf>,
+    /// The report of the hotfix branch (`greenlight hotfix --json FILE`).
+    #[arg(long, value_name = "REPORT.json")]
+    pub hotfix: Option<PathBuf>,
+    /// What broke, for the title (default: the failing checks and the revision).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// A label for the issue (repeatable; default: `critical` and `ci-failure`).
+    #[arg(long = "label", value_name = "NAME")]
+    pub labels: Vec<String>,
 }
 
 /// `greenlight report merge`.
