@@ -35,7 +35,7 @@ impl Features {
 
     /// The features of ruff `version` (`0.14.10`), or `None` when it is not a version number.
     pub fn of(version: &str) -> Option<Self> {
-        let version = parse(version)?;
+        let version = greenlight_checker::release::release(version)?;
         let at_least = |wanted: [u64; 3]| version >= wanted;
         Some(Self {
             format_json: at_least([0, 16, 0]),
@@ -57,26 +57,6 @@ impl Features {
             format_no_cache: has("--no-cache"),
         }
     }
-}
-
-/// `0.15.22` → `[0, 15, 22]`; a missing part is 0, a suffix (`0.17.6+dev`, `0.1.0rc1`) is
-/// ignored after its digits.
-fn parse(version: &str) -> Option<[u64; 3]> {
-    let version = version.trim().trim_start_matches('v');
-    let mut parts = [0u64; 3];
-    let mut any = false;
-    for (index, part) in version.split('.').take(3).enumerate() {
-        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-        if digits.is_empty() {
-            break;
-        }
-        parts[index] = digits.parse().ok()?;
-        any = true;
-        if digits.len() != part.len() {
-            break;
-        }
-    }
-    any.then_some(parts)
 }
 
 #[cfg(test)]
