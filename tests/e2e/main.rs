@@ -12,6 +12,7 @@ mod docker;
 mod environment;
 mod foundation;
 mod gitleaks;
+mod old_ci;
 mod pip_audit;
 mod provision;
 mod reporters;
