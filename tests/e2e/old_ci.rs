@@ -58,7 +58,7 @@ fn files_ruff_names(stdout: &str, stderr: &str) -> BTreeSet<String> {
         let named = line
             .strip_prefix("Would reformat: ")
             .map(str::to_string)
-            .or_else(|| line.strip_prefix("error: Failed to parse ").and_then(|rest| file_of_place(rest)))
+            .or_else(|| line.strip_prefix("error: Failed to parse ").and_then(file_of_place))
             .or_else(|| line.strip_prefix("--> ").and_then(file_of_place));
         if let Some(file) = named {
             files.insert(file);
