@@ -10,6 +10,7 @@ mod build;
 mod cache;
 mod docker;
 mod environment;
+mod escalate;
 mod foundation;
 mod gitleaks;
 mod old_ci;

@@ -142,13 +142,13 @@ fn ruff_format_agrees_with_ruff_format_check_for_ruff_0_4_0_9_0_14_and_todays() 
 /// Its `datetime.timezone.utc` is clean under every ruff of those days (0.11 to 0.16) but not
 /// under today's 0.17 (UP017: its default target is Python 3.11), so today's ruff fails even
 /// the first commit; the unused import fails from 2025-12-29 under every release.
-struct DatedHistory {
-    project: TempProject,
+pub(crate) struct DatedHistory {
+    pub(crate) project: TempProject,
     /// (sha, committer date), oldest first.
-    commits: Vec<(String, String)>,
+    pub(crate) commits: Vec<(String, String)>,
 }
 
-const DATES: &[(&str, &str)] = &[
+pub(crate) const DATES: &[(&str, &str)] = &[
     ("initial", "2025-06-02T10:00:00Z"),
     ("docs: the health endpoint", "2025-09-16T10:00:00Z"),
     ("util: parse payloads", "2025-12-29T12:00:00Z"),
@@ -157,10 +157,10 @@ const DATES: &[(&str, &str)] = &[
 ];
 
 /// The index of the commit that breaks ruff-check under every release.
-const FIRST_BAD: usize = 2;
+pub(crate) const FIRST_BAD: usize = 2;
 
 impl DatedHistory {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let project = TempProject::empty();
         project.write("pyproject.toml", "[project]\nname = \"svc\"\nversion = \"0.1.0\"\n");
         project.write(
@@ -186,7 +186,7 @@ impl DatedHistory {
         Self { project, commits }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.project.path()
     }
 

@@ -161,6 +161,11 @@ fn revision(report: &RunReport) -> String {
     }
 }
 
+/// A full sha as its first 12 digits; any other revision as given.
+fn abbreviated(rev: &str) -> &str {
+    if rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()) { &rev[..12] } else { rev }
+}
+
 fn ids(checks: &[&CheckReport]) -> String {
     let ids: Vec<&str> = checks.iter().map(|check| check.id.as_str()).collect();
     match ids.as_slice() {
@@ -223,8 +228,16 @@ fn status_line(report: &RunReport, problems: &[&CheckReport], input: &IssueInput
 
 fn what_fails(report: &RunReport, problems: &[&CheckReport], rev: &str) -> String {
     let mut out = String::from("## What fails\n\n");
-    if let Some(commit) = &report.project.commit {
-        let _ = writeln!(out, "- **Commit:** {} ({})", code(commit), inline(rev));
+    match (&report.project.commit, report.project.rev.as_deref()) {
+        (Some(commit), Some(name)) if !commit.starts_with(name) => {
+            let _ = writeln!(out, "- **Commit:** {} ({})", code(commit), code(name));
+        }
+        (Some(commit), _) => {
+            let _ = writeln!(out, "- **Commit:** {}", code(commit));
+        }
+        (None, _) => {
+            let _ = writeln!(out, "- **Commit:** none ({})", inline(rev));
+        }
     }
     if let Some(name) = &report.project.name {
         let _ = writeln!(out, "- **Project:** {}", inline(name));
@@ -265,8 +278,8 @@ fn steps(report: &RunReport, rev: &str, input: &IssueInput<'_>) -> String {
                 out,
                 "2. **Bisected** {} commits from {} to {} in {} runs:",
                 bisect.commits,
-                code(&bisect.good),
-                code(&bisect.bad),
+                code(abbreviated(&bisect.good)),
+                code(abbreviated(&bisect.bad)),
                 bisect.runs
             );
             for culprit in &bisect.culprits {
