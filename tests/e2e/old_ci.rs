@@ -232,6 +232,8 @@ fn as_of_commit_verdicts_equal_those_of_the_tools_pinned_to_each_commits_day() {
         let context = format!("commit {index} ({date}), ruff {version}\n{}", result.output());
         let tool = &report.tools["ruff"];
         assert_eq!((tool.version.as_str(), tool.source.as_str()), (version.as_str(), "provisioned"), "{context}");
+        // Installed as a pin of that release is: one install per release, whatever the date.
+        assert!(tool.path.contains(&format!("/tools/ruff-{version}/")), "{context}");
         let moment = report.as_of.as_ref().expect("the report records the moment");
         assert_eq!((moment.source.as_str(), moment.commit.as_deref()), ("commit", Some(sha.as_str())), "{context}");
         assert_eq!(Some(&moment.date), tool.as_of.as_ref(), "{context}");
@@ -245,6 +247,17 @@ fn as_of_commit_verdicts_equal_those_of_the_tools_pinned_to_each_commits_day() {
     let expected: Vec<Outcome> =
         (0..DATES.len()).map(|index| if index < FIRST_BAD { Outcome::Passed } else { Outcome::Failed }).collect();
     assert_eq!(verdicts, expected);
+    // A pin wins over the moment.
+    let (result, report) = run_with_report(
+        history.path(),
+        &["run", "--rev", &history.commits[0].0, "ruff-check", "--as-of", "commit", "--tool", "ruff=0.9.10"],
+    );
+    assert_eq!(
+        (report.tools["ruff"].version.as_str(), report.tools["ruff"].as_of.as_ref()),
+        ("0.9.10", None),
+        "{}",
+        result.output()
+    );
     // Today's ruff fails the first commit, which the ruff of its day passed.
     let (result, report) = run_with_report(history.path(), &["run", "--rev", &history.commits[0].0, "ruff-check"]);
     assert_eq!(check(&report, "ruff-check").outcome, Outcome::Failed, "{}", result.output());
@@ -431,4 +444,32 @@ fn a_module_from_another_extra_is_named_with_the_key_that_selects_it() {
     let reason = pytest.reason.as_deref().unwrap_or_default();
     assert!(reason.contains("the tests import `httpx`, which the `test` extra of pyproject.toml provides"), "{reason}");
     assert!(reason.contains("[tool.greenlight.environment] extras = [\"dev\", \"test\"]"), "{reason}");
+}
+
+/// An environment made with pip that cannot filter by upload time (pip before 25.3) has
+/// today's packages, and its summary says so and what would do it.
+#[test]
+fn as_of_with_a_pip_that_cannot_says_so() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.environment]\ninstaller = \"pip\"\n"));
+    let (result, report) = run_with_report(project.path(), &["run", "pytest", "--as-of", "2024-01-15"]);
+    let environment = check(&report, "environment");
+    assert_eq!(environment.outcome, Outcome::Passed, "{}", result.output());
+    let pip = Command::new(project.path().join(".greenlight/venv/bin/python"))
+        .args(["-m", "pip", "install", "--help"])
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&pip.stdout).contains("--uploaded-prior-to") {
+        assert!(environment.summary.ends_with("as of 2024-01-15T00:00:00Z"), "{environment:?}");
+    } else {
+        assert!(
+            environment.summary.contains("not as of 2024-01-15T00:00:00Z: this pip has no `--uploaded-prior-to`"),
+            "{environment:?}"
+        );
+        assert!(environment.summary.contains("installer = \"uv\""), "{environment:?}");
+    }
 }
