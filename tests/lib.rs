@@ -103,20 +103,8 @@ impl TempProject {
     /// returns the commit's sha: histories of the past, for `--as-of commit`.
     pub fn commit_at(&self, subject: &str, date: &str) -> String {
         self.git(&["add", "-A"]);
-        let output = Command::new("git")
-            .args(["commit", "-q", "--allow-empty", "-m", subject])
-            .current_dir(self.path())
-            .env("GIT_AUTHOR_NAME", "Test Author")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_COMMITTER_NAME", "Test Author")
-            .env("GIT_COMMITTER_EMAIL", "author@example.com")
-            .env("GIT_AUTHOR_DATE", date)
-            .env("GIT_COMMITTER_DATE", date)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("run git");
-        assert!(output.status.success(), "git commit failed: {}", String::from_utf8_lossy(&output.stderr));
+        let dates = [("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)];
+        git_with(self.path(), &["commit", "-q", "--allow-empty", "-m", subject], &dates);
         self.git(&["rev-parse", "HEAD"]).trim().to_string()
     }
 
@@ -234,6 +222,11 @@ pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> std::process::Child {
 
 /// Runs git in `dir` with a fixed identity; panics with git's output when it fails.
 pub fn git(dir: &Path, args: &[&str]) -> String {
+    git_with(dir, args, &[])
+}
+
+/// [`git`] with more environment variables (commit dates).
+pub fn git_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -243,6 +236,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "author@example.com")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("run git");
     assert!(
