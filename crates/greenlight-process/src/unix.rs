@@ -141,8 +141,12 @@ pub(crate) fn exited_unreaped(pid: i32) -> bool {
         let mut info: libc::siginfo_t = std::mem::zeroed();
         let result =
             libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT);
+        #[cfg(target_os = "linux")]
+        let exited = info.si_pid();
+        #[cfg(not(target_os = "linux"))]
+        let exited = info.si_pid;
         // ECHILD: not (or no longer) a child of ours, so nothing is left to wait for.
-        result != 0 || info.si_pid() != 0
+        result != 0 || exited != 0
     }
 }
 
