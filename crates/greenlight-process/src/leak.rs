@@ -166,8 +166,8 @@ fn find(pgid: i32, tag: &str, open: &[(Stream, u64)]) -> Vec<Found> {
     found
 }
 
-/// Kills process `pid` if it still has this start time; reaps it if it is our child and
-/// dies within a moment. Through a pidfd, so a pid reused meanwhile is never signalled.
+/// Sends SIGKILL to process `pid` if it still has this start time; true when sent. Through a
+/// pidfd, so a pid reused meanwhile is never signalled.
 pub(crate) fn kill_process(pid: i32, start: u64) -> bool {
     match unix::pidfd_open(pid) {
         Ok(pidfd) => {
@@ -222,7 +222,6 @@ pub(crate) fn reap_known(known: &HashSet<(i32, u64)>) -> usize {
 pub(crate) async fn settle(running: &Running, open: &[(Stream, u64)]) -> Option<Leak> {
     let pgid = running.pgid;
     let mut leaked: Vec<LeakedProcess> = Vec::new();
-    let mut killed: HashSet<(i32, u64)> = HashSet::new();
     let mut expected: HashSet<(i32, u64)> = HashSet::new();
     // Processes forked while the first ones are being killed are caught by the next rounds.
     for round in 0..3 {
@@ -244,8 +243,8 @@ pub(crate) async fn settle(running: &Running, open: &[(Stream, u64)]) -> Option<
                     left_group,
                 });
             }
-            if left_group && kill_process(entry.stat.pid, entry.stat.start) {
-                killed.insert(key);
+            if left_group {
+                kill_process(entry.stat.pid, entry.stat.start);
             }
         }
         if !new {

@@ -6,8 +6,9 @@
 //! forked there would be killed mid-run. So every child is forked on one dedicated thread
 //! that is never stopped and lives exactly as long as the process; the caller's runtime is
 //! entered there, so the child's pipes and exit belong to the caller's runtime. Spawning is
-//! a few milliseconds of `fork`/`exec`: serialising it costs nothing measurable, and it also
-//! means no other child is forked while a pipe meant for one child is open in this process.
+//! a `fork` and an `exec`, about a millisecond: serialising it is cheap next to what tools
+//! take to run, and it also means no other child is forked while a pipe meant for one child
+//! is open in this process.
 
 use std::collections::HashSet;
 use std::io;
