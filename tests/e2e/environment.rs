@@ -155,7 +155,10 @@ fn a_version_that_cannot_be_provisioned_is_errored() {
     assert_eq!(result.code, Some(2), "{}", result.output());
     let check = result.report().check("ruff-check").unwrap();
     assert_eq!(check.outcome, Outcome::Errored);
-    assert!(check.reason.as_deref().unwrap().contains("cannot provision `ruff` 0.0.999"), "{check:?}");
+    let reason = check.reason.as_deref().unwrap();
+    assert!(reason.contains("cannot install `ruff` 0.0.999 (pinned): `"), "{check:?}");
+    assert!(reason.contains("uv pip install") && reason.contains("ruff==0.0.999"), "the failed command: {reason}");
+    assert!(reason.contains("install.log"), "where the full output is: {reason}");
 }
 
 #[test]

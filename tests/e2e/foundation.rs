@@ -133,6 +133,8 @@ fn with_fake_ruff(script: &str) -> TempProject {
 #[test]
 fn missing_tool_is_errored_naming_where_it_looked() {
     let project = TempProject::fixture("clean-service");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight]\nprovision = false\n"));
     let result = greenlight_e2e::run_greenlight(
         project.path(),
         &["run", "ruff-check", "--no-progress", "--json", "report.json"],
@@ -145,6 +147,10 @@ fn missing_tool_is_errored_naming_where_it_looked() {
     assert_eq!(check.outcome, Outcome::Errored);
     let reason = check.reason.as_deref().unwrap();
     assert!(reason.contains("looked in PATH") && reason.contains("pip install ruff"), "{reason}");
+    assert!(
+        reason.contains("`provision = false` in [tool.greenlight] keeps greenlight from installing ruff 0.17.6"),
+        "{reason}"
+    );
 }
 
 #[test]

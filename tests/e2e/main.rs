@@ -10,5 +10,6 @@ mod environment;
 mod foundation;
 mod gitleaks;
 mod pip_audit;
+mod provision;
 mod reporters;
 mod reproduce;

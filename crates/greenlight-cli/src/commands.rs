@@ -520,6 +520,17 @@ async fn list(args: ProjectArgs) -> Result<ExitCode, Failure> {
         extras.push(format!("timeout {}", humantime_short(check.timeout())));
         println!(" {state}  {:<12} {why}  ({})", check.id(), extras.join("; "));
     }
+    let vars: BTreeMap<String, String> = std::env::vars().collect();
+    println!();
+    if plan.config.settings.provisions() {
+        println!("tools (used from PATH when found, else installed at this version; pin in [tool.greenlight.tools]):");
+    } else {
+        println!("tools (`provision = false`: greenlight installs none; a missing tool makes its checks error):");
+    }
+    for row in greenlight_orchestrator::tools::plan_tools(&plan, &vars) {
+        let version = row.version.as_deref().unwrap_or("-");
+        println!("  {:<10} {version:<9} {:<8} {}", row.name, row.origin, row.source);
+    }
     Ok(ExitCode::Success)
 }
 

@@ -1,6 +1,7 @@
-//! The CI examples in `docs/examples/` are real YAML that GitHub Actions and GitLab CI accept
-//! in shape, and every `greenlight` (or `cargo xtask ci`) command in them parses with this
-//! build's command line.
+//! The CI examples in `docs/examples/` and the Action (`action.yml`) are real YAML that GitHub
+//! Actions and GitLab CI accept: actionlint (with shellcheck) and the workflow, pipeline and
+//! action schemas pass on each, and every `greenlight` (or `cargo xtask ci`) command in them
+//! parses with this build's command line.
 
 use std::path::{Path, PathBuf};
 
@@ -13,15 +14,19 @@ use crate::cli::Cli;
 const CHECK_IDS: [&str; 8] =
     ["ruff-check", "ruff-format", "pytest", "gitleaks", "pip-audit", "build", "docker", "policy"];
 
-/// Actions the GitHub examples may use (a typo or an unpinned action fails the test).
+/// Actions the GitHub examples may use: majors that run on Node 24 (a typo, an unpinned
+/// action or an older major fails the test).
 const ACTIONS: [&str; 6] = [
-    "actions/checkout@v4",
-    "actions/setup-python@v5",
-    "actions/cache@v4",
-    "actions/upload-artifact@v4",
-    "actions/download-artifact@v4",
-    "github/codeql-action/upload-sarif@v3",
+    "actions/checkout@v5",
+    "actions/setup-python@v6",
+    "actions/upload-artifact@v6",
+    "actions/download-artifact@v7",
+    "github/codeql-action/upload-sarif@v4",
+    GREENLIGHT_ACTION,
 ];
+
+/// How the examples use this repository's Action (`action.yml`).
+const GREENLIGHT_ACTION: &str = "greenlight-ci/greenlight@v0.1.0";
 
 fn examples() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples");
@@ -130,6 +135,7 @@ fn github_examples_are_valid_workflows_that_run_only_greenlight() {
             get(&workflow, "jobs").and_then(Value::as_mapping).unwrap_or_else(|| panic!("{}: no jobs", file.display()));
         let mut scripts = Vec::new();
         let mut uploads_sarif = false;
+        let mut uses_action = false;
         for (name, job) in jobs {
             let name = name.as_str().unwrap_or_default();
             assert!(get(job, "runs-on").is_some(), "{}: job {name} has no runs-on", file.display());
@@ -139,6 +145,18 @@ fn github_examples_are_valid_workflows_that_run_only_greenlight() {
                     (Some(uses), None) => {
                         let uses = uses.as_str().unwrap_or_default();
                         assert!(ACTIONS.contains(&uses), "{}: job {name} uses unknown action {uses}", file.display());
+                        if uses == GREENLIGHT_ACTION {
+                            uses_action = true;
+                            let with = get(step, "with");
+                            if with.and_then(|with| get(with, "upload-sarif")) == Some(&Value::Bool(true)) {
+                                uploads_sarif = true;
+                                assert!(
+                                    job_can_write_security_events(&workflow, job),
+                                    "{}: job {name} uploads SARIF without security-events: write",
+                                    file.display()
+                                );
+                            }
+                        }
                         if uses.starts_with("github/codeql-action/upload-sarif") {
                             uploads_sarif = true;
                             let write = |value: Option<&Value>| {
@@ -166,9 +184,13 @@ fn github_examples_are_valid_workflows_that_run_only_greenlight() {
                 }
             }
         }
-        let parsed = assert_commands_parse(&file, &scripts);
+        let parsed = if uses_action { Vec::new() } else { assert_commands_parse(&file, &scripts) };
         assert!(uploads_sarif, "{}: SARIF is uploaded to code scanning", file.display());
-        assert!(parsed.iter().any(|argv| flag_value(argv, "--sarif").is_some()), "{}: writes SARIF", file.display());
+        assert!(
+            uses_action || parsed.iter().any(|argv| flag_value(argv, "--sarif").is_some()),
+            "{}: writes SARIF",
+            file.display()
+        );
         check_named_checks(&file, &workflow);
         // Only greenlight decides: no tool is run by hand.
         for script in &scripts {
@@ -240,12 +262,21 @@ fn gitlab_examples_are_valid_pipelines_with_a_junit_report() {
     }
 }
 
+fn job_can_write_security_events(workflow: &Value, job: &Value) -> bool {
+    let write = |value: Option<&Value>| {
+        value.and_then(|permissions| get(permissions, "security-events")).and_then(Value::as_str) == Some("write")
+    };
+    write(get(job, "permissions")) || write(get(workflow, "permissions"))
+}
+
 /// Check ids named in matrices (`checks:` / `CHECKS:` values) exist.
 fn check_named_checks(file: &Path, value: &Value) {
     match value {
         Value::Mapping(mapping) => {
             for (key, value) in mapping {
-                if let (Some("checks" | "CHECKS"), Value::String(ids)) = (key.as_str(), value) {
+                if let (Some("checks" | "CHECKS"), Value::String(ids)) = (key.as_str(), value)
+                    && !ids.contains("${{")
+                {
                     for id in ids.split_whitespace() {
                         assert!(CHECK_IDS.contains(&id), "{}: unknown check id `{id}`", file.display());
                     }
@@ -271,4 +302,146 @@ fn command_extraction() {
         ]
     );
     assert!(Cli::try_parse_from(["greenlight", "run", "--no-such-flag"]).is_err(), "unknown flags are caught");
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The action's metadata.
+fn action() -> Value {
+    load(&workspace().join("action.yml"))
+}
+
+#[test]
+fn the_action_runs_greenlight_with_every_report_and_exposes_them() {
+    let action = action();
+    let runs = get(&action, "runs").expect("runs");
+    assert_eq!(get(runs, "using").and_then(Value::as_str), Some("composite"));
+    let steps = get(runs, "steps").and_then(Value::as_sequence).expect("steps");
+    let scripts: Vec<String> = steps.iter().filter_map(|step| get(step, "run")).flat_map(text).collect();
+    // `args=(run --json "$out/report.json" ...)`: the fixed part of the command line.
+    let line = scripts
+        .iter()
+        .flat_map(|script| script.lines())
+        .find_map(|line| line.trim().strip_prefix("args=(").and_then(|rest| rest.strip_suffix(')')))
+        .expect("the action builds greenlight's arguments in `args=(...)`");
+    let mut argv = vec!["greenlight".to_string()];
+    argv.extend(line.split_whitespace().map(|word| word.trim_matches('"').replace("$out", "/reports")));
+    argv.extend(["--skip".to_string(), "docker,pip-audit".to_string(), "ruff-check".to_string()]);
+    if let Err(error) = Cli::try_parse_from(&argv) {
+        panic!("action.yml: `{}` does not parse:\n{error}", argv.join(" "));
+    }
+    for flag in ["--json", "--junit", "--sarif", "--markdown"] {
+        assert!(flag_value(&argv, flag).is_some(), "the action writes {flag}");
+    }
+    let outputs = get(&action, "outputs").and_then(Value::as_mapping).expect("outputs");
+    for output in ["outcome", "exit-code", "json", "junit", "sarif", "markdown"] {
+        assert!(outputs.contains_key(Value::String(output.to_string())), "output {output}");
+    }
+    let inputs = get(&action, "inputs").and_then(Value::as_mapping).expect("inputs");
+    for input in ["version", "package", "checks", "skip", "args", "working-directory", "upload-sarif"] {
+        assert!(inputs.contains_key(Value::String(input.to_string())), "input {input}");
+    }
+    let uses: Vec<&str> = steps.iter().filter_map(|step| get(step, "uses")).filter_map(Value::as_str).collect();
+    assert_eq!(uses, ["github/codeql-action/upload-sarif@v4"]);
+}
+
+/// A linter from `target/tools/venv/bin` (installed by `cargo xtask setup`) or `PATH`; `None`
+/// prints why the test is skipped, unless `GREENLIGHT_REQUIRE_TOOLS=1`, where it panics.
+fn linter(name: &str) -> Option<PathBuf> {
+    let venv = workspace().join("target/tools/venv/bin").join(name);
+    let found = if venv.is_file() {
+        Some(venv)
+    } else {
+        std::env::var_os("PATH")
+            .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join(name)).find(|path| path.is_file()))
+    };
+    if found.is_none() {
+        if std::env::var("GREENLIGHT_REQUIRE_TOOLS").is_ok_and(|value| value == "1") {
+            panic!("`{name}` is required (GREENLIGHT_REQUIRE_TOOLS=1) but not installed; run `cargo xtask setup`");
+        }
+        #[expect(clippy::print_stderr, reason = "the test says why it skips")]
+        {
+            eprintln!("skipped: `{name}` is not installed (run `cargo xtask setup`)");
+        }
+    }
+    found
+}
+
+#[expect(clippy::disallowed_methods, reason = "the test runs the linters")]
+fn lint(program: &Path, args: &[&str], files: &[PathBuf]) {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", program.display()));
+    assert!(
+        output.status.success(),
+        "`{} {}` on {files:?} failed:\n{}{}",
+        program.display(),
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn examples_starting(prefix: &str) -> Vec<PathBuf> {
+    examples()
+        .into_iter()
+        .filter(|file| file.file_name().is_some_and(|name| name.to_string_lossy().starts_with(prefix)))
+        .collect()
+}
+
+#[test]
+fn actionlint_passes_on_every_github_example() {
+    let (Some(actionlint), Some(_)) = (linter("actionlint"), linter("shellcheck")) else { return };
+    // actionlint runs shellcheck on every `run:` script it finds on PATH.
+    lint(&actionlint, &["-no-color"], &examples_starting("github"));
+}
+
+#[test]
+fn the_workflow_pipeline_and_action_schemas_accept_the_examples_and_the_action() {
+    let Some(check) = linter("check-jsonschema") else { return };
+    lint(&check, &["--builtin-schema", "vendor.github-workflows"], &examples_starting("github"));
+    lint(&check, &["--builtin-schema", "vendor.gitlab-ci"], &examples_starting("gitlab"));
+    lint(&check, &["--builtin-schema", "vendor.github-actions"], &[workspace().join("action.yml")]);
+}
+
+#[test]
+#[expect(clippy::disallowed_methods, reason = "the test runs shellcheck")]
+fn shellcheck_passes_on_the_actions_scripts() {
+    let Some(shellcheck) = linter("shellcheck") else { return };
+    let action = action();
+    let steps = get(get(&action, "runs").expect("runs"), "steps").and_then(Value::as_sequence).expect("steps");
+    for step in steps {
+        let Some(script) = get(step, "run").and_then(Value::as_str) else { continue };
+        assert!(!script.contains("${{"), "expressions go through `env:`, not into the script: {script}");
+        let mut child = std::process::Command::new(&shellcheck)
+            .args(["--shell=bash", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run shellcheck");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), script.as_bytes()).expect("write");
+        let output = child.wait_with_output().expect("shellcheck");
+        assert!(output.status.success(), "shellcheck:\n{}\n{script}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+#[test]
+fn the_hook_runs_greenlight_before_a_push_from_the_wheel_of_this_version() {
+    let hooks = load(&workspace().join(".pre-commit-hooks.yaml"));
+    let hook = hooks.as_sequence().and_then(|hooks| hooks.first()).expect("one hook");
+    assert_eq!(get(hook, "id").and_then(Value::as_str), Some("greenlight"));
+    assert_eq!(get(hook, "language").and_then(Value::as_str), Some("python"));
+    assert_eq!(text(get(hook, "stages").expect("stages")), ["pre-push"]);
+    let entry: Vec<String> =
+        get(hook, "entry").and_then(Value::as_str).expect("entry").split_whitespace().map(str::to_string).collect();
+    assert!(Cli::try_parse_from(&entry).is_ok(), "{entry:?}");
+    // The package `pip install .` installs for the hook depends on this version's wheel.
+    let setup = std::fs::read_to_string(workspace().join("setup.py")).expect("setup.py");
+    assert!(setup.contains("install_requires=[f\"greenlight-ci=={VERSION}\"]"), "{setup}");
+    let cargo = std::fs::read_to_string(workspace().join("Cargo.toml")).expect("Cargo.toml");
+    assert!(cargo.contains(&format!("\nversion = \"{}\"\n", env!("CARGO_PKG_VERSION"))), "the version setup.py reads");
 }

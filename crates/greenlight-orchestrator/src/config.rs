@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 /// The keys of greenlight's own table, besides one section per check id.
 pub const TOP_LEVEL_KEYS: &[&str] =
-    &["jobs", "timeout", "fail-fast", "skip", "pass-env", "environment", "tools", "cache", "hotfix"];
+    &["jobs", "timeout", "fail-fast", "skip", "pass-env", "environment", "tools", "provision", "cache", "hotfix"];
 
 /// greenlight's own options (the check sections are read by the checks).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -30,10 +30,20 @@ pub struct Settings {
     pub environment: EnvironmentSettings,
     /// Pinned tool versions and paths.
     pub tools: BTreeMap<String, ToolPin>,
+    /// Install missing tools (uv, the Python tools, gitleaks) into the user cache; `false`:
+    /// a missing tool makes its check `errored`. Default: true.
+    pub provision: Option<bool>,
     /// The result cache.
     pub cache: CacheSettings,
     /// `greenlight hotfix`.
     pub hotfix: HotfixSettings,
+}
+
+impl Settings {
+    /// True unless `provision = false`: greenlight installs the tools it does not find.
+    pub fn provisions(&self) -> bool {
+        self.provision != Some(false)
+    }
 }
 
 /// `[tool.greenlight.hotfix]`: the branch `greenlight hotfix` creates and the PR body it writes.
@@ -295,6 +305,10 @@ mod tests {
         assert_eq!(config.settings.tools["ruff"].version.as_deref(), Some("0.17.6"));
         assert_eq!(config.settings.tools["pytest"].path.as_deref(), Some(Path::new("/x/pytest")));
         assert_eq!(config.common("ruff-check").timeout.unwrap().0.as_secs(), 120);
+        assert_eq!(config.settings.provision, None);
+        assert_eq!(load("[tool.greenlight]\nprovision = false\n").unwrap().settings.provision, Some(false));
+        let error = load("[tool.greenlight]\nprovision = 'no'\n").unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{EnvironmentSettings, Installer};
 use crate::lock::FileLock;
-use crate::tools::ToolResolver;
+use crate::tools::{ToolResolver, UV};
 
 /// The environment's node id in the graph and the report.
 pub const NODE_ID: &str = greenlight_checker::ENVIRONMENT;
@@ -36,15 +36,8 @@ const PYTHON: ToolSpec = ToolSpec {
     pypi: None,
     in_environment: false,
     install_hint: "install Python 3 or set [tool.greenlight.environment] python = \"/path/to/python\"",
-};
-
-const UV: ToolSpec = ToolSpec {
-    name: "uv",
-    executable: "uv",
-    version_args: &["--version"],
-    pypi: Some("uv"),
-    in_environment: false,
-    install_hint: "install it with `pip install uv` (or set [tool.greenlight.environment] installer = \"pip\")",
+    default_version: None,
+    wheel: None,
 };
 
 /// What the environment is made from; its hash is the key.
@@ -142,12 +135,15 @@ pub async fn prepare(
         }
     };
     let python_version = resolver.version(&PYTHON, &python, stop).await;
+    // uv from PATH, else greenlight's own (installed unless `provision = false`).
     let installer = match settings.installer.unwrap_or_default() {
         Installer::Pip => None,
-        Installer::Uv => {
-            Some(which::which("uv").map_err(|_| format!("`uv` was not found on PATH; {}", UV.install_hint))?)
-        }
-        Installer::Auto => which::which("uv").ok(),
+        Installer::Uv => match resolver.uv(stop).await.map_err(|error| error.to_string())? {
+            Some(uv) => Some(uv.path),
+            None => return Err(format!("`uv` was not found on PATH; {}", UV.install_hint)),
+        },
+        // A uv that cannot be installed leaves pip to do it.
+        Installer::Auto => resolver.uv(stop).await.ok().flatten().map(|uv| uv.path),
     };
     let installer_name = if installer.is_some() { "uv" } else { "pip" };
     let key = env_key(project, request, &python, &python_version, installer_name);

@@ -155,7 +155,8 @@ pub async fn run(plan: Plan, options: RunOptions, observer: Arc<dyn Observer>, s
     let mut pins = plan.config.settings.tools.clone();
     pins.extend(options.tool_pins.clone());
     let cache_dir = crate::tools::cache_dir(&options.vars);
-    let resolver = ToolResolver::new(project.root.clone(), pins, cache_dir, options.vars.get("PATH").cloned());
+    let resolver = ToolResolver::new(project.root.clone(), pins, cache_dir, options.vars.get("PATH").cloned())
+        .provisioning(plan.config.settings.provisions());
     let mut history = History::load(&state_dir);
 
     let (nodes, mut finished) = build_nodes(&plan, &options, &resolver, &history);
@@ -436,7 +437,12 @@ fn build_nodes(
             }
             for tool in check.info.tools.iter().filter(|tool| tool.in_environment) {
                 if let Some(pypi) = tool.pypi {
-                    let requirement = match resolver.pin(tool.name).and_then(|pin| pin.version.clone()) {
+                    // Pinned, else what the project declares, else greenlight's default.
+                    let provision = plan.config.settings.provisions();
+                    let version = resolver.pin(tool.name).and_then(|pin| pin.version.clone()).or_else(|| {
+                        tool.default_version.filter(|_| provision && !declared.contains(pypi)).map(str::to_string)
+                    });
+                    let requirement = match version {
                         Some(version) => format!("{pypi}=={version}"),
                         None => pypi.to_string(),
                     };
@@ -606,7 +612,7 @@ async fn execute(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> 
                     Err(_) if stop.is_cancelled() => {
                         return Execution::Fresh(CheckResult::new(Outcome::Cancelled, "cancelled"), None);
                     }
-                    Err(reason) => return Execution::Fresh(CheckResult::errored(reason), None),
+                    Err(reason) => return Execution::Fresh(CheckResult::errored(reason.to_string()), None),
                 }
             }
             if stop.is_cancelled() {

@@ -43,6 +43,8 @@ pub const BUILD_TOOL: ToolSpec = ToolSpec {
     pypi: Some("build"),
     in_environment: false,
     install_hint: "install it with `pip install build` (or `uv tool install build`), or pin it in [tool.greenlight.tools] build = \"1.6.1\" and greenlight installs it",
+    default_version: Some("1.6.1"),
+    wheel: None,
 };
 
 /// Which installer `python -m build` uses for its isolated environment.

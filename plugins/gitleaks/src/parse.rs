@@ -62,8 +62,13 @@ impl Leak {
 }
 
 /// Parses gitleaks' JSON report: an array of findings (`[]` when clean).
+///
+/// A leak gitleaks reports twice (8.28 and later scan base64-decoded text too, and report a
+/// secret found in both forms twice with one fingerprint) is kept once.
 pub fn parse_report(bytes: &[u8]) -> Result<Vec<Leak>, serde_json::Error> {
-    serde_json::from_slice(bytes)
+    let leaks: Vec<Leak> = serde_json::from_slice(bytes)?;
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(leaks.into_iter().filter(|leak| seen.insert(leak.fingerprint())).collect())
 }
 
 /// Severity of a gitleaks log line.
@@ -177,6 +182,20 @@ mod tests {
 
     fn text(bytes: &[u8]) -> String {
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_leak_reported_twice_is_kept_once() {
+        // gitleaks 8.30 `dir` on a private key: the key and its base64-decoded body match the
+        // same rule at the same place (recorded report, secrets removed).
+        let report = br#"[
+          {"RuleID":"private-key","StartLine":1,"EndLine":4,"StartColumn":1,"EndColumn":34,"File":"keys/deploy_key","Commit":"","Tags":[],"Fingerprint":"keys/deploy_key:private-key:1"},
+          {"RuleID":"private-key","StartLine":1,"EndLine":4,"StartColumn":1,"EndColumn":34,"File":"keys/deploy_key","Commit":"","Tags":["decoded:base64","decode-depth:1"],"Fingerprint":"keys/deploy_key:private-key:1"},
+          {"RuleID":"private-key","StartLine":9,"EndLine":12,"StartColumn":1,"EndColumn":34,"File":"keys/deploy_key","Commit":"","Tags":[],"Fingerprint":"keys/deploy_key:private-key:9"}
+        ]"#;
+        let leaks = parse_report(report).unwrap();
+        let lines: Vec<u32> = leaks.iter().map(|leak| leak.start_line).collect();
+        assert_eq!(lines, [1, 9]);
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub const PIP_AUDIT: ToolSpec = ToolSpec {
     pypi: Some("pip-audit"),
     in_environment: false,
     install_hint: "install it with `pip install pip-audit` (or `uv tool install pip-audit`), or pin it in [tool.greenlight.tools] pip-audit = \"2.10.1\" and greenlight installs it",
+    default_version: Some("2.10.1"),
+    wheel: None,
 };
 
 /// pip-audit's vulnerability service when no advisory database is used.

@@ -30,6 +30,8 @@ pub const PYTEST: ToolSpec = ToolSpec {
     pypi: Some("pytest"),
     in_environment: true,
     install_hint: "add pytest to your test extras (for example `[project.optional-dependencies] dev = [\"pytest\"]`)",
+    default_version: Some("9.2.0"),
+    wheel: None,
 };
 
 check_options! {

@@ -29,6 +29,8 @@ pub const RUFF: ToolSpec = ToolSpec {
     pypi: Some("ruff"),
     in_environment: false,
     install_hint: "install it with `pip install ruff` (or `uv tool install ruff`), or pin it in [tool.greenlight.tools] ruff = \"0.17.6\" and greenlight installs it",
+    default_version: Some("0.17.6"),
+    wheel: None,
 };
 
 check_options! {
