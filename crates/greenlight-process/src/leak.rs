@@ -43,7 +43,6 @@ impl fmt::Display for Stream {
 
 /// A process a command started that was still alive after the command exited.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct LeakedProcess {
     /// Its process id (at the time it was found; it was killed then).
     pub pid: u32,
@@ -66,7 +65,6 @@ impl LeakedProcess {
 /// outlived it outside its group, or that kept its stdout or stderr open past the leak
 /// timeout. Everything listed was killed; the output captured until then is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Leak {
     /// The processes, as found.
     pub processes: Vec<LeakedProcess>,
