@@ -1,6 +1,9 @@
 //! Helpers for the end-to-end tests: temporary copies of fixtures, git repositories made on
 //! the fly, and running the real `greenlight` binary.
-#![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and git")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the tests start the binary under test and git, and read their own switches (GREENLIGHT_REQUIRE_TOOLS) from the environment"
+)]
 #![expect(clippy::print_stderr, reason = "tests explain why they skip")]
 
 use std::collections::BTreeMap;
@@ -118,11 +121,16 @@ impl TempProject {
 
     /// Runs `greenlight run --json <file> ARGS` and parses the report.
     pub fn run_checks(&self, args: &[&str]) -> RunResult {
+        self.run_checks_with(args, &[])
+    }
+
+    /// [`TempProject::run_checks`] with extra environment variables.
+    pub fn run_checks_with(&self, args: &[&str], env: &[(&str, &str)]) -> RunResult {
         let report = self.path().join(".greenlight").join("e2e-report.json");
         let report_arg = report.display().to_string();
         let mut all = vec!["run", "--no-progress", "--json", report_arg.as_str()];
         all.extend_from_slice(args);
-        let mut result = run_greenlight(self.path(), &all, &[]);
+        let mut result = run_greenlight(self.path(), &all, env);
         result.report = std::fs::read_to_string(&report).ok().map(|text| {
             serde_json::from_str(&text)
                 .unwrap_or_else(|error| panic!("the JSON report does not parse: {error}\n{text}"))

@@ -169,3 +169,98 @@ fn tools_from_a_file_that_is_not_a_report_is_a_usage_error() {
     assert_eq!(result.code, Some(3), "{}", result.output());
     assert!(result.stderr.contains("not a greenlight JSON report"), "{}", result.output());
 }
+
+/// A project whose install needs a credential: its build backend (standing in for a download
+/// from a private package index) refuses to build without `PRIVATE_INDEX_TOKEN`.
+fn project_needing_a_credential() -> TempProject {
+    let project = TempProject::empty();
+    project.write(
+        "pyproject.toml",
+        r#"[build-system]
+requires = ["setuptools>=61"]
+build-backend = "private_backend"
+backend-path = ["_build"]
+
+[project]
+name = "private-service"
+version = "0.1.0"
+requires-python = ">=3.10"
+dependencies = []
+
+[project.optional-dependencies]
+dev = ["pytest>=7"]
+
+[tool.setuptools]
+packages = ["app"]
+
+[tool.greenlight]
+pass-env = ["PRIVATE_INDEX_TOKEN"]
+"#,
+    );
+    project.write(
+        "_build/private_backend.py",
+        r#""""setuptools, behind a credential: what a build that downloads from a private index needs."""
+import os
+
+from setuptools import build_meta as _meta
+
+
+def _credential():
+    if not os.environ.get("PRIVATE_INDEX_TOKEN"):
+        raise RuntimeError("PRIVATE_INDEX_TOKEN is not set: the private package index refuses the download")
+
+
+def get_requires_for_build_editable(config_settings=None):
+    _credential()
+    return _meta.get_requires_for_build_editable(config_settings)
+
+
+def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
+    _credential()
+    return _meta.prepare_metadata_for_build_editable(metadata_directory, config_settings)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    _credential()
+    return _meta.build_editable(wheel_directory, config_settings, metadata_directory)
+
+
+get_requires_for_build_wheel = _meta.get_requires_for_build_wheel
+prepare_metadata_for_build_wheel = _meta.prepare_metadata_for_build_wheel
+build_wheel = _meta.build_wheel
+get_requires_for_build_sdist = _meta.get_requires_for_build_sdist
+build_sdist = _meta.build_sdist
+"#,
+    );
+    project.write("app/__init__.py", "VALUE = 1\n");
+    project.write(
+        "tests/test_app.py",
+        "import os\n\nimport app\n\n\ndef test_the_credential_reaches_the_tests():\n    assert app.VALUE == 1\n    assert os.environ.get(\"PRIVATE_INDEX_TOKEN\")\n",
+    );
+    project
+}
+
+#[test]
+fn a_pass_env_credential_reaches_the_environment_installer() {
+    if !ready() {
+        return;
+    }
+    let project = project_needing_a_credential();
+    let token = "s3cr3t-index-token";
+    let result = project.run_checks_with(&["pytest"], &[("PRIVATE_INDEX_TOKEN", token)]);
+    let environment = result.report().check("environment").unwrap();
+    assert_eq!(environment.outcome, Outcome::Passed, "{environment:?}\n{}", result.output());
+    let pytest = result.report().check("pytest").unwrap();
+    assert_eq!(pytest.outcome, Outcome::Passed, "{pytest:?}\n{}", result.output());
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    assert!(!result.output().contains(token), "the credential was printed:\n{}", result.output());
+
+    // Not listed in `pass-env`, it reaches neither: the install says why.
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &pyproject.replace("pass-env = [\"PRIVATE_INDEX_TOKEN\"]", "pass-env = []"));
+    let result = project.run_checks_with(&["pytest"], &[("PRIVATE_INDEX_TOKEN", token)]);
+    let environment = result.report().check("environment").unwrap();
+    assert_eq!(environment.outcome, Outcome::Errored, "{}", result.output());
+    assert!(environment.reason.as_deref().unwrap().contains("PRIVATE_INDEX_TOKEN is not set"), "{environment:?}");
+    assert_eq!(result.report().check("pytest").unwrap().outcome, Outcome::Skipped);
+}

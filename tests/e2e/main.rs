@@ -1,7 +1,10 @@
 //! End-to-end tests: the real `greenlight` binary on temporary copies of the fixtures, with the
 //! real tools. Tools missing from the machine skip a test with a printed reason, unless
 //! `GREENLIGHT_REQUIRE_TOOLS=1` (CI), where they fail it.
-#![expect(clippy::disallowed_methods, reason = "the tests start the binary under test and helpers")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the tests start the binary under test and helpers, and read their own switches from the environment"
+)]
 
 mod build;
 mod cache;

@@ -42,6 +42,32 @@ fn valid_sarif(text: &str) -> Value {
     sarif
 }
 
+/// Validates a JSON report against the checked-in schema of the report model.
+fn valid_report(text: &str) -> Value {
+    let schema: Value = serde_json::from_str(include_str!("../../docs/report.schema.json")).expect("the schema parses");
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let report: Value = serde_json::from_str(text).expect("the report is JSON");
+    let errors: Vec<String> =
+        validator.iter_errors(&report).map(|error| format!("{error} at {}", error.instance_path())).collect();
+    assert!(errors.is_empty(), "schema violations:\n{}\n{text}", errors.join("\n"));
+    report
+}
+
+#[test]
+fn a_real_report_follows_the_checked_in_schema() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("lint-errors");
+    let result = project.run_checks(&["ruff-check", "ruff-format"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let text = std::fs::read_to_string(project.path().join(".greenlight/e2e-report.json")).unwrap();
+    let report = valid_report(&text);
+    let checks = report["checks"].as_array().unwrap();
+    assert!(checks.iter().any(|check| !check["findings"].as_array().unwrap().is_empty()), "{text}");
+    assert!(checks.iter().any(|check| check["skip_cause"]["kind"] == "not_selected"), "{text}");
+}
+
 fn run_of<'a>(sarif: &'a Value, driver: &str) -> Option<&'a Value> {
     sarif["runs"].as_array()?.iter().find(|run| run["tool"]["driver"]["name"] == driver)
 }
@@ -184,6 +210,27 @@ fn github_actions_gets_annotations_groups_and_a_step_summary() {
     assert_eq!(quiet.code, Some(1), "{}", quiet.output());
     assert!(!quiet.stdout.contains("::group::"), "{}", quiet.output());
     assert_eq!(std::fs::read_to_string(project.path().join("step-summary.md")).unwrap(), summary);
+}
+
+#[test]
+fn an_output_that_cannot_be_written_fails_a_green_run_with_exit_code_4() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    project.write("blocked", "a file where the SARIF report's directory would go\n");
+    let args = ["run", "ruff-format", "--no-progress", "--json", "out/report.json", "--sarif", "blocked/report.sarif"];
+    let result = run_greenlight(project.path(), &args, &[]);
+    assert_eq!(result.code, Some(4), "{}", result.output());
+    assert!(result.stderr.contains("error: SARIF report: cannot create blocked"), "{}", result.output());
+    // The others are written, and the report itself is green.
+    assert_eq!(report(project.path(), "out/report.json").outcome, Outcome::Passed);
+
+    // A red run keeps its own code.
+    project.write("apps/api/main.py", "import os\n");
+    let result =
+        run_greenlight(project.path(), &["run", "ruff-check", "--no-progress", "--sarif", "blocked/x.sarif"], &[]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
 }
 
 #[test]

@@ -10,13 +10,20 @@
 //!   stripped binary in `target/dist/`.
 //! - `bench [--reps N] [--advisory-db-only]`: greenlight against the runbook, side by side,
 //!   and the offline advisory database's load and query times (`docs/benchmarks.md`).
-#![expect(clippy::disallowed_methods, reason = "dev tooling runs cargo, pip and apt directly")]
+//!
+//! The layout rules are tests (`tidy.rs`), run with the rest of the suite.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "dev tooling runs cargo, pip and apt directly and reads CARGO, PATH and its switches from the environment"
+)]
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "dev tooling reports progress")]
 
 mod base_image;
 mod bench;
 mod dist;
 mod setup;
+#[cfg(test)]
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,7 +3,12 @@
 //! Configuration lives in `[tool.greenlight]` of `pyproject.toml` or at the top level of
 //! `greenlight.toml`. Each check has a section named by its id (`[tool.greenlight.pytest]`)
 //! holding the [`CommonOptions`] every check has plus the check's own options.
+//!
+//! Command-line flags that set a check's own options (`--keep-image` is `keep-image = true` in
+//! `[tool.greenlight.docker]`) are [`ConfigOverrides`]: a layer over the file that
+//! [`ConfigSource::section`] applies, so a check reads one typed options struct whatever set it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -22,6 +27,75 @@ pub struct ConfigSource {
     /// Keys leading to greenlight's table: `["tool", "greenlight"]` in pyproject.toml, none in
     /// greenlight.toml.
     pub prefix: Vec<String>,
+    /// Values set on the command line, over the file's.
+    pub overrides: ConfigOverrides,
+}
+
+/// The typed name of one option of a check section, for [`ConfigOverrides::set`]: a plugin
+/// exports one per option a command-line flag sets (`docker`'s `KEEP_IMAGE`).
+#[derive(Debug)]
+pub struct OptionKey<T> {
+    /// The section (the check id).
+    pub section: &'static str,
+    /// The key as written in the file (`keep-image`).
+    pub key: &'static str,
+    value: PhantomData<fn(T)>,
+}
+
+impl<T> OptionKey<T> {
+    /// The option `key` of `[tool.greenlight.<section>]`, holding a `T`.
+    pub const fn new(section: &'static str, key: &'static str) -> Self {
+        Self { section, key, value: PhantomData }
+    }
+}
+
+impl<T> Clone for OptionKey<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for OptionKey<T> {}
+
+/// Check options set on the command line: the top layer over the configuration file. Each
+/// value replaces the file's value of that key; the section is then read as usual, so a value
+/// of the wrong shape is a configuration error like one in the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigOverrides {
+    sections: BTreeMap<String, toml::Table>,
+}
+
+impl ConfigOverrides {
+    /// Sets `key` to `value`, replacing an earlier value.
+    pub fn set<T: serde::Serialize>(&mut self, key: OptionKey<T>, value: T) -> Result<(), ConfigError> {
+        let value = toml::Value::try_from(value).map_err(|error| {
+            ConfigError::new(None, format!("cannot set `{}` of [{}]: {error}", key.key, key.section))
+        })?;
+        self.sections.entry(key.section.to_string()).or_default().insert(key.key.to_string(), value);
+        Ok(())
+    }
+
+    /// True when nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        self.sections.is_empty()
+    }
+
+    /// The overridden keys of `section`, if any.
+    pub fn section(&self, section: &str) -> Option<&toml::Table> {
+        self.sections.get(section)
+    }
+
+    /// A stable text of every value (`docker.keep-image = true`, one per line), for the result
+    /// cache's key and for messages.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        for (section, table) in &self.sections {
+            for (key, value) in table {
+                out.push_str(&format!("{section}.{key} = {value}\n"));
+            }
+        }
+        out
+    }
 }
 
 impl ConfigSource {
@@ -36,7 +110,14 @@ impl ConfigSource {
             path: Some(path.into()),
             text: text.into(),
             prefix: prefix.iter().map(|key| (*key).to_string()).collect(),
+            overrides: ConfigOverrides::default(),
         }
+    }
+
+    /// This source with `overrides` over the file's values.
+    pub fn with_overrides(mut self, overrides: ConfigOverrides) -> Self {
+        self.overrides = overrides;
+        self
     }
 
     /// Deserializes greenlight's whole table (`None` when absent).
@@ -46,11 +127,23 @@ impl ConfigSource {
     }
 
     /// Deserializes the section `key` of greenlight's table (`[tool.greenlight.<key>]`), or
-    /// `T::default()` when it is absent.
+    /// `T::default()` when it is absent, with the command line's [`ConfigOverrides`] applied.
     pub fn section<T: DeserializeOwned + Default>(&self, key: &str) -> Result<T, ConfigError> {
         let mut path: Vec<&str> = self.prefix.iter().map(String::as_str).collect();
         path.push(key);
-        Ok(self.at(&path)?.unwrap_or_default())
+        // The file alone first: its errors point at its lines.
+        let from_file = self.at::<T>(&path)?;
+        let Some(overrides) = self.overrides.section(key) else {
+            return Ok(from_file.unwrap_or_default());
+        };
+        let mut table: toml::Table = self.at(&path)?.unwrap_or_default();
+        table.extend(overrides.iter().map(|(name, value)| (name.clone(), value.clone())));
+        T::deserialize(toml::Value::Table(table)).map_err(|error| {
+            ConfigError::new(
+                None,
+                format!("{} as set on the command line: {}", self.table_name(key), error.message().trim()),
+            )
+        })
     }
 
     /// The table name of `key` as the user writes it (`[tool.greenlight.pytest]`).
@@ -334,6 +427,41 @@ mod tests {
         let source = ConfigSource::new("pyproject.toml", "[project]\nname='x'\n", &["tool", "greenlight"]);
         assert!(source.section::<Sample>("sample").unwrap().args.is_empty());
         assert!(ConfigSource::empty().section::<Sample>("sample").unwrap().args.is_empty());
+    }
+
+    #[test]
+    fn overrides_replace_the_files_values_and_keep_the_rest() {
+        const STRICT: OptionKey<bool> = OptionKey::new("sample", "strict");
+        const ARGS: OptionKey<Vec<String>> = OptionKey::new("sample", "args");
+        let text = "[tool.greenlight.sample]\nargs = ['-q']\n";
+        let mut overrides = ConfigOverrides::default();
+        overrides.set(STRICT, true).unwrap();
+        let source = ConfigSource::new("pyproject.toml", text, &["tool", "greenlight"]).with_overrides(overrides);
+        let sample = source.section::<Sample>("sample").unwrap();
+        assert!(sample.strict);
+        assert_eq!(sample.args, ["-q"]);
+        assert_eq!(source.overrides.describe(), "sample.strict = true\n");
+
+        // Without a file, and over a value the file has.
+        let mut overrides = ConfigOverrides::default();
+        overrides.set(ARGS, vec!["-x".to_string()]).unwrap();
+        let source = ConfigSource::empty().with_overrides(overrides.clone());
+        assert_eq!(source.section::<Sample>("sample").unwrap().args, ["-x"]);
+        let source = ConfigSource::new("pyproject.toml", text, &["tool", "greenlight"]).with_overrides(overrides);
+        assert_eq!(source.section::<Sample>("sample").unwrap().args, ["-x"]);
+
+        // The file's own errors still point at the file.
+        let broken = "[tool.greenlight.sample]\nstrikt = true\n";
+        let mut overrides = ConfigOverrides::default();
+        overrides.set(STRICT, true).unwrap();
+        let source = ConfigSource::new("pyproject.toml", broken, &["tool", "greenlight"]).with_overrides(overrides);
+        assert_eq!(source.section::<Sample>("sample").unwrap_err().line, 2);
+
+        // An override of the wrong shape is an error naming the section.
+        let mut overrides = ConfigOverrides::default();
+        overrides.set(OptionKey::<&str>::new("sample", "strict"), "yes").unwrap();
+        let error = ConfigSource::empty().with_overrides(overrides).section::<Sample>("sample").unwrap_err();
+        assert!(error.message.contains("[sample] as set on the command line"), "{error}");
     }
 
     #[test]

@@ -16,8 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use async_trait::async_trait;
-pub use config::{COMMON_KEYS, CommonOptions, ConfigError, ConfigSource, DurationValue, parse_duration};
+pub use config::{
+    COMMON_KEYS, CommonOptions, ConfigError, ConfigOverrides, ConfigSource, DurationValue, OptionKey, parse_duration,
+};
 pub use context::{CheckContext, PythonEnv, ResolvedTool, ToolSource};
+pub use greenlight_env as env;
 pub use greenlight_process as process;
 pub use greenlight_report as report;
 pub use greenlight_report::{Finding, FindingKind, Location, Outcome, Severity};

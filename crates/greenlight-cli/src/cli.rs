@@ -17,13 +17,14 @@ pub struct Cli {
 impl Cli {
     /// `-v` count and `-q` of the subcommand, for logging.
     pub fn verbosity(&self) -> (u8, bool) {
-        match &self.command {
-            Command::Run(run) => (run.output.verbose, run.output.quiet),
-            Command::Bisect(args) => (args.verbose, args.quiet),
-            Command::Policy(args) => (args.verbose, args.quiet),
-            Command::Hotfix(args) => (args.verbose, args.quiet),
-            _ => (0, false),
-        }
+        let output = match &self.command {
+            Command::Run(args) => &args.output,
+            Command::Bisect(args) => &args.output,
+            Command::Policy(args) => &args.output,
+            Command::Hotfix(args) => &args.output,
+            _ => return (0, false),
+        };
+        (output.verbose, output.quiet)
     }
 }
 
@@ -145,15 +146,59 @@ pub struct ProjectArgs {
     pub project: Option<PathBuf>,
 }
 
-/// Output options of `run`.
-#[derive(Debug, Clone, Args)]
+/// Which checks a command runs, besides the ones it names: shared by `run`, `bisect` and
+/// `hotfix`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SelectionArgs {
+    /// Checks not to run (comma-separated or repeated).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub skip: Vec<String>,
+}
+
+/// How the checks run: shared by `run`, `bisect` and `hotfix` (each run of theirs).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ExecutionArgs {
+    /// Most CPU-bound checks at once (default: [tool.greenlight] jobs, else the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Stop at the first check that does not pass.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Timeout of the whole run (`90s`, `10m`; default: [tool.greenlight] timeout, else none).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+    /// Use the tool versions recorded in an earlier JSON report.
+    #[arg(long, value_name = "REPORT")]
+    pub tools_from: Option<PathBuf>,
+    /// Run every check even when its inputs did not change since a stored result.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Rebuild the project environment even if its dependency files did not change.
+    #[arg(long)]
+    pub rebuild_env: bool,
+}
+
+/// Command-line values of the checks' own options: shared by `run`, `bisect` and `hotfix`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckOptionArgs {
+    /// Keep the image the docker check builds (tagged `greenlight/<project>:<run id>`) for
+    /// debugging, instead of removing it ([tool.greenlight.docker] keep-image).
+    #[arg(long)]
+    pub keep_image: bool,
+    /// Audit dependencies offline against this directory of OSV records (a copy of the PyPA
+    /// advisory database) instead of an online service; overrides `GREENLIGHT_ADVISORY_DB` and
+    /// [tool.greenlight.pip-audit] advisory-db.
+    #[arg(long, value_name = "DIR")]
+    pub advisory_db: Option<PathBuf>,
+}
+
+/// What a command prints: shared by `run`, `bisect`, `hotfix` and `policy`.
+#[derive(Debug, Clone, Default, Args)]
 pub struct OutputArgs {
-    #[command(flatten)]
-    pub formats: FormatArgs,
     /// Do not show live progress.
     #[arg(long)]
     pub no_progress: bool,
-    /// Print only problems and the result line.
+    /// Print only problems and the result.
     #[arg(short, long)]
     pub quiet: bool,
     /// Show every finding and debug logs (`-vv` for more).
@@ -169,31 +214,15 @@ pub struct RunArgs {
     pub checks: Vec<String>,
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// Checks not to run (comma-separated or repeated).
-    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
-    pub skip: Vec<String>,
-    /// Most CPU-bound checks at once (default: the number of CPUs).
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Stop at the first check that does not pass.
-    #[arg(long)]
-    pub fail_fast: bool,
-    /// Timeout of the whole run (`90s`, `10m`).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
-    pub timeout: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    #[command(flatten)]
+    pub check_options: CheckOptionArgs,
     /// Let tools fix what they can (`ruff check --fix`, `ruff format`): edits your files.
     #[arg(long)]
     pub fix: bool,
-    /// Use the tool versions recorded in an earlier JSON report.
-    #[arg(long, value_name = "REPORT")]
-    pub tools_from: Option<PathBuf>,
-    /// Rebuild the project environment even if its dependency files did not change.
-    #[arg(long)]
-    pub rebuild_env: bool,
-    /// Keep the image the docker check builds (tagged `greenlight/<project>:<run id>`) for
-    /// debugging, instead of removing it.
-    #[arg(long)]
-    pub keep_image: bool,
     /// Check this commit (sha, branch, tag) in a clean temporary worktree instead of the
     /// working tree; your checkout is not touched.
     #[arg(long, value_name = "REV")]
@@ -204,14 +233,8 @@ pub struct RunArgs {
     /// The pull request's base, for the policy's path rules (files changed since the merge-base).
     #[arg(long, value_name = "REV")]
     pub pr_base: Option<String>,
-    /// Run every check even when its inputs did not change since a stored result.
-    #[arg(long)]
-    pub no_cache: bool,
-    /// Audit dependencies offline against this directory of OSV records (a copy of the PyPA
-    /// advisory database) instead of an online service; overrides [tool.greenlight.pip-audit]
-    /// advisory-db and `GREENLIGHT_ADVISORY_DB`.
-    #[arg(long, value_name = "DIR")]
-    pub advisory_db: Option<PathBuf>,
+    #[command(flatten)]
+    pub formats: FormatArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -230,24 +253,17 @@ pub struct BisectArgs {
     pub checks: Vec<String>,
     #[command(flatten)]
     pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    #[command(flatten)]
+    pub check_options: CheckOptionArgs,
     /// Write the result as JSON to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Most CPU-bound checks at once in each run.
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Timeout of each run (`90s`, `10m`).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
-    pub timeout: Option<std::time::Duration>,
-    /// Use the tool versions recorded in an earlier JSON report.
-    #[arg(long, value_name = "REPORT")]
-    pub tools_from: Option<PathBuf>,
-    /// Print only the result.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Debug logs (`-vv` for more).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `greenlight policy`.
@@ -271,12 +287,8 @@ pub struct PolicyArgs {
     /// Write the JSON report to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Print only problems and the result line.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Debug logs (`-vv` for more).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `greenlight hotfix`.
@@ -297,10 +309,11 @@ pub struct HotfixArgs {
     /// What the hotfix does, for the PR title `HOTFIX: <description>`.
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
-    /// `MILESTONE_ID:` of the PR body.
+    /// `MILESTONE_ID:` of the PR body (default: [tool.greenlight.hotfix] milestone-id, else `HOTFIX`).
     #[arg(long, value_name = "ID")]
     pub milestone: Option<String>,
-    /// `BLUEPRINT_REF:` of the PR body.
+    /// `BLUEPRINT_REF:` of the PR body (default: [tool.greenlight.hotfix] blueprint-ref, else
+    /// `revert-<short sha>`).
     #[arg(long, value_name = "REF")]
     pub blueprint: Option<String>,
     /// Where to write the PR body (default: `.greenlight/hotfix/PR_BODY.md`).
@@ -318,21 +331,17 @@ pub struct HotfixArgs {
     pub main_report: Option<PathBuf>,
     #[command(flatten)]
     pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    #[command(flatten)]
+    pub check_options: CheckOptionArgs,
     /// Write the JSON report of the hotfix branch to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Most CPU-bound checks at once.
-    #[arg(long, short = 'j', value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Use the tool versions recorded in an earlier JSON report.
-    #[arg(long, value_name = "REPORT")]
-    pub tools_from: Option<PathBuf>,
-    /// Print only problems and the result.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Debug logs (`-vv` for more).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -341,7 +350,8 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 /// Sets up `tracing` to stderr: warnings by default, debug with `-v`, trace with `-vv`;
 /// `RUST_LOG` overrides.
-pub fn init_tracing((verbose, quiet): (u8, bool)) {
+pub fn init_tracing((verbose, quiet): (u8, bool), env: &greenlight_env::Env) {
+    use greenlight_env::EnvVars;
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -349,11 +359,14 @@ pub fn init_tracing((verbose, quiet): (u8, bool)) {
         (_, 1) => "warn,greenlight_orchestrator=debug,greenlight_process=debug",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = env
+        .get(EnvVars::RUST_LOG)
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
     use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(std::io::stderr().is_terminal() && env.get(EnvVars::NO_COLOR).is_none())
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

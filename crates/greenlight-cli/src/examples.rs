@@ -349,6 +349,7 @@ fn the_action_runs_greenlight_with_every_report_and_exposes_them() {
 
 /// A linter from `target/tools/venv/bin` (installed by `cargo xtask setup`) or `PATH`; `None`
 /// prints why the test is skipped, unless `GREENLIGHT_REQUIRE_TOOLS=1`, where it panics.
+#[expect(clippy::disallowed_methods, reason = "a test's own switch and the test machine's PATH")]
 fn linter(name: &str) -> Option<PathBuf> {
     let venv = workspace().join("target/tools/venv/bin").join(name);
     let found = if venv.is_file() {

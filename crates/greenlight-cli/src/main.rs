@@ -1,12 +1,18 @@
 //! The `greenlight` command.
-#![expect(clippy::print_stdout, clippy::print_stderr, reason = "the CLI is where output is printed")]
+#![expect(clippy::print_stderr, reason = "a runtime that cannot start is reported on stderr")]
 
 mod cli;
 mod commands;
 #[cfg(test)]
+mod config_docs;
+#[cfg(test)]
 mod examples;
+mod flags;
+mod output;
+mod printer;
 mod registry;
 mod reproduce;
+mod shared;
 
 use std::process::ExitCode;
 
@@ -23,7 +29,9 @@ fn main() -> ExitCode {
             };
         }
     };
-    cli::init_tracing(cli.verbosity());
+    // The only read of the process environment: everything below reads this snapshot.
+    let env = greenlight_env::Env::capture();
+    cli::init_tracing(cli.verbosity(), &env);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -31,7 +39,7 @@ fn main() -> ExitCode {
             return ExitCode::from(greenlight_report::ExitCode::Errored as u8);
         }
     };
-    let code = runtime.block_on(commands::dispatch(cli));
+    let code = runtime.block_on(commands::dispatch(cli, &env));
     // A stuck task must not keep the process alive after the report is written.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ExitCode::from(code.code() as u8)

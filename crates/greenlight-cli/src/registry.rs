@@ -13,9 +13,6 @@
 
 use greenlight_checker::CheckerFactory;
 
-/// The variable `--keep-image` sets for the docker check.
-pub const KEEP_IMAGE_VAR: &str = greenlight_plugin_docker::KEEP_IMAGE_VAR;
-
 /// Every checker greenlight has, in display order.
 pub fn registry() -> Vec<CheckerFactory> {
     vec![

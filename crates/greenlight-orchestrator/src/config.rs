@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use greenlight_checker::{COMMON_KEYS, CommonOptions, ConfigError, ConfigSource, DurationValue};
+use greenlight_checker::{COMMON_KEYS, CommonOptions, ConfigError, ConfigOverrides, ConfigSource, DurationValue};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
@@ -78,6 +78,9 @@ pub struct EnvironmentSettings {
     pub timeout: Option<DurationValue>,
     /// Create it at all: `false` runs pytest with the interpreter on `PATH`.
     pub enabled: Option<bool>,
+    /// Secret-looking environment variables the installer may see (a private package index's
+    /// credential), besides the run's `pass-env`.
+    pub pass_env: Vec<String>,
 }
 
 /// Which installer builds the project environment.
@@ -156,9 +159,10 @@ pub struct Config {
 
 impl Config {
     /// Finds and loads the configuration of the project at `root`: `greenlight.toml` when it
-    /// exists, else `[tool.greenlight]` of `pyproject.toml`, else defaults. `check_ids` are the
-    /// valid section names; anything else is an error naming the valid keys.
-    pub fn load(root: &Path, check_ids: &[&str]) -> Result<Self, ConfigError> {
+    /// exists, else `[tool.greenlight]` of `pyproject.toml`, else defaults; `overrides` (the
+    /// command line's values of check options) go over it. `check_ids` are the valid section
+    /// names; anything else is an error naming the valid keys.
+    pub fn load(root: &Path, check_ids: &[&str], overrides: &ConfigOverrides) -> Result<Self, ConfigError> {
         let standalone = root.join("greenlight.toml");
         let pyproject = root.join("pyproject.toml");
         let source = if standalone.is_file() {
@@ -175,7 +179,7 @@ impl Config {
         } else {
             ConfigSource::empty()
         };
-        Self::from_source(source, check_ids)
+        Self::from_source(source.with_overrides(overrides.clone()), check_ids)
     }
 
     /// Loads from an explicit source (tests, `--config`).
@@ -225,6 +229,17 @@ impl Config {
             }
         }
         Ok(Self { source, settings, common })
+    }
+
+    /// The text the result cache keys the configuration by: the file and the command line's
+    /// overrides.
+    pub fn cache_text(&self) -> String {
+        let mut text = format!("{}\n{:?}", self.source.text, self.source.prefix);
+        if !self.source.overrides.is_empty() {
+            text.push('\n');
+            text.push_str(&self.source.overrides.describe());
+        }
+        text
     }
 
     /// The common options of check `id` (defaults when it has no section).

@@ -54,6 +54,8 @@ pub struct EnvRequest {
     /// Keep environments in this directory, one per key (`<store>/<key>`), instead of the single
     /// `<root>/.greenlight/venv`. `None`: the single environment (plain runs).
     pub store: Option<PathBuf>,
+    /// Secret-looking variables the installer may see (a private index's credential).
+    pub pass_env: Vec<String>,
 }
 
 /// The outcome of preparing the environment.
@@ -183,7 +185,7 @@ pub async fn prepare(
                     .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-deps", "-e"])
                     .arg(&project.root),
             };
-            let step = step.current_dir(&project.root).log_file(log).timeout(timeout);
+            let step = step.current_dir(&project.root).log_file(log).pass_env(&request.pass_env).timeout(timeout);
             command = Some(step.argv());
             let output = step.run(stop).await.map_err(|error| error.to_string())?;
             remove_new_egg_info(&project.root, &egg_info_before);
@@ -251,7 +253,7 @@ pub async fn prepare(
     }
     let mut command = None;
     for step in steps {
-        let step = step.current_dir(&project.root).log_file(log).timeout(timeout);
+        let step = step.current_dir(&project.root).log_file(log).pass_env(&request.pass_env).timeout(timeout);
         command = Some(step.argv());
         let output = step.run(stop).await.map_err(|error| error.to_string())?;
         if !output.status.success() {

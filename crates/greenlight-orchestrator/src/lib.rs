@@ -3,8 +3,9 @@
 //!
 //! It never names a concrete checker: the CLI hands it the registry
 //! ([`greenlight_checker::CheckerFactory`] values). [`Plan::new`] loads the configuration and
-//! decides what runs; [`run`] runs the graph of setup steps and checks and returns one
-//! [`greenlight_report::RunReport`].
+//! decides what runs; [`RunSettings::resolve`] decides how (jobs, timeouts, the cache, who may
+//! see which variables); [`run`] runs the graph of setup steps and checks and returns one
+//! [`greenlight_report::RunReport`]. [`run_project`] is all of it for a project directory.
 
 pub mod bisect;
 pub mod cache;
@@ -13,13 +14,17 @@ pub mod environment;
 mod fsutil;
 mod history;
 mod lock;
+mod pipeline;
 mod plan;
 pub mod project;
 pub mod revision;
 mod run;
+pub mod settings;
 pub mod tools;
 
 pub use config::Config;
-pub use plan::{Plan, PlanError, PlannedCheck, Selection};
+pub use pipeline::{PipelineError, RunRequest, run_project};
+pub use plan::{Plan, PlanError, PlannedCheck, Selection, Skip};
 pub use project::{discover_root, load_project};
-pub use run::{NoObserver, Observer, RunOptions, prepare_state_dir, run};
+pub use run::{NoObserver, Observer, RunEvent, prepare_state_dir, run};
+pub use settings::{Combine, RunFlags, RunSettings, StateLocation};

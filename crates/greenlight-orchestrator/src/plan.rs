@@ -3,7 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use greenlight_checker::{Checker, CheckerFactory, CheckerInfo, CommonOptions, ConfigError, Detection, Project};
+use greenlight_checker::report::SkipCause;
+use greenlight_checker::{
+    Checker, CheckerFactory, CheckerInfo, CommonOptions, ConfigError, ConfigOverrides, Detection, Project,
+};
 
 use crate::config::Config;
 
@@ -17,8 +20,23 @@ pub struct PlannedCheck {
     pub common: CommonOptions,
     /// What detection said.
     pub detection: Detection,
-    /// `None` when it runs; else why not (`disabled in [tool.greenlight.docker]`, ...).
-    pub skip_reason: Option<String>,
+    /// `None` when it runs; else why not.
+    pub skip: Option<Skip>,
+}
+
+/// Why a planned check does not run: the cause as data and in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// The cause, as the report stores it.
+    pub cause: SkipCause,
+    /// The same in words (`disabled in [tool.greenlight.docker]`).
+    pub reason: String,
+}
+
+impl Skip {
+    fn new(cause: SkipCause, reason: impl Into<String>) -> Self {
+        Self { cause, reason: reason.into() }
+    }
 }
 
 impl PlannedCheck {
@@ -46,7 +64,7 @@ impl PlannedCheck {
 
 impl std::fmt::Debug for PlannedCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlannedCheck").field("id", &self.id()).field("skip_reason", &self.skip_reason).finish()
+        f.debug_struct("PlannedCheck").field("id", &self.id()).field("skip", &self.skip).finish()
     }
 }
 
@@ -94,7 +112,13 @@ pub enum PlanError {
 impl Plan {
     /// Loads the configuration of `project`, builds every checker of `registry` and decides
     /// which run.
-    pub fn new(project: Project, registry: &[CheckerFactory], selection: &Selection) -> Result<Self, PlanError> {
+    /// `overrides` are the command line's values of the checks' own options.
+    pub fn new(
+        project: Project,
+        registry: &[CheckerFactory],
+        selection: &Selection,
+        overrides: &ConfigOverrides,
+    ) -> Result<Self, PlanError> {
         let ids: Vec<&str> = registry.iter().map(|factory| factory.id).collect();
         for id in selection.only.iter().chain(&selection.skip) {
             if !ids.contains(&id.as_str()) {
@@ -104,7 +128,7 @@ impl Plan {
                 });
             }
         }
-        let config = Config::load(&project.root, &ids)?;
+        let config = Config::load(&project.root, &ids, overrides)?;
         let mut checks = Vec::new();
         for factory in registry {
             let checker = (factory.build)(&config.source)?;
@@ -112,22 +136,22 @@ impl Plan {
             let common = config.common(factory.id);
             let detection = checker.detect(&project);
             let table = config.source.table_name(factory.id);
-            let skip_reason = if selection.skip.iter().any(|id| id == factory.id) {
-                Some("skipped with --skip".to_string())
+            let skip = if selection.skip.iter().any(|id| id == factory.id) {
+                Some(Skip::new(SkipCause::SkipFlag, "skipped with --skip"))
             } else if config.settings.skip.iter().any(|id| id == factory.id) {
-                Some(format!("skipped by `skip` in {}", config.source.table_name("")))
+                Some(Skip::new(SkipCause::SkipConfig, format!("skipped by `skip` in {}", config.source.table_name(""))))
             } else if !selection.only.is_empty() && !selection.only.iter().any(|id| id == factory.id) {
-                Some("not selected on the command line".to_string())
+                Some(Skip::new(SkipCause::NotSelected, "not selected on the command line"))
             } else if common.enabled == Some(false) {
-                Some(format!("disabled in {table}"))
+                Some(Skip::new(SkipCause::Disabled, format!("disabled in {table}")))
             } else if common.enabled == Some(true) {
                 None
             } else if !detection.applies {
-                Some(format!("not applicable: {}", detection.reason))
+                Some(Skip::new(SkipCause::NotApplicable, format!("not applicable: {}", detection.reason)))
             } else {
                 None
             };
-            checks.push(PlannedCheck { checker, info, common, detection, skip_reason });
+            checks.push(PlannedCheck { checker, info, common, detection, skip });
         }
         let plan = Self { project: Arc::new(project), config, checks };
         plan.check_cycles()?;
@@ -175,6 +199,6 @@ impl Plan {
 
     /// The checks that will run.
     pub fn selected(&self) -> impl Iterator<Item = &PlannedCheck> {
-        self.checks.iter().filter(|check| check.skip_reason.is_none())
+        self.checks.iter().filter(|check| check.skip.is_none())
     }
 }

@@ -191,6 +191,18 @@ impl Repo {
     }
 }
 
+/// Where a [`Worktree`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The repository's fixed worktree path when free (else a fresh directory): the project
+    /// environment's editable install, which records the checkout's path, stays valid from
+    /// one run to the next.
+    Fixed,
+    /// A new temporary directory `greenlight-<purpose>-*`: for a worktree the user keeps
+    /// ([`Worktree::keep`]), which the next run would otherwise clear.
+    Fresh,
+}
+
 /// A temporary linked worktree of the user's repository.
 ///
 /// It lives at a path fixed per repository (`$TMPDIR/greenlight-worktrees/<hash>/<name>`,
@@ -229,12 +241,18 @@ fn fixed_location(repo: &Repo) -> Option<(PathBuf, std::fs::File)> {
 }
 
 impl Worktree {
-    /// Checks out `commit` (detached) in a worktree outside the user's tree: with `fixed`, the
-    /// repository's fixed worktree path when free; else (or when another run holds it) a new
-    /// temporary directory `greenlight-<purpose>-*`. Use `fixed = false` for a worktree the
-    /// user keeps ([`Worktree::keep`]): the next run would clear the fixed one.
-    pub async fn add(repo: &Repo, commit: &str, purpose: &str, fixed: bool, stop: &Stop) -> Result<Self, String> {
-        let (dir, temp, lock) = match fixed.then(|| fixed_location(repo)).flatten() {
+    /// Checks out `commit` (detached) in a worktree outside the user's tree, placed as
+    /// `placement` says (a fresh temporary directory `greenlight-<purpose>-*` when the fixed
+    /// path is held by another run).
+    pub async fn add(
+        repo: &Repo,
+        commit: &str,
+        purpose: &str,
+        placement: Placement,
+        stop: &Stop,
+    ) -> Result<Self, String> {
+        let fixed = (placement == Placement::Fixed).then(|| fixed_location(repo)).flatten();
+        let (dir, temp, lock) = match fixed {
             Some((dir, lock)) => {
                 // A run that was killed may have left it (or its entry in the repository):
                 // clear both; the path is greenlight's own.

@@ -108,6 +108,7 @@ pub struct ToolResolver {
     provision: bool,
     versions: Mutex<VersionCache>,
     resolved: Mutex<BTreeMap<String, ResolvedTool>>,
+    pass_env: Vec<String>,
 }
 
 /// The version reported by an executable, cached by path, size and modification time so that
@@ -148,12 +149,21 @@ impl ToolResolver {
             provision: true,
             versions: Mutex::new(versions),
             resolved: Mutex::new(BTreeMap::new()),
+            pass_env: Vec::new(),
         }
     }
 
     /// Turns provisioning on or off (`provision` in `[tool.greenlight]`; on by default).
     pub fn provisioning(mut self, provision: bool) -> Self {
         self.provision = provision;
+        self
+    }
+
+    /// Lets the tools it runs (version probes, provisioning installs) see these
+    /// secret-looking variables: the run's `pass-env`, which a private package index's
+    /// credential may be in.
+    pub fn with_pass_env(mut self, names: Vec<String>) -> Self {
+        self.pass_env = names;
         self
     }
 
@@ -371,7 +381,12 @@ impl ToolResolver {
         {
             return version.clone();
         }
-        let output = Cmd::new(path).args(spec.version_args).timeout(std::time::Duration::from_secs(30)).run(stop).await;
+        let output = Cmd::new(path)
+            .args(spec.version_args)
+            .pass_env(&self.pass_env)
+            .timeout(std::time::Duration::from_secs(30))
+            .run(stop)
+            .await;
         let version = output
             .ok()
             .and_then(|output| parse_version(&format!("{}\n{}", output.stdout.text(), output.stderr.text())))
@@ -433,7 +448,11 @@ impl ToolResolver {
             (self.install_steps(spec, &layout, &uv.path, version).map_err(io("write", &dir))?, Some(uv.path))
         };
         for step in steps {
-            let step = step.current_dir(&dir).log_file(&log).timeout(std::time::Duration::from_secs(600));
+            let step = step
+                .current_dir(&dir)
+                .log_file(&log)
+                .pass_env(&self.pass_env)
+                .timeout(std::time::Duration::from_secs(600));
             let failure = match step.run(stop).await {
                 Ok(output) if output.status.success() => continue,
                 Err(_) | Ok(_) if stop.is_cancelled() => {
@@ -651,12 +670,8 @@ pub fn plan_tools(plan: &crate::Plan, vars: &BTreeMap<String, String>) -> Vec<To
         vars.get("PATH").cloned(),
     )
     .provisioning(plan.config.settings.provisions());
-    let specs: Vec<ToolSpec> = plan
-        .checks
-        .iter()
-        .filter(|check| check.skip_reason.is_none())
-        .flat_map(|check| check.info.tools.clone())
-        .collect();
+    let specs: Vec<ToolSpec> =
+        plan.checks.iter().filter(|check| check.skip.is_none()).flat_map(|check| check.info.tools.clone()).collect();
     resolver.table(&specs)
 }
 
@@ -686,16 +701,9 @@ fn same_version(found: &str, wanted: &str) -> bool {
 /// The user cache directory: `$GREENLIGHT_CACHE_DIR`, `$XDG_CACHE_HOME/greenlight` or
 /// `~/.cache/greenlight`.
 pub fn cache_dir(vars: &BTreeMap<String, String>) -> PathBuf {
-    if let Some(dir) = vars.get("GREENLIGHT_CACHE_DIR").filter(|dir| !dir.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = vars.get("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()) {
-        return Path::new(dir).join("greenlight");
-    }
-    match vars.get("HOME") {
-        Some(home) => Path::new(home).join(".cache").join("greenlight"),
-        None => std::env::temp_dir().join("greenlight-cache"),
-    }
+    greenlight_env::Env::from(vars.clone())
+        .user_cache_dir()
+        .unwrap_or_else(|| std::env::temp_dir().join("greenlight-cache"))
 }
 
 /// Shared handle.

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use greenlight_orchestrator::revision::{Repo, Worktree};
+use greenlight_orchestrator::revision::{Placement, Repo, Worktree};
 use greenlight_process::{Cmd, Stop};
 
 async fn git(dir: &Path, args: &[&str]) -> String {
@@ -54,7 +54,7 @@ async fn worktrees_are_removed_and_dropped_ones_leave_nothing() {
     assert_eq!(repo.prefix, Path::new("svc"));
     let head = repo.resolve("HEAD", &stop).await.unwrap();
 
-    let worktree = Worktree::add(&repo, &head, "test", true, &stop).await.unwrap();
+    let worktree = Worktree::add(&repo, &head, "test", Placement::Fixed, &stop).await.unwrap();
     let checkout = worktree.project_root();
     assert!(checkout.join("pyproject.toml").is_file());
     assert!(!checkout.join("untracked.txt").exists(), "a clean checkout");
@@ -63,7 +63,7 @@ async fn worktrees_are_removed_and_dropped_ones_leave_nothing() {
     assert_ne!(state(&root).await, before, "listed while it exists");
 
     // Another run at the same time gets its own directory.
-    let second = Worktree::add(&repo, &head, "test", true, &stop).await.unwrap();
+    let second = Worktree::add(&repo, &head, "test", Placement::Fixed, &stop).await.unwrap();
     assert_ne!(second.dir(), fixed_dir);
     second.remove().await.unwrap();
     worktree.remove().await.unwrap();
@@ -71,7 +71,7 @@ async fn worktrees_are_removed_and_dropped_ones_leave_nothing() {
     assert_eq!(state(&root).await, before);
 
     // The next run gets the fixed directory again (environments recorded for it stay valid).
-    let again = Worktree::add(&repo, &head, "test", true, &stop).await.unwrap();
+    let again = Worktree::add(&repo, &head, "test", Placement::Fixed, &stop).await.unwrap();
     assert_eq!(again.dir(), fixed_dir);
     // Dropped without `remove` (an error path, a panic): no git, still nothing left.
     drop(again);
@@ -88,13 +88,13 @@ async fn a_leftover_of_a_killed_run_is_cleared() {
     let before = state(&root).await;
     let repo = Repo::open(&root, &stop).await.unwrap();
     let head = repo.resolve("main", &stop).await.unwrap();
-    let fixed = Worktree::add(&repo, &head, "test", true, &stop).await.unwrap();
+    let fixed = Worktree::add(&repo, &head, "test", Placement::Fixed, &stop).await.unwrap();
     let dir = fixed.dir().to_path_buf();
     fixed.remove().await.unwrap();
 
     // A killed run left its worktree registered at the fixed path...
     git(&root, &["worktree", "add", "-q", "--detach", dir.to_str().unwrap(), "HEAD"]).await;
-    let worktree = Worktree::add(&repo, &head, "test", true, &stop).await.unwrap();
+    let worktree = Worktree::add(&repo, &head, "test", Placement::Fixed, &stop).await.unwrap();
     assert_eq!(worktree.dir(), dir);
     worktree.remove().await.unwrap();
     assert_eq!(state(&root).await, before);
@@ -102,7 +102,7 @@ async fn a_leftover_of_a_killed_run_is_cleared() {
     // ...or its entry only, the directory being gone (a cleaned temporary directory).
     git(&root, &["worktree", "add", "-q", "--detach", dir.to_str().unwrap(), "HEAD"]).await;
     std::fs::remove_dir_all(&dir).unwrap();
-    let worktree = Worktree::add(&repo, &head, "test", true, &stop).await.unwrap();
+    let worktree = Worktree::add(&repo, &head, "test", Placement::Fixed, &stop).await.unwrap();
     assert_eq!(worktree.dir(), dir);
     worktree.remove().await.unwrap();
     assert_eq!(state(&root).await, before);
@@ -115,7 +115,7 @@ async fn checkout_moves_between_commits_and_cleans() {
     let first = git(&root, &["rev-parse", "HEAD"]).await;
     let second = commit(&root, "svc/b.txt", "two").await;
     let repo = Repo::open(&root, &stop).await.unwrap();
-    let worktree = Worktree::add(&repo, &second, "test", false, &stop).await.unwrap();
+    let worktree = Worktree::add(&repo, &second, "test", Placement::Fresh, &stop).await.unwrap();
     std::fs::write(worktree.dir().join("svc/build-output.txt"), "x").unwrap();
     worktree.checkout(&first, &stop).await.unwrap();
     assert!(!worktree.dir().join("svc/b.txt").exists());

@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use greenlight_checker::{
     CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Outcome, Project, PyProject,
 };
-use greenlight_orchestrator::{NoObserver, Plan, RunOptions, Selection};
+use greenlight_env::Env;
+use greenlight_orchestrator::{NoObserver, Plan, RunFlags, RunSettings, Selection};
 use greenlight_process::Stop;
-use greenlight_report::RunReport;
+use greenlight_report::{CancelReason, RunReport, SkipCause};
 
 /// What a fake checker does.
 #[derive(Clone, Copy)]
@@ -99,10 +100,11 @@ impl Setup {
         }
     }
 
-    async fn run(&self, registry: &[CheckerFactory], options: RunOptions, stop: Stop) -> (RunReport, Duration) {
-        let plan = Plan::new(self.project(), registry, &Selection::default()).unwrap();
+    async fn run(&self, registry: &[CheckerFactory], flags: RunFlags, stop: Stop) -> (RunReport, Duration) {
+        let plan = Plan::new(self.project(), registry, &Selection::default(), &Default::default()).unwrap();
+        let settings = RunSettings::resolve(&flags, &plan.config.settings, &Env::default());
         let started = Instant::now();
-        let report = greenlight_orchestrator::run(plan, options, Arc::new(NoObserver), stop).await;
+        let report = greenlight_orchestrator::run(plan, settings, Arc::new(NoObserver), stop).await;
         (report, started.elapsed())
     }
 }
@@ -116,8 +118,8 @@ fn pid_alive(pidfile: &std::path::Path) -> bool {
     std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).is_ok_and(|stat| !stat.contains(") Z "))
 }
 
-fn jobs(n: usize) -> RunOptions {
-    RunOptions { jobs: Some(n), ..RunOptions::default() }
+fn jobs(n: usize) -> RunFlags {
+    RunFlags { jobs: Some(n), cache: Some(false), ..RunFlags::default() }
 }
 
 #[tokio::test]
@@ -149,7 +151,23 @@ async fn failed_need_skips_dependents_with_the_reason() {
     let deploy = report.check("deploy").unwrap();
     assert_eq!(deploy.outcome, Outcome::Skipped);
     assert!(deploy.reason.as_deref().unwrap().contains("needs `lint`, which failed"), "{deploy:?}");
+    assert_eq!(deploy.skip_cause, Some(SkipCause::NeedFailed { need: "lint".into(), outcome: Outcome::Failed }));
     assert_eq!(greenlight_report::ExitCode::for_report(&report), greenlight_report::ExitCode::Failed);
+}
+
+#[tokio::test]
+async fn a_failed_need_skips_the_dependents_of_its_dependents() {
+    // `a` waits on `b`, which waits on `lint`: when `lint` fails, both are skipped, not left
+    // "not started".
+    let setup = Setup::new("[tool.greenlight.a]\nneeds = [\"b\"]\n");
+    let registry =
+        [fake!("lint", Behaviour::Fail), fake!("b", Behaviour::Sleep(10), ["lint"]), fake!("a", Behaviour::Sleep(10))];
+    let (report, _) = setup.run(&registry, jobs(2), Stop::new()).await;
+    let a = report.check("a").unwrap();
+    assert_eq!(a.outcome, Outcome::Skipped, "{a:?}");
+    assert_eq!(a.skip_cause, Some(SkipCause::NeedFailed { need: "b".into(), outcome: Outcome::Skipped }));
+    assert_eq!(outcome(&report, "b"), Outcome::Skipped);
+    assert!(!report.interrupted);
 }
 
 #[tokio::test]
@@ -169,13 +187,15 @@ async fn fail_fast_cancels_the_rest() {
         fake!("slow", Behaviour::Sleep(30_000)),
         fake!("later", Behaviour::Sleep(10)),
     ];
-    let options = RunOptions { fail_fast: true, ..jobs(1) };
+    let options = RunFlags { fail_fast: Some(true), ..jobs(1) };
     let (report, elapsed) = setup.run(&registry, options, Stop::new()).await;
     assert_eq!(outcome(&report, "fails"), Outcome::Failed);
     assert!(elapsed < Duration::from_secs(10), "fail-fast waited: {elapsed:?}");
     for id in ["slow", "later"] {
         assert_eq!(outcome(&report, id), Outcome::Cancelled, "{id}: {report:?}");
+        assert_eq!(report.check(id).unwrap().cancel_reason, Some(CancelReason::FailFast), "{id}");
     }
+    assert_eq!(report.check("fails").unwrap().cancel_reason, None);
     assert!(!report.interrupted);
     assert_eq!(greenlight_report::ExitCode::for_report(&report), greenlight_report::ExitCode::Failed);
 }
@@ -198,10 +218,13 @@ async fn timeout_kills_the_check_and_its_grandchildren() {
 async fn overall_timeout_stops_everything() {
     let setup = Setup::new("");
     let registry = [fake!("hang", Behaviour::Hang), fake!("queued", Behaviour::Sleep(10), ["hang"])];
-    let options = RunOptions { timeout: Some(Duration::from_millis(500)), ..jobs(2) };
+    let options = RunFlags { timeout: Some(Duration::from_millis(500)), ..jobs(2) };
     let (report, elapsed) = setup.run(&registry, options, Stop::new()).await;
     assert_eq!(outcome(&report, "hang"), Outcome::TimedOut);
     assert_eq!(outcome(&report, "queued"), Outcome::Cancelled);
+    for id in ["hang", "queued"] {
+        assert_eq!(report.check(id).unwrap().cancel_reason, Some(CancelReason::Deadline), "{id}");
+    }
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert!(!pid_alive(&setup.dir.path().join("hang.pid")));
 }
@@ -220,6 +243,9 @@ async fn cancellation_stops_running_and_pending_checks() {
     assert!(report.interrupted);
     assert_eq!(outcome(&report, "hang"), Outcome::Cancelled);
     assert_eq!(outcome(&report, "pending"), Outcome::Cancelled);
+    for id in ["hang", "pending"] {
+        assert_eq!(report.check(id).unwrap().cancel_reason, Some(CancelReason::Interrupted), "{id}");
+    }
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert!(!pid_alive(&setup.dir.path().join("hang.pid")), "a grandchild outlived the cancellation");
     assert_eq!(greenlight_report::ExitCode::for_report(&report), greenlight_report::ExitCode::Interrupted);
@@ -245,6 +271,9 @@ async fn disabled_and_skipped_checks_are_reported_with_reasons() {
     assert_eq!(outcome(&report, "a"), Outcome::Passed);
     assert!(report.check("b").unwrap().reason.as_deref().unwrap().contains("skip"));
     assert!(report.check("c").unwrap().reason.as_deref().unwrap().contains("disabled in [tool.greenlight.c]"));
+    assert_eq!(report.check("b").unwrap().skip_cause, Some(SkipCause::SkipConfig));
+    assert_eq!(report.check("c").unwrap().skip_cause, Some(SkipCause::Disabled));
+    assert_eq!(report.check("a").unwrap().skip_cause, None);
     assert_eq!(report.outcome, Outcome::Passed);
 }
 
@@ -252,6 +281,6 @@ async fn disabled_and_skipped_checks_are_reported_with_reasons() {
 fn a_cycle_of_needs_is_a_configuration_error() {
     let setup = Setup::new("[tool.greenlight.a]\nneeds = [\"b\"]\n[tool.greenlight.b]\nneeds = [\"a\"]\n");
     let registry = [fake!("a", Behaviour::Sleep(10)), fake!("b", Behaviour::Sleep(10))];
-    let error = Plan::new(setup.project(), &registry, &Selection::default()).unwrap_err();
+    let error = Plan::new(setup.project(), &registry, &Selection::default(), &Default::default()).unwrap_err();
     assert!(error.to_string().contains("a → b → a"), "{error}");
 }

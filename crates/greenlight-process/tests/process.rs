@@ -578,6 +578,7 @@ async fn the_sweep_leaves_live_runs_and_recycled_pids_alone() {
 
 #[test]
 #[ignore = "the run that `a_killed_run_leaves_nothing_after_the_next_sweep` starts and SIGKILLs"]
+#[expect(clippy::disallowed_methods, reason = "the helper process learns its setup from its environment")]
 fn killed_run() {
     let Some(dir) = std::env::var_os("GREENLIGHT_TEST_RUN_DIR").map(PathBuf::from) else { return };
     let mark = std::env::var(MARK).unwrap();

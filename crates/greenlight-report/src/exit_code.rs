@@ -14,6 +14,10 @@ pub enum ExitCode {
     Errored = 2,
     /// A usage or configuration error; nothing was run.
     Usage = 3,
+    /// Every check passed or was skipped, but an output the user asked for (`--json`,
+    /// `--junit`, `--sarif`, `--markdown`, the step summary) could not be written: CI must not
+    /// go green without the files it reads. A failed or errored run keeps its own code.
+    OutputNotWritten = 4,
     /// The run was interrupted (Ctrl-C or SIGTERM).
     Interrupted = 130,
 }
@@ -34,6 +38,13 @@ impl ExitCode {
             return Self::Interrupted;
         }
         Self::for_outcomes(report.checks.iter().map(|check| check.outcome))
+    }
+
+    /// The exit code of a command that ended with `self` and then wrote its outputs: a green
+    /// run whose outputs could not all be written is [`ExitCode::OutputNotWritten`]; any other
+    /// code stands (the report's verdict is the bigger news; the write error is printed).
+    pub fn after_writing(self, all_written: bool) -> Self {
+        if !all_written && self == Self::Success { Self::OutputNotWritten } else { self }
     }
 
     /// The exit code for a set of outcomes (see [`ExitCode::for_report`]).
@@ -63,5 +74,15 @@ mod tests {
         assert_eq!(ExitCode::for_outcomes([Errored, Failed, TimedOut]), ExitCode::Failed);
         assert_eq!(ExitCode::for_outcomes([Cancelled]), ExitCode::Success);
         assert_eq!(ExitCode::for_outcomes([]), ExitCode::Success);
+    }
+
+    #[test]
+    fn an_output_that_was_not_written_fails_only_a_green_run() {
+        assert_eq!(ExitCode::Success.after_writing(true), ExitCode::Success);
+        assert_eq!(ExitCode::Success.after_writing(false), ExitCode::OutputNotWritten);
+        assert_eq!(ExitCode::OutputNotWritten.code(), 4);
+        for code in [ExitCode::Failed, ExitCode::Errored, ExitCode::Interrupted] {
+            assert_eq!(code.after_writing(false), code);
+        }
     }
 }

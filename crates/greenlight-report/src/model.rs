@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The result of one `greenlight run`: every check, every finding, every tool used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RunReport {
     /// Schema version of this document ([`crate::SCHEMA_VERSION`]).
     pub schema_version: u32,
@@ -59,6 +60,7 @@ impl RunReport {
 
 /// What was checked: the project root and, when it is a git work tree, the commit.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProjectInfo {
     /// Absolute path of the project root.
     pub root: String,
@@ -95,6 +97,7 @@ impl ProjectInfo {
 
 /// A resolved tool: which binary ran, at which version.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolInfo {
     /// Version as the tool reports it (`0.17.6`), or `unknown`.
     pub version: String,
@@ -107,6 +110,7 @@ pub struct ToolInfo {
 
 /// Whether a report entry is a check or a setup step (the project environment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
     /// A checker from a plugin.
@@ -118,6 +122,7 @@ pub enum NodeKind {
 
 /// The result of one check (or setup step).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckReport {
     /// Stable check id (`ruff-check`, `pytest`, ...; contract).
     pub id: String,
@@ -134,6 +139,14 @@ pub struct CheckReport {
     /// what to do next. `None` when it passed or failed on its own.
     #[serde(default)]
     pub reason: Option<String>,
+    /// Why it was skipped, as data (with `outcome: skipped`); `reason` says it in words.
+    /// Programs read this, never the words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_cause: Option<SkipCause>,
+    /// Why the run stopped it or never started it, as data: with `outcome: cancelled`, or
+    /// `timed_out` when the run's own timeout stopped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<CancelReason>,
     /// Wall-clock time of the check.
     pub duration_ms: u64,
     /// The main command line that ran, if any.
@@ -159,6 +172,58 @@ pub struct CheckReport {
     pub cached: bool,
 }
 
+/// Why a check was `skipped` (serialized as `{"kind": "need_failed", "need": "environment",
+/// "outcome": "errored"}`). New kinds may be added: readers treat an unknown kind as skipped
+/// for an unknown reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipCause {
+    /// Checks were named on the command line (`greenlight run CHECK...`) and this was not.
+    NotSelected,
+    /// `--skip` named it.
+    SkipFlag,
+    /// `skip` in the configuration names it.
+    SkipConfig,
+    /// `enabled = false` in its configuration section.
+    Disabled,
+    /// Detection found that it does not apply to the project (no Dockerfile, no git).
+    NotApplicable,
+    /// A node it needs did not succeed.
+    NeedFailed {
+        /// The node's id (`environment`, a check id).
+        need: String,
+        /// What that node's outcome was.
+        outcome: Outcome,
+    },
+    /// It ran and found nothing to check (`policy` without a pull request).
+    NothingToCheck,
+    /// A kind this version does not know (a report written by a newer greenlight).
+    #[serde(other)]
+    Unknown,
+}
+
+impl SkipCause {
+    /// True when the check was left out by the user's selection (`CHECK...` named others):
+    /// another run (a shard of the pipeline) may have run it.
+    pub fn is_deselected(&self) -> bool {
+        matches!(self, SkipCause::NotSelected)
+    }
+}
+
+/// Why the run stopped a check, or never started it (serialized as `"fail_fast"`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// `--fail-fast`: another check did not pass.
+    FailFast,
+    /// The run's own timeout (`--timeout`, `timeout` in the configuration) elapsed.
+    Deadline,
+    /// The user interrupted the run (Ctrl-C, SIGTERM).
+    Interrupted,
+}
+
 impl CheckReport {
     /// A new report entry with the given outcome and nothing else filled in.
     pub fn new(id: impl Into<String>, title: impl Into<String>, outcome: Outcome) -> Self {
@@ -169,6 +234,8 @@ impl CheckReport {
             outcome,
             summary: String::new(),
             reason: None,
+            skip_cause: None,
+            cancel_reason: None,
             duration_ms: 0,
             command: None,
             exit_code: None,
@@ -186,6 +253,7 @@ impl CheckReport {
 /// Never turn "could not decide" into [`Outcome::Passed`]: a scan that scanned nothing is
 /// [`Outcome::Errored`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The check applies and found nothing wrong.
@@ -250,6 +318,7 @@ impl fmt::Display for Outcome {
 
 /// Severity of a finding, with SARIF's level names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Informational.
@@ -274,6 +343,7 @@ impl Severity {
 
 /// What kind of problem a finding is; reporters use it to pick wording and SARIF tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// A lint rule violation (ruff check).
@@ -295,6 +365,7 @@ pub enum FindingKind {
 
 /// One problem found by a check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Finding {
     /// Rule or advisory id (`F401`, `aws-access-token`, `PYSEC-2018-28`, `unformatted`).
     pub rule: String,
@@ -412,6 +483,7 @@ pub fn fingerprint(parts: &[&str]) -> String {
 /// A place in a file of the project. Lines and columns are 1-based; the end is exclusive of
 /// the column after the region (as SARIF's `endColumn`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Location {
     /// Path relative to the project root, with `/` separators.
     pub path: String,
@@ -445,6 +517,7 @@ impl Location {
 
 /// A package and version (pip-audit findings).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackageRef {
     /// PEP 503 normalized name.
     pub name: String,
@@ -454,6 +527,7 @@ pub struct PackageRef {
 
 /// A commit (gitleaks findings).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CommitRef {
     /// Full sha.
     pub sha: String,
@@ -466,6 +540,7 @@ pub struct CommitRef {
 
 /// Test results of a test runner (pytest).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TestSummary {
     /// Number of test cases, including collection errors.
     pub total: u32,
@@ -484,6 +559,7 @@ pub struct TestSummary {
 
 /// One test case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TestCase {
     /// pytest node id (`tests/test_api.py::TestX::test_y[1]`).
     pub node_id: String,
@@ -512,6 +588,7 @@ pub struct TestCase {
 
 /// The outcome of one test case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TestOutcome {
     /// Passed.
@@ -526,6 +603,7 @@ pub enum TestOutcome {
 
 /// A file or image a check produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Artifact {
     /// `wheel`, `sdist`, `image`.
     pub kind: String,
@@ -543,6 +621,7 @@ pub struct Artifact {
 
 /// Where the full output of a check is, and its last lines.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LogRef {
     /// Path of the log file, relative to the project root when inside it.
     pub path: String,
@@ -566,6 +645,25 @@ mod tests {
         assert_eq!(serde_json::to_string(&Outcome::TimedOut).unwrap(), "\"timed_out\"");
         let parsed: Outcome = serde_json::from_str("\"cancelled\"").unwrap();
         assert_eq!(parsed, Outcome::Cancelled);
+    }
+
+    #[test]
+    fn causes_serialize_as_tagged_data() {
+        let cause = SkipCause::NeedFailed { need: "environment".into(), outcome: Outcome::Errored };
+        assert_eq!(
+            serde_json::to_string(&cause).unwrap(),
+            r#"{"kind":"need_failed","need":"environment","outcome":"errored"}"#
+        );
+        assert_eq!(serde_json::to_string(&SkipCause::NotSelected).unwrap(), r#"{"kind":"not_selected"}"#);
+        let later: SkipCause = serde_json::from_str(r#"{"kind":"something_new"}"#).unwrap();
+        assert_eq!(later, SkipCause::Unknown);
+        assert_eq!(serde_json::to_string(&CancelReason::FailFast).unwrap(), "\"fail_fast\"");
+        let mut check = CheckReport::new("pytest", "pytest", Outcome::Passed);
+        let json = serde_json::to_string(&check).unwrap();
+        assert!(!json.contains("skip_cause") && !json.contains("cancel_reason"), "{json}");
+        check.cancel_reason = Some(CancelReason::Interrupted);
+        let back: CheckReport = serde_json::from_str(&serde_json::to_string(&check).unwrap()).unwrap();
+        assert_eq!(back, check);
     }
 
     #[test]

@@ -2,14 +2,15 @@
 //!
 //! CI can split the checks over several machines (`greenlight run ruff-check ruff-format` on
 //! one, `greenlight run pytest` on another); each writes a report in which the checks it did
-//! not run are `skipped` ("not selected on the command line"). Merging takes, for every check
-//! id, the entry that actually ran: ran (passed, failed, errored, timed out) beats cancelled,
-//! which beats skipped; between two that ran, the worse outcome wins, so a merge never hides a
-//! failure.
+//! not run are `skipped` with the cause `not_selected`. Merging takes, for every check id, the
+//! entry that actually ran: ran (passed, failed, errored, timed out) beats cancelled, which
+//! beats skipped for a reason of the project's (not applicable, disabled, a need failed), which
+//! beats left out by a shard's selection; between two that ran, the worse outcome wins, so a
+//! merge never hides a failure.
 
 use std::collections::BTreeMap;
 
-use greenlight_report::{CheckReport, NodeKind, Outcome, RunReport};
+use greenlight_report::{CheckReport, NodeKind, Outcome, RunReport, SkipCause};
 
 /// Why reports cannot be merged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,9 +120,10 @@ pub fn merge(reports: Vec<RunReport>) -> Result<RunReport, MergeError> {
 /// Which of two entries of one check a merge keeps: the higher.
 fn preference(check: &CheckReport) -> (u8, u8) {
     let ran = match check.outcome {
-        Outcome::Skipped => 0,
-        Outcome::Cancelled => 1,
-        Outcome::Passed | Outcome::Failed | Outcome::Errored | Outcome::TimedOut => 2,
+        Outcome::Skipped if check.skip_cause.as_ref().is_some_and(SkipCause::is_deselected) => 0,
+        Outcome::Skipped => 1,
+        Outcome::Cancelled => 2,
+        Outcome::Passed | Outcome::Failed | Outcome::Errored | Outcome::TimedOut => 3,
     };
     (ran, check.outcome.rank())
 }
@@ -173,6 +175,19 @@ mod tests {
         let merged = merge(vec![a, b]).unwrap();
         assert_eq!(merged.check("docker").unwrap().outcome, Outcome::Passed);
         assert_eq!(merged.check("build").unwrap().outcome, Outcome::Cancelled);
+    }
+
+    #[test]
+    fn a_real_skip_beats_a_shard_that_did_not_select_the_check() {
+        let mut a = shard("a", "2026-11-26T12:00:00Z", 1, &[("pytest", Outcome::Skipped)]);
+        a.checks[0].skip_cause = Some(SkipCause::NotSelected);
+        let mut b = shard("b", "2026-11-26T12:00:00Z", 1, &[("pytest", Outcome::Skipped)]);
+        let need = SkipCause::NeedFailed { need: "environment".into(), outcome: Outcome::Errored };
+        b.checks[0].skip_cause = Some(need.clone());
+        for reports in [vec![a.clone(), b.clone()], vec![b, a]] {
+            let merged = merge(reports).unwrap();
+            assert_eq!(merged.check("pytest").unwrap().skip_cause.as_ref(), Some(&need));
+        }
     }
 
     #[test]

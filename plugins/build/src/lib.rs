@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use greenlight_checker::env::EnvVars;
 use greenlight_checker::process::{Cmd, Output};
 use greenlight_checker::report::Artifact;
 use greenlight_checker::{
@@ -184,8 +185,7 @@ impl Checker for BuildChecker {
         if let Some(uv) = &uv {
             command = command.args(["--installer", "uv"]);
             if let Some(dir) = uv.parent() {
-                let path =
-                    cx.var("PATH").map(str::to_string).or_else(|| std::env::var("PATH").ok()).unwrap_or_default();
+                let path = cx.var(EnvVars::PATH).unwrap_or_default();
                 command = command.env("PATH", format!("{}:{path}", dir.display()));
             }
         }
@@ -260,7 +260,7 @@ fn find_uv(tool: &Path, cx: &CheckContext) -> Option<PathBuf> {
     if let Some(sibling) = sibling.filter(|path| path.is_file()) {
         return Some(sibling);
     }
-    let path = cx.var("PATH").map(str::to_string).or_else(|| std::env::var("PATH").ok())?;
+    let path = cx.var(EnvVars::PATH)?;
     std::env::split_paths(&path).map(|dir| dir.join("uv")).find(|candidate| candidate.is_file())
 }
 

@@ -31,11 +31,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
+use greenlight_checker::env::EnvVars;
 use greenlight_checker::process::Stop;
 use greenlight_checker::report::Artifact;
 use greenlight_checker::{
     CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, Detection, DurationValue, Finding,
-    FindingKind, Location, Outcome, Project, async_trait, check_options,
+    FindingKind, Location, OptionKey, Outcome, Project, async_trait, check_options,
 };
 
 use crate::buildlog::{BuildLog, Verdict};
@@ -44,8 +45,8 @@ use crate::engine::{BuildEvent, BuildRequest, ConnectError, ContainerSpec, Engin
 
 /// The label on every image and container greenlight creates; its value is the run id.
 pub const RUN_LABEL: &str = "io.greenlight.run";
-/// The variable the CLI sets for `--keep-image`.
-pub const KEEP_IMAGE_VAR: &str = "GREENLIGHT_KEEP_IMAGE";
+/// `keep-image` of `[tool.greenlight.docker]`, which `greenlight run --keep-image` sets.
+pub const KEEP_IMAGE: OptionKey<bool> = OptionKey::new("docker", "keep-image");
 
 const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -139,7 +140,7 @@ impl Checker for DockerChecker {
             // layers keep one busy. Taking a job slot kept the bench's warm run from 0.54× to
             // 0.34× of the sequential baseline (the build no longer fights pytest and build).
             cpu_bound: true,
-            env_vars: vec!["DOCKER_HOST", "DOCKER_TLS_VERIFY", KEEP_IMAGE_VAR],
+            env_vars: vec![EnvVars::DOCKER_HOST, EnvVars::DOCKER_TLS_VERIFY],
             ..CheckerInfo::new("docker build + smoke test")
         }
     }
@@ -167,7 +168,7 @@ impl Checker for DockerChecker {
         if plan.keep_image || plan.no_cache {
             return None;
         }
-        let engine = engine::connect(cx.var("DOCKER_HOST"), cx.var("DOCKER_TLS_VERIFY")).ok()?;
+        let engine = engine::connect(cx.var(EnvVars::DOCKER_HOST), cx.var(EnvVars::DOCKER_TLS_VERIFY)).ok()?;
         let version = tokio::time::timeout(PING_TIMEOUT, engine.version()).await.ok()?.ok()?;
         let mut state = format!("{} {version}\n", engine.endpoint());
         for reference in plan.dockerfile.external_images() {
@@ -193,10 +194,10 @@ impl Checker for DockerChecker {
             Ok(plan) => plan,
             Err(result) => return *result,
         };
-        let engine = match engine::connect(cx.var("DOCKER_HOST"), cx.var("DOCKER_TLS_VERIFY")) {
+        let engine = match engine::connect(cx.var(EnvVars::DOCKER_HOST), cx.var(EnvVars::DOCKER_TLS_VERIFY)) {
             Ok(engine) => engine,
             Err(ConnectError::NoEngine(detail)) => {
-                let host = cx.var("DOCKER_HOST").filter(|host| !host.is_empty()).unwrap_or(engine::DEFAULT_HOST);
+                let host = cx.var(EnvVars::DOCKER_HOST).filter(|host| !host.is_empty()).unwrap_or(engine::DEFAULT_HOST);
                 return no_engine(host, &detail);
             }
             Err(ConnectError::Unsupported(reason)) => return CheckResult::errored(reason),
@@ -336,8 +337,7 @@ impl Plan {
         let tag = format!("greenlight/{}:{run_id}", repository_name(&project_name));
         // One label: the classic builder adds a step per label.
         let labels = BTreeMap::from([(RUN_LABEL.to_string(), cx.run_id.clone())]);
-        let keep_image =
-            options.keep_image || cx.var(KEEP_IMAGE_VAR).is_some_and(|value| value == "1" || value == "true");
+        let keep_image = options.keep_image;
         Ok(Self {
             context_dir,
             dockerfile_path,

@@ -24,10 +24,11 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use greenlight_checker::env::{Env, EnvVars};
 use greenlight_checker::report::{PackageRef, fingerprint};
 use greenlight_checker::{
     CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding, FindingKind,
-    Project, Severity, ToolSpec, async_trait, check_options, normalize_name,
+    OptionKey, Project, Severity, ToolSpec, async_trait, check_options, normalize_name,
 };
 use serde::Deserialize;
 
@@ -37,9 +38,9 @@ use crate::parse::{AuditReport, Dependency, Vuln};
 
 pub use parse::{error_message, parse_report};
 
-/// The variable that names an offline advisory database; `greenlight run --advisory-db PATH`
-/// sets it. It overrides `advisory-db` in the configuration.
-pub const ADVISORY_DB_VAR: &str = "GREENLIGHT_ADVISORY_DB";
+/// `advisory-db` of `[tool.greenlight.pip-audit]`, which `greenlight run --advisory-db DIR` and
+/// the variable `GREENLIGHT_ADVISORY_DB` set (an absolute path).
+pub const ADVISORY_DB: OptionKey<String> = OptionKey::new("pip-audit", "advisory-db");
 
 /// Rule id of the finding for a dependency pip-audit skipped.
 pub const NOT_AUDITED: &str = "not-audited";
@@ -157,7 +158,6 @@ impl Checker for PipAuditChecker {
             // Offline, the database's files are part of the key (`cache_state`); online, the
             // result is kept only for `network-ttl`.
             cacheable: true,
-            env_vars: vec![ADVISORY_DB_VAR],
             expected: Duration::from_secs(5),
             ..CheckerInfo::new("pip-audit")
         }
@@ -212,7 +212,8 @@ impl Checker for PipAuditChecker {
                 Ok(Ok(loaded)) => loaded,
                 Ok(Err(error)) => {
                     return CheckResult::errored(format!(
-                        "not audited: cannot use the advisory database: {error}\nfix the path given by --advisory-db, {ADVISORY_DB_VAR} or [tool.greenlight.pip-audit] advisory-db"
+                        "not audited: cannot use the advisory database: {error}\nfix the path given by --advisory-db, {} or [tool.greenlight.pip-audit] advisory-db",
+                        EnvVars::GREENLIGHT_ADVISORY_DB
                     ));
                 }
                 Err(error) => {
@@ -351,13 +352,10 @@ impl PipAuditChecker {
         ))
     }
 
-    /// `--advisory-db` / `GREENLIGHT_ADVISORY_DB` (absolute or relative to the working
-    /// directory), else `advisory-db` from the configuration (relative to the project root).
+    /// `advisory-db`: relative to the project root in the configuration; `--advisory-db` and
+    /// `GREENLIGHT_ADVISORY_DB` set it as an absolute path.
     fn database_path(&self, cx: &CheckContext) -> Option<PathBuf> {
-        if let Some(path) = cx.var(ADVISORY_DB_VAR).filter(|path| !path.trim().is_empty()) {
-            return Some(PathBuf::from(path));
-        }
-        self.options.advisory_db.as_ref().map(|path| cx.project.root.join(path))
+        self.options.advisory_db.as_ref().filter(|path| !path.trim().is_empty()).map(|path| cx.project.root.join(path))
     }
 }
 
@@ -377,19 +375,13 @@ fn root_requirements(project: &Project) -> Vec<String> {
 /// The user cache directory for parsed advisory databases: `$GREENLIGHT_CACHE_DIR`,
 /// `$XDG_CACHE_HOME/greenlight` or `~/.cache/greenlight`, then `advisory-db/`.
 fn advisory_cache_dir(cx: &CheckContext) -> Option<PathBuf> {
-    let base = match (cx.var("GREENLIGHT_CACHE_DIR"), cx.var("XDG_CACHE_HOME"), cx.var("HOME")) {
-        (Some(dir), _, _) if !dir.is_empty() => PathBuf::from(dir),
-        (_, Some(dir), _) if !dir.is_empty() => Path::new(dir).join("greenlight"),
-        (_, _, Some(home)) if !home.is_empty() => Path::new(home).join(".cache/greenlight"),
-        _ => return None,
-    };
-    Some(base.join("advisory-db"))
+    Some(Env::from(cx.vars.clone()).user_cache_dir()?.join("advisory-db"))
 }
 
 /// `NO_PROXY` with loopback added: a configured HTTP proxy must not receive the requests to
 /// the local endpoint.
 fn no_proxy(cx: &CheckContext) -> String {
-    let existing = cx.var("NO_PROXY").or_else(|| cx.var("no_proxy")).unwrap_or_default();
+    let existing = cx.var(EnvVars::NO_PROXY).or_else(|| cx.var(EnvVars::no_proxy)).unwrap_or_default();
     let mut hosts: Vec<&str> = existing.split(',').map(str::trim).filter(|host| !host.is_empty()).collect();
     for host in ["127.0.0.1", "localhost"] {
         if !hosts.contains(&host) {

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use greenlight_checker::process::Stop;
-use greenlight_checker::{CheckContext, ConfigSource, Outcome, Project, PythonEnv, ResolvedTool, ToolSource};
+use greenlight_checker::{
+    CheckContext, ConfigOverrides, ConfigSource, Outcome, Project, PythonEnv, ResolvedTool, ToolSource,
+};
 
 /// A directory with a stand-in pip-audit that records its arguments and waits.
 struct Setup {
@@ -40,7 +42,6 @@ impl Setup {
             version: "2.10.1".into(),
             source: ToolSource::Config,
         };
-        let db = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/advisory-db");
         CheckContext {
             project: Arc::new(Project { root: root.clone(), ..Project::default() }),
             tools: BTreeMap::from([("pip-audit".to_string(), tool)]),
@@ -56,10 +57,7 @@ impl Setup {
             fix: false,
             pass_env: Vec::new(),
             run_id: "test".into(),
-            vars: BTreeMap::from([
-                ("GREENLIGHT_ADVISORY_DB".to_string(), db.display().to_string()),
-                ("GREENLIGHT_CACHE_DIR".to_string(), root.join("cache").display().to_string()),
-            ]),
+            vars: BTreeMap::from([("GREENLIGHT_CACHE_DIR".to_string(), root.join("cache").display().to_string())]),
             at_revision: false,
         }
     }
@@ -79,8 +77,17 @@ impl Setup {
     }
 }
 
+/// The checker with `advisory-db` set as `--advisory-db` sets it (the bundled records by
+/// default).
+fn checker_with(db: &Path) -> Arc<dyn greenlight_checker::Checker> {
+    let mut overrides = ConfigOverrides::default();
+    overrides.set(greenlight_plugin_pip_audit::ADVISORY_DB, db.display().to_string()).unwrap();
+    let source = ConfigSource::empty().with_overrides(overrides);
+    greenlight_plugin_pip_audit::checker(&source).unwrap_or_else(|_| panic!("the default configuration"))
+}
+
 fn checker() -> Arc<dyn greenlight_checker::Checker> {
-    greenlight_plugin_pip_audit::checker(&ConfigSource::empty()).unwrap_or_else(|_| panic!("the default configuration"))
+    checker_with(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/advisory-db"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,9 +125,8 @@ async fn an_abandoned_check_closes_the_endpoint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_database_is_errored_before_anything_runs() {
     let setup = Setup::new();
-    let mut cx = setup.context(Stop::new());
-    cx.vars.insert("GREENLIGHT_ADVISORY_DB".into(), PathBuf::from("/no/such/db").display().to_string());
-    let result = checker().run(&cx).await;
+    let cx = setup.context(Stop::new());
+    let result = checker_with(&PathBuf::from("/no/such/db")).run(&cx).await;
     assert_eq!(result.outcome, Outcome::Errored);
     assert!(
         result.summary.starts_with("not audited: cannot use the advisory database: /no/such/db does not exist"),

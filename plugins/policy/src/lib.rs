@@ -5,11 +5,10 @@
 //! (forbidden paths, paths every PR must touch, exemptions by author or label). Each broken
 //! rule is a finding that says what is missing and how to fix it.
 //!
-//! The pull request comes from, in order: `GREENLIGHT_PR_BODY_FILE` (set by
-//! `greenlight policy --pr-body FILE` and `greenlight run --pr-body FILE`, with
-//! `GREENLIGHT_PR_BASE`, `GREENLIGHT_PR_LOGIN` and `GREENLIGHT_PR_LABELS`), or the GitHub
-//! event file `GITHUB_EVENT_PATH` of a `pull_request` event. Without either the check is
-//! `skipped`. Changed files come from git (`git merge-base`, `git diff --name-only`) and are
+//! The pull request comes from, in order: the options `pr-body` (set by
+//! `greenlight policy --pr-body FILE` and `greenlight run --pr-body FILE`, with `pr-base`,
+//! `pr-author` and `pr-labels`), or the GitHub event file `GITHUB_EVENT_PATH` of a
+//! `pull_request` event. Without either the check is `skipped`. Changed files come from git (`git merge-base`, `git diff --name-only`) and are
 //! relative to the repository root.
 
 mod body;
@@ -19,9 +18,10 @@ mod rules;
 use std::sync::Arc;
 use std::time::Duration;
 
+use greenlight_checker::env::EnvVars;
 use greenlight_checker::{
     CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, ConfigSource, Detection, Finding,
-    FindingKind, Location, Outcome, Project, async_trait, check_options,
+    FindingKind, Location, OptionKey, Outcome, Project, async_trait, check_options,
 };
 
 pub use body::Body;
@@ -33,14 +33,14 @@ pub use rules::{
 
 /// The check id.
 pub const ID: &str = "policy";
-/// Variable naming a file with the PR body (set by `--pr-body`).
-pub const BODY_FILE_VAR: &str = "GREENLIGHT_PR_BODY_FILE";
-/// Variable naming the PR's base revision (set by `--base` / `--pr-base`).
-pub const BASE_VAR: &str = "GREENLIGHT_PR_BASE";
-/// Variable with the PR author's login (for exemptions).
-pub const LOGIN_VAR: &str = "GREENLIGHT_PR_LOGIN";
-/// Variable with the PR's labels, comma-separated (for exemptions).
-pub const LABELS_VAR: &str = "GREENLIGHT_PR_LABELS";
+/// `pr-body`: the file with the PR body (`--pr-body`; an absolute path).
+pub const PR_BODY: OptionKey<String> = OptionKey::new(ID, "pr-body");
+/// `pr-base`: the PR's base revision (`--pr-base`, `greenlight policy --base`).
+pub const PR_BASE: OptionKey<String> = OptionKey::new(ID, "pr-base");
+/// `pr-author`: the PR author's login, for exemptions (`greenlight policy --author`).
+pub const PR_AUTHOR: OptionKey<String> = OptionKey::new(ID, "pr-author");
+/// `pr-labels`: the PR's labels, for exemptions (`greenlight policy --label`).
+pub const PR_LABELS: OptionKey<Vec<String>> = OptionKey::new(ID, "pr-labels");
 
 check_options! {
     /// Options of `[tool.greenlight.policy]`. Lists left out keep their defaults; an empty list
@@ -69,6 +69,15 @@ check_options! {
         pub allow: Vec<AllowRule>,
         /// The base revision when none is given (`origin/main`).
         pub base: Option<String>,
+        /// The pull request's body, in a file: checks this body instead of the GitHub event's.
+        /// Normally given on the command line (`--pr-body FILE`).
+        pub pr_body: Option<String>,
+        /// The pull request's base, over the event's and `base` (`--pr-base REV`).
+        pub pr_base: Option<String>,
+        /// The pull request's author, over the event's (`greenlight policy --author`).
+        pub pr_author: Option<String>,
+        /// The pull request's labels, over the event's (`greenlight policy --label`).
+        pub pr_labels: Vec<String>,
     }
 }
 
@@ -130,7 +139,7 @@ impl Checker for PolicyChecker {
     }
 
     async fn run(&self, cx: &CheckContext) -> CheckResult {
-        let mut pr = match pull_request(cx) {
+        let mut pr = match pull_request(cx, &self.options) {
             Ok(Some(pr)) => pr,
             Ok(None) => {
                 return CheckResult::skipped(
@@ -185,23 +194,18 @@ impl Checker for PolicyChecker {
     }
 }
 
-/// The pull request from `--pr-body` or the GitHub event; `Ok(None)` when there is none.
-fn pull_request(cx: &CheckContext) -> Result<Option<PullRequest>, Box<CheckResult>> {
-    let listed = |name: &str| -> Vec<String> {
-        cx.var(name)
-            .map(|labels| labels.split(',').map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default()
-    };
-    let given = |name: &str| cx.var(name).map(str::trim).filter(|value| !value.is_empty()).map(str::to_string);
-    let mut pr = if let Some(file) = given(BODY_FILE_VAR) {
+/// The pull request from `pr-body` or the GitHub event; `Ok(None)` when there is none.
+fn pull_request(cx: &CheckContext, options: &PolicyOptions) -> Result<Option<PullRequest>, Box<CheckResult>> {
+    let given = |value: Option<&str>| value.map(str::trim).filter(|value| !value.is_empty()).map(str::to_string);
+    let mut pr = if let Some(file) = given(options.pr_body.as_deref()) {
         let body = std::fs::read(&file).map_err(|error| {
             Box::new(CheckResult::errored(format!(
                 "cannot read the PR body `{file}`: {error}; check the path given to `--pr-body`"
             )))
         })?;
         PullRequest { body: String::from_utf8_lossy(&body).into_owned(), ..PullRequest::default() }
-    } else if let Some(event_path) = given("GITHUB_EVENT_PATH") {
-        let event_name = cx.var("GITHUB_EVENT_NAME").unwrap_or("unknown");
+    } else if let Some(event_path) = given(cx.var(EnvVars::GITHUB_EVENT_PATH)) {
+        let event_name = cx.var(EnvVars::GITHUB_EVENT_NAME).unwrap_or("unknown");
         let json = std::fs::read(&event_path).map_err(|error| {
             Box::new(CheckResult::errored(format!("cannot read the GitHub event file `{event_path}`: {error}")))
         })?;
@@ -221,13 +225,14 @@ fn pull_request(cx: &CheckContext) -> Result<Option<PullRequest>, Box<CheckResul
     } else {
         return Ok(None);
     };
-    if let Some(base) = given(BASE_VAR) {
+    if let Some(base) = given(options.pr_base.as_deref()) {
         pr.base = Some(base);
     }
-    if let Some(login) = given(LOGIN_VAR) {
+    if let Some(login) = given(options.pr_author.as_deref()) {
         pr.author = Some(login);
     }
-    let labels = listed(LABELS_VAR);
+    let labels: Vec<String> =
+        options.pr_labels.iter().map(|label| label.trim()).filter(|l| !l.is_empty()).map(str::to_string).collect();
     if !labels.is_empty() {
         pr.labels = labels;
     }

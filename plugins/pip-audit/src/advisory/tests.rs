@@ -1,3 +1,4 @@
+//! Unit tests of the offline advisory database: loading, matching, serving the OSV API.
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -387,7 +388,8 @@ async fn dropping_the_server_closes_the_port_and_open_connections() {
 /// The full PyPA snapshot, when `GREENLIGHT_ADVISORY_DB` points at one.
 #[test]
 fn full_snapshot_when_available() {
-    let Some(path) = std::env::var_os("GREENLIGHT_ADVISORY_DB").filter(|path| !path.is_empty()) else {
+    let env = greenlight_checker::env::Env::capture();
+    let Some(path) = env.path(greenlight_checker::env::EnvVars::GREENLIGHT_ADVISORY_DB) else {
         return;
     };
     let (db, warnings) = AdvisoryDb::load(Path::new(&path)).unwrap();

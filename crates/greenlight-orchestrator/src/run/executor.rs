@@ -1,0 +1,357 @@
+//! The executor: runs one node — the project environment, or a check with its tools, the
+//! result cache and its timeout — and reports what happened, stopped or not. It never decides
+//! what a stop means for the outcome; the dispatcher does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use greenlight_checker::{CheckContext, CheckResult, Checker, Project, PythonEnv, ToolSpec};
+use greenlight_process::Stop;
+use greenlight_report::{CheckReport, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, SkipCause, sort_findings};
+
+use crate::cache::{self, KeyParts, ProjectFiles, ResultCache};
+use crate::config::EnvironmentSettings;
+use crate::environment::{self, EnvRequest};
+use crate::settings::RunSettings;
+use crate::tools::ToolResolver;
+
+/// How long a check may take to return after it was told to stop, before it is abandoned
+/// (its processes are killed when its future is dropped).
+pub(super) const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// One node of the graph, as the executor runs it.
+#[derive(Debug)]
+pub(super) struct Node {
+    pub id: String,
+    pub title: String,
+    pub kind: NodeKind,
+    pub timeout: Duration,
+    pub task: NodeTask,
+}
+
+/// What a node does.
+pub(super) enum NodeTask {
+    /// Make or reuse the project environment.
+    Environment { request: EnvRequest },
+    /// Run a check.
+    Check {
+        checker: Arc<dyn Checker>,
+        tools: Vec<ToolSpec>,
+        uses_environment: bool,
+        /// The secret-looking variables its tools may see (the run's and its own).
+        pass_env: Vec<String>,
+        /// `None` when its results are never cached; else the time to live of a result that
+        /// came from a remote service ([`Checker::online`]; `None` inside: not cached). Other
+        /// results live until an input changes.
+        cache: Option<Option<Duration>>,
+        /// Variables whose values are part of its cache key.
+        env_vars: Vec<String>,
+    },
+}
+
+impl std::fmt::Debug for NodeTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NodeTask::Environment { .. } => f.write_str("Environment"),
+            NodeTask::Check { checker, .. } => write!(f, "Check({})", checker.id()),
+        }
+    }
+}
+
+/// What running one node produced.
+#[derive(Debug)]
+pub(super) struct Executed {
+    /// The node's report as the work left it (a stopped check is often `errored`).
+    pub report: CheckReport,
+    /// Its own timeout fired, after which it was stopped.
+    pub timed_out: Option<Duration>,
+    /// Its stop fired while it ran (its timeout, or the run stopping).
+    pub stopped: bool,
+}
+
+/// What every node of one run shares.
+pub(super) struct Shared {
+    pub project: Arc<Project>,
+    pub settings: RunSettings,
+    pub environment_settings: EnvironmentSettings,
+    pub resolver: ToolResolver,
+    pub log_dir: PathBuf,
+    pub log_base: PathBuf,
+    pub scratch: PathBuf,
+    pub run_id: String,
+    pub cache: Option<ResultCache>,
+    pub config_hash: String,
+    environment: Mutex<Option<(PythonEnv, String)>>,
+    files: tokio::sync::OnceCell<ProjectFiles>,
+}
+
+impl Shared {
+    /// The shared state of a run.
+    #[expect(clippy::too_many_arguments, reason = "built once, in `run`, from named values")]
+    pub fn new(
+        project: Arc<Project>,
+        settings: RunSettings,
+        environment_settings: EnvironmentSettings,
+        resolver: ToolResolver,
+        (log_dir, log_base, scratch): (PathBuf, PathBuf, PathBuf),
+        run_id: String,
+        cache: Option<ResultCache>,
+        config_hash: String,
+    ) -> Self {
+        Self {
+            project,
+            settings,
+            environment_settings,
+            resolver,
+            log_dir,
+            log_base,
+            scratch,
+            run_id,
+            cache,
+            config_hash,
+            environment: Mutex::new(None),
+            files: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// A fresh result (with its cache key, when it may be stored), or a replayed one.
+enum Execution {
+    Fresh(CheckResult, Option<KeyParts>),
+    Cached(CheckReport),
+}
+
+/// Runs `node` with its timeout. Never panics on its own account.
+pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Executed {
+    let started = Instant::now();
+    let log_path = shared.log_dir.join(format!("{}.log", node.id));
+    let work = work(&node, &shared, &log_path, &stop);
+    tokio::pin!(work);
+    let (execution, timed_out) = tokio::select! {
+        execution = &mut work => (execution, None),
+        () = tokio::time::sleep(node.timeout) => {
+            stop.cancel();
+            let execution = tokio::time::timeout(STOP_GRACE, &mut work).await.ok();
+            let execution = execution.unwrap_or_else(|| Execution::Fresh(CheckResult::errored("abandoned after its timeout"), None));
+            (execution, Some(node.timeout))
+        }
+    };
+    let stopped = stop.is_cancelled();
+    let (result, parts) = match execution {
+        Execution::Cached(mut cached) => {
+            cached.log = log_ref(&log_path, &shared.log_base);
+            return Executed { report: cached, timed_out, stopped };
+        }
+        Execution::Fresh(result, parts) => (result, parts),
+    };
+    let mut report = CheckReport::new(&node.id, &node.title, result.outcome);
+    report.kind = node.kind;
+    if result.outcome == Outcome::Skipped {
+        report.skip_cause = Some(SkipCause::NothingToCheck);
+    }
+    report.summary = result.summary;
+    report.reason = result.reason;
+    report.command = result.command;
+    report.exit_code = result.exit_code;
+    report.findings = result.findings;
+    sort_findings(&mut report.findings);
+    report.tests = result.tests;
+    report.artifacts = result.artifacts;
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report.log = log_ref(&log_path, &shared.log_base);
+    if let (Some(cache), Some(parts)) = (&shared.cache, parts)
+        && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
+        && !stopped
+        && let Some(files) = shared.files.get()
+    {
+        cache.store(&parts, files, &report, &log_path);
+    }
+    Executed { report, timed_out, stopped }
+}
+
+async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Execution {
+    match &node.task {
+        NodeTask::Environment { request } => prepare_environment(request, shared, log_path, stop).await,
+        NodeTask::Check { checker, tools, uses_environment, pass_env, cache, env_vars } => {
+            let environment = if *uses_environment {
+                shared.environment.lock().unwrap_or_else(|p| p.into_inner()).clone()
+            } else {
+                None
+            };
+            let (environment, environment_key) = environment.unzip();
+            let mut resolved = BTreeMap::new();
+            for spec in tools {
+                match shared.resolver.resolve(spec, environment.as_ref(), stop).await {
+                    Ok(tool) => {
+                        resolved.insert(spec.name.to_string(), tool);
+                    }
+                    Err(reason) => return Execution::Fresh(CheckResult::errored(reason.to_string()), None),
+                }
+            }
+            if stop.is_cancelled() {
+                return Execution::Fresh(CheckResult::errored("stopped before it started"), None);
+            }
+            let scratch = shared.scratch.join(&node.id);
+            let _ = std::fs::create_dir_all(&scratch);
+            let cx = CheckContext {
+                project: shared.project.clone(),
+                tools: resolved,
+                environment,
+                scratch,
+                log_path: log_path.to_path_buf(),
+                stop: stop.clone(),
+                fix: shared.settings.fix,
+                pass_env: pass_env.clone(),
+                run_id: shared.run_id.clone(),
+                vars: shared.settings.env.vars().clone(),
+                at_revision: shared.settings.rev.is_some(),
+            };
+            // A result from a remote service lives for `network-ttl`, or is not kept.
+            let ttl = match cache {
+                Some(network_ttl) if checker.online(&cx) => network_ttl.map(Some),
+                Some(_) => Some(None),
+                None => None,
+            };
+            let parts = match (&shared.cache, ttl) {
+                (Some(result_cache), Some(ttl)) => {
+                    let Some(state) = checker.cache_state(&cx).await else {
+                        if stop.is_cancelled() {
+                            return Execution::Fresh(CheckResult::errored("stopped before it started"), None);
+                        }
+                        tracing::info!(
+                            check = %node.id,
+                            "cache: not used: what the check reads besides the project's files could not be read"
+                        );
+                        return Execution::Fresh(checker.run(&cx).await, None);
+                    };
+                    let files = shared
+                        .files
+                        .get_or_init(|| cache::project_files(&shared.project, &shared.settings.outputs, stop))
+                        .await;
+                    let key = key_parts(shared, &node.id, &cx, files, environment_key, env_vars, &state);
+                    if let Some(report) = result_cache.lookup(&key, ttl, log_path) {
+                        tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
+                        return Execution::Cached(report);
+                    }
+                    tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key, files));
+                    Some(key)
+                }
+                _ => None,
+            };
+            Execution::Fresh(checker.run(&cx).await, parts)
+        }
+    }
+}
+
+async fn prepare_environment(request: &EnvRequest, shared: &Shared, log_path: &Path, stop: &Stop) -> Execution {
+    let prepared =
+        environment::prepare(&shared.project, &shared.environment_settings, request, &shared.resolver, log_path, stop)
+            .await;
+    match prepared {
+        Ok(prepared) => {
+            let summary = if prepared.repointed {
+                format!("reused {} (key {}) for this checkout", prepared.display_dir, prepared.key)
+            } else if prepared.reused {
+                format!("reused {} (key {})", prepared.display_dir, prepared.key)
+            } else {
+                let extras = if request.extras.is_empty() {
+                    "no extras".to_string()
+                } else {
+                    format!("extras: {}", request.extras.join(", "))
+                };
+                format!("created {} with {} ({extras})", prepared.display_dir, prepared.installer)
+            };
+            *shared.environment.lock().unwrap_or_else(|p| p.into_inner()) = Some((prepared.env, prepared.key));
+            let mut result = CheckResult::passed(summary);
+            result.command = prepared.command;
+            Execution::Fresh(result, None)
+        }
+        Err(reason) => Execution::Fresh(
+            CheckResult::errored(format!("the project environment could not be created: {reason}")),
+            None,
+        ),
+    }
+}
+
+/// The result cache's key of check `id` about to run in `cx`.
+fn key_parts(
+    shared: &Shared,
+    id: &str,
+    cx: &CheckContext,
+    files: &ProjectFiles,
+    environment_key: Option<String>,
+    env_vars: &[String],
+    state: &str,
+) -> KeyParts {
+    KeyParts {
+        greenlight: GREENLIGHT_VERSION.to_string(),
+        check: id.to_string(),
+        files: files.digest.clone(),
+        config: shared.config_hash.clone(),
+        tools: cx
+            .tools
+            .values()
+            .map(|tool| format!("{} {} {}", tool.name, tool.path.display(), tool.version))
+            .collect(),
+        environment: environment_key,
+        vars: env_vars
+            .iter()
+            .map(|name| {
+                let value = shared.settings.env.get(name).map(cache::text_hash).unwrap_or_default();
+                (name.to_string(), value)
+            })
+            .collect(),
+        state: cache::text_hash(state),
+    }
+}
+
+/// The log's path relative to `root` and its last lines.
+fn log_ref(path: &Path, root: &Path) -> Option<LogRef> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let length = file.metadata().ok()?.len();
+    let start = length.saturating_sub(16 * 1024);
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    let text = strip_ansi(&String::from_utf8_lossy(&bytes));
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+    Some(LogRef { path: greenlight_checker::relative_to(root, path), tail })
+}
+
+/// `text` without ANSI escape sequences (tools colour their logs even when not on a terminal).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // CSI: parameters and intermediates up to a final byte in @..~.
+                for next in chars.by_ref() {
+                    if ('@'..='~').contains(&next) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ansi_is_stripped() {
+        assert_eq!(
+            super::strip_ansi("\u{1b}[90m1:02PM\u{1b}[0m \u{1b}[32mINF\u{1b}[0m scan done"),
+            "1:02PM INF scan done"
+        );
+        assert_eq!(super::strip_ansi("plain"), "plain");
+    }
+}

@@ -1,0 +1,251 @@
+//! The settings of one run, resolved once from their layers.
+//!
+//! Each setting has up to four layers, lowest first: greenlight's default, the configuration
+//! file (`[tool.greenlight]` of `pyproject.toml`, or `greenlight.toml`: [`Settings`]), the
+//! environment ([`Env`]) and the command line ([`RunFlags`]: only what the user typed, every
+//! value optional). [`RunSettings::resolve`] combines them ([`Combine`]: the higher layer wins)
+//! into the values the run uses; nothing downstream looks at a layer again. A check's own
+//! options (`docker`'s `keep-image`) take the same path through
+//! [`greenlight_checker::ConfigOverrides`], the command line's layer over the file, which the
+//! checker factories read.
+//!
+//! Adding a run setting: a field in [`RunFlags`] (the flag's value, `None` when not given), in
+//! [`Settings`] when the file may set it too, and in [`RunSettings`] (the resolved value),
+//! combined in [`RunSettings::resolve`] and tested there.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use greenlight_env::Env;
+
+use crate::config::{Settings, ToolPin};
+
+/// Combines two layers of one setting: `self` is the higher layer and wins where it has a
+/// value (uv's `Combine`).
+pub trait Combine {
+    /// `self` where set, else `lower`.
+    fn combine(self, lower: Self) -> Self;
+}
+
+impl<T> Combine for Option<T> {
+    fn combine(self, lower: Self) -> Self {
+        self.or(lower)
+    }
+}
+
+impl<K: Ord, V> Combine for BTreeMap<K, V> {
+    /// Both maps; `self`'s entries win over `lower`'s for the same key.
+    fn combine(self, mut lower: Self) -> Self {
+        lower.extend(self);
+        lower
+    }
+}
+
+/// The command line's layer of a run's settings: what the user typed, nothing resolved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunFlags {
+    /// `--jobs N`.
+    pub jobs: Option<usize>,
+    /// `--fail-fast` (`Some(true)` when given).
+    pub fail_fast: Option<bool>,
+    /// `--timeout DUR`: the whole run's.
+    pub timeout: Option<Duration>,
+    /// `--fix`.
+    pub fix: bool,
+    /// `--rebuild-env`.
+    pub rebuild_env: bool,
+    /// `--no-cache` (`Some(false)`).
+    pub cache: Option<bool>,
+    /// `--tools-from REPORT`: the tool versions of an earlier report.
+    pub tool_pins: BTreeMap<String, ToolPin>,
+    /// `--rev REV`, for the report.
+    pub rev: Option<String>,
+    /// The files this run writes (reports): never inputs of the result cache.
+    pub outputs: Vec<PathBuf>,
+}
+
+/// Where a run keeps its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StateLocation {
+    /// `<project root>/.greenlight`, with the project environment in `.greenlight/venv`.
+    #[default]
+    Project,
+    /// A run on a temporary worktree (`--rev`, `bisect`, `hotfix`): logs, durations and
+    /// caches in the user's project's `.greenlight/` (so they outlive the worktree), and
+    /// project environments side by side in its `.greenlight/envs/<key>`, one per dependency
+    /// key, so runs on several commits reuse them (see [`crate::environment`]).
+    UserProject(PathBuf),
+}
+
+/// Everything a run decides by settings, resolved (ripgrep's `HiArgs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// Most CPU-bound checks at once: `--jobs`, else `jobs`, else the CPU count; at least 1.
+    pub jobs: usize,
+    /// Stop everything at the first check that does not pass.
+    pub fail_fast: bool,
+    /// Timeout of the whole run.
+    pub timeout: Option<Duration>,
+    /// Let checks edit the user's files (`--fix`).
+    pub fix: bool,
+    /// Rebuild the project environment even when its key holds.
+    pub rebuild_env: bool,
+    /// Replay results of checks whose inputs did not change: off with `--no-cache`, `[cache]
+    /// enabled = false`, and always with `--fix`.
+    pub cache: bool,
+    /// Secret-looking variables every step of the run may see (`pass-env`): the checks, the
+    /// project environment's installer, tool probes and provisioning. A node's own list adds
+    /// to it ([`RunSettings::pass_env_for`]).
+    pub pass_env: Vec<String>,
+    /// Tool pins: the configuration's, with `--tools-from`'s over them.
+    pub tool_pins: BTreeMap<String, ToolPin>,
+    /// The user cache (provisioned tools, tool versions).
+    pub cache_dir: PathBuf,
+    /// The environment captured at start; checks read their variables from it.
+    pub env: Env,
+    /// `--rev`, for the report.
+    pub rev: Option<String>,
+    /// Files this run writes.
+    pub outputs: Vec<PathBuf>,
+    /// Where state goes.
+    pub state: StateLocation,
+}
+
+impl RunSettings {
+    /// Resolves the settings of a run from the command line's `flags`, the configuration's
+    /// `config` and the environment `env`.
+    pub fn resolve(flags: &RunFlags, config: &Settings, env: &Env) -> Self {
+        let jobs = flags
+            .jobs
+            .combine(config.jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1);
+        let fix = flags.fix;
+        Self {
+            jobs,
+            fail_fast: flags.fail_fast.combine(config.fail_fast).unwrap_or(false),
+            timeout: flags.timeout.combine(config.timeout.map(|timeout| timeout.0)),
+            fix,
+            rebuild_env: flags.rebuild_env,
+            cache: !fix && flags.cache.combine(config.cache.enabled).unwrap_or(true),
+            pass_env: config.pass_env.clone(),
+            tool_pins: flags.tool_pins.clone().combine(config.tools.clone()),
+            cache_dir: crate::tools::cache_dir(env.vars()),
+            env: env.clone(),
+            rev: flags.rev.clone(),
+            outputs: flags.outputs.clone(),
+            state: StateLocation::Project,
+        }
+    }
+
+    /// The same settings for a run on a temporary worktree of the project at `user_root`.
+    pub fn in_worktree_of(mut self, user_root: &Path) -> Self {
+        self.state = StateLocation::UserProject(user_root.to_path_buf());
+        self
+    }
+
+    /// The secret-looking variables one node may see: the run's `pass-env` and the node's
+    /// own. The one place the lists are merged.
+    pub fn pass_env_for(&self, own: &[String]) -> Vec<String> {
+        let mut names = self.pass_env.clone();
+        for name in own {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
+    /// The state directory of a run on the project at `root`.
+    pub fn state_dir(&self, root: &Path) -> PathBuf {
+        match &self.state {
+            StateLocation::Project => root.join(".greenlight"),
+            StateLocation::UserProject(user_root) => user_root.join(".greenlight"),
+        }
+    }
+
+    /// Where project environments are kept side by side, when they are.
+    pub fn env_store(&self) -> Option<PathBuf> {
+        match &self.state {
+            StateLocation::Project => None,
+            StateLocation::UserProject(user_root) => Some(user_root.join(".greenlight").join("envs")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CacheSettings;
+    use greenlight_checker::DurationValue;
+
+    fn config() -> Settings {
+        Settings {
+            jobs: Some(3),
+            timeout: Some(DurationValue(Duration::from_secs(600))),
+            fail_fast: Some(true),
+            pass_env: vec!["INDEX_TOKEN".into()],
+            tools: BTreeMap::from([
+                ("ruff".into(), ToolPin { version: Some("0.17.6".into()), path: None }),
+                ("pytest".into(), ToolPin { version: Some("9.2.0".into()), path: None }),
+            ]),
+            cache: CacheSettings { enabled: Some(false), ..CacheSettings::default() },
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_file_which_wins_over_defaults() {
+        let env = Env::from_pairs([("GREENLIGHT_CACHE_DIR", "/cache")]);
+        let from_file = RunSettings::resolve(&RunFlags::default(), &config(), &env);
+        assert_eq!((from_file.jobs, from_file.fail_fast, from_file.cache), (3, true, false));
+        assert_eq!(from_file.timeout, Some(Duration::from_secs(600)));
+        assert_eq!(from_file.cache_dir, PathBuf::from("/cache"));
+
+        let flags = RunFlags {
+            jobs: Some(7),
+            fail_fast: Some(false),
+            timeout: Some(Duration::from_secs(5)),
+            cache: Some(true),
+            tool_pins: BTreeMap::from([("ruff".into(), ToolPin { version: Some("0.14.10".into()), path: None })]),
+            ..RunFlags::default()
+        };
+        let settings = RunSettings::resolve(&flags, &config(), &env);
+        assert_eq!((settings.jobs, settings.fail_fast, settings.cache), (7, false, true));
+        assert_eq!(settings.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(settings.tool_pins["ruff"].version.as_deref(), Some("0.14.10"));
+        assert_eq!(settings.tool_pins["pytest"].version.as_deref(), Some("9.2.0"));
+
+        let defaults = RunSettings::resolve(&RunFlags::default(), &Settings::default(), &Env::default());
+        assert!(defaults.jobs >= 1 && !defaults.fail_fast && defaults.cache && defaults.timeout.is_none());
+        let no_jobs = RunSettings::resolve(&RunFlags { jobs: Some(0), ..RunFlags::default() }, &config(), &env);
+        assert_eq!(no_jobs.jobs, 1);
+    }
+
+    #[test]
+    fn fix_never_uses_the_cache() {
+        let flags = RunFlags { fix: true, cache: Some(true), ..RunFlags::default() };
+        assert!(!RunSettings::resolve(&flags, &Settings::default(), &Env::default()).cache);
+    }
+
+    #[test]
+    fn pass_env_is_the_runs_and_the_nodes_own() {
+        let settings = RunSettings::resolve(&RunFlags::default(), &config(), &Env::default());
+        assert_eq!(settings.pass_env_for(&[]), ["INDEX_TOKEN"]);
+        assert_eq!(
+            settings.pass_env_for(&["DB_PASSWORD".into(), "INDEX_TOKEN".into()]),
+            ["INDEX_TOKEN", "DB_PASSWORD"]
+        );
+    }
+
+    #[test]
+    fn a_worktree_run_keeps_state_in_the_users_project() {
+        let settings = RunSettings::resolve(&RunFlags::default(), &Settings::default(), &Env::default());
+        assert_eq!(settings.state_dir(Path::new("/p")), PathBuf::from("/p/.greenlight"));
+        assert_eq!(settings.env_store(), None);
+        let settings = settings.in_worktree_of(Path::new("/user"));
+        assert_eq!(settings.state_dir(Path::new("/tmp/wt")), PathBuf::from("/user/.greenlight"));
+        assert_eq!(settings.env_store(), Some(PathBuf::from("/user/.greenlight/envs")));
+    }
+}
