@@ -84,3 +84,41 @@ fn a_file_missing_from_git_fails_as_in_ci() {
     assert_eq!(check.outcome, Outcome::Failed, "{check:?}");
     assert!(check.summary.contains("'src' does not exist"), "{check:?}");
 }
+
+/// A checkout owned by another user (a container's bind mount, a CI workspace): git refuses it
+/// unless it is marked safe, and the build must still copy only what git lists, never fall
+/// back to a walk that brings along git-ignored files.
+#[test]
+#[expect(clippy::print_stderr, reason = "the test says why it skips")]
+fn a_checkout_owned_by_another_user_builds_what_git_lists() {
+    if !require_tool("pyproject-build") {
+        return;
+    }
+    let uid = std::process::Command::new("id").arg("-u").output().expect("id");
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("skipped: giving the repository to another user needs root");
+        return;
+    }
+    let project = TempProject::fixture("docker-service");
+    project.write(".gitignore", "apps/api/local_settings.py\n");
+    project.write("apps/api/local_settings.py", "DEBUG = True\n");
+    project.git_init();
+    let status = std::process::Command::new("chown").args(["-R", "nobody"]).arg(project.path()).status().unwrap();
+    assert!(status.success());
+
+    let result = project.run_checks(&["build"]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    let check = result.report().check("build").expect("build in the report").clone();
+    assert_eq!(check.outcome, Outcome::Passed, "{check:?}");
+    let log_path = project.path().join(&check.log.as_ref().expect("a log").path);
+    let log = std::fs::read_to_string(&log_path).unwrap_or_else(|error| panic!("{}: {error}", log_path.display()));
+    assert!(log.contains("listed by `git ls-files -co --exclude-standard`"), "{log}");
+    assert!(!log.contains("not a git repository"), "{log}");
+
+    let sdist = check.artifacts.iter().find(|artifact| artifact.kind == "sdist").expect("an sdist");
+    let sdist = project.path().join(&sdist.path);
+    let listing = std::process::Command::new("python3").args(["-m", "tarfile", "-l"]).arg(&sdist).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(listing.contains("apps/api/main.py"), "{listing}");
+    assert!(!listing.contains("local_settings"), "a file ignored by git was packed into the sdist:\n{listing}");
+}

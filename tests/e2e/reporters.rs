@@ -369,3 +369,34 @@ fn a_project_in_a_subdirectory_reports_repository_paths() {
     assert_eq!(ruff["originalUriBaseIds"]["%SRCROOT%"]["uri"], format!("file://{}/", root.display()));
     assert!(result.stdout.contains("::error file=services/api/packages/core/schemas.py,"), "{}", result.output());
 }
+
+/// A tool that prints terminal escapes (clear the screen, set the window title) into what
+/// becomes a check's summary: the JSON report keeps the text as it was, but neither the live
+/// view on stderr nor the summary on stdout passes an escape or a control character on.
+#[test]
+fn escapes_in_tool_output_never_reach_the_terminal() {
+    if !require_tool("pyproject-build") {
+        return;
+    }
+    let project = TempProject::empty();
+    project.write(
+        "pyproject.toml",
+        "[build-system]\nrequires = []\nbuild-backend = \"noisy_backend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"noisy\"\nversion = \"0.1.0\"\n",
+    );
+    project.write(
+        "noisy_backend.py",
+        "def _refuse(*_args, **_kwargs):\n    raise RuntimeError(\"\\x1b[2J\\x1b]0;owned\\x07the backend refuses to build\")\n\n\nbuild_sdist = build_wheel = _refuse\n",
+    );
+    let result = project.run_checks(&["build"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let check = result.report().check("build").expect("build in the report").clone();
+    assert_eq!(check.outcome, Outcome::Failed, "{check:?}");
+    assert!(check.summary.contains("\u{1b}[2J\u{1b}]0;owned\u{7}"), "the summary carries the escapes: {check:?}");
+
+    let live = result.stderr.lines().find(|line| line.contains(" build ")).expect("a live line for build");
+    assert!(live.ends_with("RuntimeError: the backend refuses to build"), "{live:?}");
+    for (stream, text) in [("stderr", &result.stderr), ("stdout", &result.stdout)] {
+        let raw: Vec<char> = text.chars().filter(|c| c.is_control() && !matches!(c, '\n' | '\t')).collect();
+        assert!(raw.is_empty(), "control characters {raw:?} on {stream}:\n{}", result.output());
+    }
+}

@@ -309,13 +309,20 @@ impl<'de> Deserialize<'de> for DurationValue {
 }
 
 /// Parses `"90"`, `"90s"`, `"10m"`, `"1h 30m"`, `"500ms"`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
-    humantime::parse_duration(text)
-        .map_err(|error| format!("invalid duration `{text}` ({error}); write it like \"90s\", \"10m\" or \"1h 30m\""))
+    humantime::parse_duration(text).map_err(|error| DurationError { text: text.to_string(), reason: error.to_string() })
+}
+
+/// A duration that does not parse; the message says how to write one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid duration `{text}` ({reason}); write it like \"90s\", \"10m\" or \"1h 30m\"")]
+pub struct DurationError {
+    text: String,
+    reason: String,
 }
 
 /// Options every check section accepts, read by the orchestrator.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use greenlight_process::{Cmd, Stop};
 
 use crate::project::Project;
-use crate::result::CheckResult;
 
 /// Everything a running check may use. Built by the orchestrator; read-only for the check.
 #[derive(Debug, Clone)]
@@ -44,19 +43,6 @@ impl CheckContext {
     /// and passes the allowed variables.
     pub fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Cmd {
         Cmd::new(program).current_dir(&self.project.root).log_file(&self.log_path).pass_env(&self.pass_env)
-    }
-
-    /// The resolved tool `name`, or an `errored` result saying it is missing.
-    ///
-    /// The orchestrator reports missing tools before running a check, so this only fails when
-    /// a check asks for a tool it did not declare.
-    #[expect(clippy::result_large_err, reason = "the error is the check's final result, returned once")]
-    pub fn tool(&self, name: &str) -> Result<&ResolvedTool, CheckResult> {
-        self.tools.get(name).ok_or_else(|| {
-            CheckResult::errored(format!(
-                "the tool `{name}` was not resolved for this check (a bug: declare it in CheckerInfo::tools)"
-            ))
-        })
     }
 
     /// A user variable captured at start (see [`CheckContext::vars`]).

@@ -3,29 +3,52 @@
 //! A plugin crate exposes one or more [`CheckerFactory`] values. The CLI hands them to the
 //! orchestrator, which builds each checker from its configuration section, asks it whether it
 //! applies ([`Checker::detect`]), resolves the tools it declares ([`CheckerInfo::tools`]) and
-//! runs it with a [`CheckContext`]. A checker returns data ([`CheckResult`]); it never prints,
-//! never panics on bad tool output (that is [`Outcome::Errored`]), and starts processes only
-//! through [`greenlight_process::Cmd`] (see [`CheckContext::cmd`]).
+//! runs it with a [`CheckContext`] through [`execute`]. A checker returns data
+//! ([`CheckResult`], or a [`CheckError`] when it cannot decide); it never prints, never panics
+//! on bad tool output (that is [`Outcome::Errored`]), and starts processes only through
+//! [`greenlight_process::Cmd`].
+//!
+//! The execution layer every checker uses:
+//!
+//! - [`CheckContext::tool`] builds a [`ToolInvocation`] of a declared tool (log, allowed
+//!   variables, the project environment for in-environment tools); its `run` maps a failure
+//!   to start, a signal, a timeout and a stop to a [`CheckError`] with the command line, so a
+//!   checker's `run` reads: resolve, build the command, `run().await?`, interpret the
+//!   [`ToolOutput`] in a pure function.
+//! - [`git`]: one way to run git (the repository trusted even when another user owns it).
+//! - [`files`]: the project's files as CI's checkout has them (git-aware, one skip list).
+//! - [`CheckLog`] ([`CheckContext::log`]): lines in the check's log.
+//! - [`text`]: plural, clip, first and last lines, ANSI stripping, shell quoting, durations.
 
 mod config;
 mod context;
+mod error;
+pub mod files;
+pub mod git;
+mod log;
 mod project;
 mod result;
+mod tool;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use async_trait::async_trait;
 pub use config::{
-    COMMON_KEYS, CommonOptions, ConfigError, ConfigOverrides, ConfigSource, DurationValue, OptionKey, parse_duration,
+    COMMON_KEYS, CommonOptions, ConfigError, ConfigOverrides, ConfigSource, DurationError, DurationValue, OptionKey,
+    parse_duration,
 };
 pub use context::{CheckContext, PythonEnv, ResolvedTool, ToolSource};
+pub use error::CheckError;
 pub use greenlight_env as env;
 pub use greenlight_process as process;
 pub use greenlight_report as report;
-pub use greenlight_report::{Finding, FindingKind, Location, Outcome, Severity};
-pub use project::{GitInfo, Project, PyProject, normalize_name, relative_to, requirement_name};
-pub use result::{CheckResult, first_line};
+pub use greenlight_report::text;
+pub use greenlight_report::{Finding, FindingKind, Location, Outcome, Severity, ToolFacts};
+pub use log::CheckLog;
+pub use project::{GitInfo, Project, PyProject, PyProjectError, normalize_name, relative_to, requirement_name};
+pub use result::CheckResult;
+pub use tool::{ToolInvocation, ToolOutput};
 
 /// A check greenlight can run (`ruff-check`, `pytest`, ...).
 #[async_trait]
@@ -41,9 +64,10 @@ pub trait Checker: Send + Sync {
     /// files, never runs tools.
     fn detect(&self, project: &Project) -> Detection;
 
-    /// Runs the check. Never panics: problems that prevent a verdict are
-    /// [`Outcome::Errored`] results with a reason that says what to do.
-    async fn run(&self, cx: &CheckContext) -> CheckResult;
+    /// Runs the check: its verdict, or why there is none ([`CheckError`]: errored, timed
+    /// out, cancelled), with a reason that says what to do. Never panics. The orchestrator
+    /// calls it through [`execute`].
+    async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError>;
 
     /// State outside the project's files that the result depends on — the refs a history
     /// scan reads, the base images of a Docker build, an advisory database — as text that
@@ -101,6 +125,17 @@ pub struct CheckerInfo {
     pub cacheable: bool,
     /// Environment variables whose values change the result (part of the cache key).
     pub env_vars: Vec<&'static str>,
+    /// The tool's name in reports (SARIF's driver), distinct for every check; `None`: the
+    /// check's id.
+    pub tool_name: Option<&'static str>,
+    /// The tool's home page, for reports.
+    pub homepage: Option<&'static str>,
+    /// True (the default) when the check's findings are code-scanning alerts (SARIF); false
+    /// for test results and pull-request policy.
+    pub sarif: bool,
+    /// The file, relative to the project root, that formats needing a place for every finding
+    /// show a finding without one on (default `pyproject.toml`).
+    pub fallback_path: String,
 }
 
 impl CheckerInfo {
@@ -116,8 +151,36 @@ impl CheckerInfo {
             expected: Duration::from_secs(1),
             cacheable: true,
             env_vars: Vec::new(),
+            tool_name: None,
+            homepage: None,
+            sarif: true,
+            fallback_path: greenlight_report::default_fallback_path(),
         }
     }
+
+    /// What the report of check `id` says about its tool: the declared name (else the id), the
+    /// first declared tool as the key of its version, the home page, SARIF and the fallback
+    /// path.
+    pub fn tool_facts(&self, id: &str) -> ToolFacts {
+        ToolFacts {
+            name: self.tool_name.unwrap_or(id).to_string(),
+            key: self.tools.first().map(|tool| tool.name.to_string()),
+            url: self.homepage.map(str::to_string),
+            sarif: self.sarif,
+            fallback_path: self.fallback_path.clone(),
+        }
+    }
+}
+
+/// Runs `checker` in `cx` and returns its result: the one place where a [`CheckError`]
+/// becomes an outcome. An `errored` result of a check whose stop fired is `cancelled`: a
+/// stopped check errors on whatever broke first, which is not its verdict.
+pub async fn execute(checker: &dyn Checker, cx: &CheckContext) -> CheckResult {
+    let result = checker.run(cx).await.unwrap_or_else(CheckError::into_result);
+    if cx.stop.is_cancelled() && result.outcome == Outcome::Errored {
+        return CheckResult { command: result.command, ..CheckResult::new(Outcome::Cancelled, "cancelled") };
+    }
+    result
 }
 
 /// The project environment node's id, for [`CheckerInfo::needs`].

@@ -70,8 +70,8 @@ pub struct PyProject {
 
 impl PyProject {
     /// Parses `pyproject.toml` text. Only TOML syntax errors fail; missing tables are fine.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let table: toml::Table = toml::from_str(text).map_err(|error| error.to_string())?;
+    pub fn parse(text: &str) -> Result<Self, PyProjectError> {
+        let table: toml::Table = toml::from_str(text).map_err(PyProjectError)?;
         let project = table.get("project").and_then(toml::Value::as_table);
         let string = |key: &str| project.and_then(|p| p.get(key)).and_then(toml::Value::as_str).map(str::to_string);
         let strings = |value: Option<&toml::Value>| -> Vec<String> {
@@ -131,6 +131,11 @@ impl PyProject {
         None
     }
 }
+
+/// A `pyproject.toml` that is not valid TOML (the message names line and column).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PyProjectError(#[source] toml::de::Error);
 
 /// The distribution name at the start of a PEP 508 requirement (`fastapi[all]>=0.1` →
 /// `fastapi`).

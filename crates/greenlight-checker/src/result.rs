@@ -1,6 +1,6 @@
 //! What a check returns.
 
-use greenlight_process::{ExitState, Output};
+use greenlight_process::Output;
 use greenlight_report::{Artifact, Finding, Outcome, TestSummary};
 
 /// The verdict of one check run: outcome, summary line and data. The orchestrator adds id,
@@ -77,25 +77,8 @@ impl CheckResult {
         self.findings = findings;
         self
     }
-
-    /// The result for a command that did not finish on its own: timed out, cancelled, or killed
-    /// by a signal. `None` when it exited normally (the caller interprets the exit code).
-    pub fn from_abnormal_exit(tool: &str, output: &Output) -> Option<Self> {
-        let tail = output.both_tails(20);
-        match output.status {
-            ExitState::Exited(_) => None,
-            ExitState::TimedOut => Some(Self::new(Outcome::TimedOut, format!("{tool} timed out"))),
-            ExitState::Cancelled => Some(Self::new(Outcome::Cancelled, format!("{tool} was cancelled"))),
-            ExitState::Signaled(_) => Some(Self::errored(format!(
-                "{tool} crashed: {}\n{}",
-                output.status,
-                if tail.is_empty() { "(no output)".to_string() } else { tail }
-            ))),
-        }
-    }
 }
 
-/// The first line of `text`.
-pub fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").trim().to_string()
+fn first_line(text: &str) -> String {
+    greenlight_report::text::first_line(text).to_string()
 }

@@ -345,7 +345,7 @@ pub struct HotfixArgs {
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    greenlight_checker::parse_duration(text)
+    greenlight_checker::parse_duration(text).map_err(|error| error.to_string())
 }
 
 /// Sets up `tracing` to stderr: warnings by default, debug with `-v`, trace with `-vv`;

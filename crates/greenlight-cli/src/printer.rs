@@ -146,7 +146,9 @@ impl Observer for LiveObserver {
     fn on_event(&self, event: RunEvent<'_>) {
         match event {
             RunEvent::Started { id, title } => self.0.started(id, title),
-            RunEvent::Finished(report) => self.0.finished(report),
+            RunEvent::Finished(report) => {
+                self.0.finished(&report.id, &greenlight_reporters::terminal::live_line(report, self.0.color()));
+            }
             RunEvent::Stopping(_) => {}
         }
     }

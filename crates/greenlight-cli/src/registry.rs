@@ -26,3 +26,23 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_policy::POLICY_CHECK,
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use greenlight_checker::ConfigSource;
+
+    use super::*;
+
+    /// SARIF needs a distinct driver name per run (GitHub rejects two runs of one tool), and
+    /// the reporters take it from what each checker declares.
+    #[test]
+    fn every_checker_declares_a_distinct_tool_name() {
+        let checkers: Vec<_> =
+            registry().iter().map(|factory| (factory.build)(&ConfigSource::empty()).unwrap()).collect();
+        let mut names: Vec<String> =
+            checkers.iter().map(|checker| checker.info().tool_facts(checker.id()).name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), checkers.len(), "{names:?}");
+    }
+}

@@ -20,7 +20,7 @@ pub async fn load_project(root: &Path) -> Project {
     let (pyproject, pyproject_error) = match std::fs::read_to_string(root.join("pyproject.toml")) {
         Ok(text) => match PyProject::parse(&text) {
             Ok(pyproject) => (Some(pyproject), None),
-            Err(error) => (None, Some(error)),
+            Err(error) => (None, Some(error.to_string())),
         },
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => (None, None),
         Err(error) => (None, Some(format!("cannot read pyproject.toml: {error}"))),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use greenlight_checker::{
-    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Outcome, Project, PyProject,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Outcome, Project, PyProject,
 };
 use greenlight_env::Env;
 use greenlight_orchestrator::{NoObserver, Plan, RunFlags, RunSettings, Selection};
@@ -44,27 +44,23 @@ impl Checker for Fake {
     fn detect(&self, _project: &Project) -> Detection {
         Detection::applies("always")
     }
-    async fn run(&self, cx: &CheckContext) -> CheckResult {
+    async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
         match self.behaviour {
             Behaviour::Sleep(ms) => {
                 let seconds = format!("{:.3}", ms as f64 / 1000.0);
-                match cx.cmd("sleep").arg(seconds).run(&cx.stop).await {
-                    Ok(output) if output.status.success() => CheckResult::passed("slept"),
-                    Ok(output) => CheckResult::from_abnormal_exit("sleep", &output)
-                        .unwrap_or_else(|| CheckResult::errored("sleep failed")),
-                    Err(error) => CheckResult::errored(error.to_string()),
-                }
+                let output = cx.invocation("sleep", cx.cmd("sleep").arg(seconds)).run().await?;
+                Ok(if output.status.success() {
+                    CheckResult::passed("slept")
+                } else {
+                    CheckResult::errored("sleep failed")
+                })
             }
-            Behaviour::Fail => CheckResult::failed("1 finding"),
+            Behaviour::Fail => Ok(CheckResult::failed("1 finding")),
             Behaviour::Hang => {
                 let pidfile = cx.project.root.join(format!("{}.pid", self.id));
                 let script = format!("sleep 300 & echo $! > {}; sleep 300", pidfile.display());
-                match cx.cmd("sh").args(["-c", &script]).run(&cx.stop).await {
-                    Ok(output) => {
-                        CheckResult::from_abnormal_exit("sh", &output).unwrap_or_else(|| CheckResult::passed("?"))
-                    }
-                    Err(error) => CheckResult::errored(error.to_string()),
-                }
+                cx.invocation("sh", cx.cmd("sh").args(["-c", &script])).run().await?;
+                Ok(CheckResult::passed("?"))
             }
             Behaviour::Panic => panic!("the fake checker panicked on purpose"),
         }

@@ -5,10 +5,12 @@
 //! names are stable; fields are only ever added. Bump [`SCHEMA_VERSION`] on an incompatible
 //! change.
 //!
-//! This crate is pure data: no I/O, no async runtime.
+//! This crate is pure data: no I/O, no async runtime. [`text`] holds the text helpers every
+//! crate that writes for people shares.
 
 mod exit_code;
 mod model;
+pub mod text;
 
 pub use exit_code::ExitCode;
 pub use model::*;

@@ -170,6 +170,11 @@ pub struct CheckReport {
     /// True when this result was replayed from the result cache.
     #[serde(default)]
     pub cached: bool,
+    /// The tool behind the check as its checker declares it (what renderers need: its name,
+    /// home page, whether SARIF applies). `None` for setup steps and in reports written before
+    /// checkers declared it; renderers then use [`ToolFacts::unknown`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<ToolFacts>,
 }
 
 /// Why a check was `skipped` (serialized as `{"kind": "need_failed", "need": "environment",
@@ -244,8 +249,62 @@ impl CheckReport {
             artifacts: Vec::new(),
             log: None,
             cached: false,
+            tool: None,
         }
     }
+
+    /// What renderers know about the tool behind this check: what its checker declared, else
+    /// [`ToolFacts::unknown`].
+    pub fn tool_facts(&self) -> ToolFacts {
+        self.tool.clone().unwrap_or_else(|| ToolFacts::unknown(&self.id))
+    }
+}
+
+/// What renderers need to know about the tool behind a check, declared by the checker (so that
+/// no renderer has to know check ids).
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolFacts {
+    /// The tool's name for people and SARIF's `tool.driver.name`; distinct for every check
+    /// (`ruff format` for `ruff-format`).
+    pub name: String,
+    /// The key of [`RunReport::tools`] that holds its version (`ruff`); `None` when the check
+    /// runs no resolved tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The tool's home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// True when the check's findings are code-scanning alerts (SARIF): not test results
+    /// (JUnit carries those) and not pull-request policy (about the PR, not the code).
+    #[serde(default = "yes")]
+    pub sarif: bool,
+    /// The file, relative to the project root, that formats needing a place for every finding
+    /// (SARIF) put a finding without one on (`pyproject.toml`, the Dockerfile).
+    #[serde(default = "default_fallback_path")]
+    pub fallback_path: String,
+}
+
+impl ToolFacts {
+    /// The facts of a check that declared none: its own tool, named by its id, with SARIF.
+    pub fn unknown(check_id: &str) -> Self {
+        Self {
+            name: check_id.to_string(),
+            key: Some(check_id.to_string()),
+            url: None,
+            sarif: true,
+            fallback_path: default_fallback_path(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The project's `pyproject.toml`, where a finding without a place of its own is shown.
+pub fn default_fallback_path() -> String {
+    "pyproject.toml".to_string()
 }
 
 /// The outcome of a check (contract).

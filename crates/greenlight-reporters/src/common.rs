@@ -1,9 +1,12 @@
-//! What every renderer shares: secret redaction, the tool behind each check, the findings of a
-//! check including failing tests, and ordering by importance.
+//! What every renderer shares: secret redaction, the findings of a check including failing
+//! tests, and ordering by importance. What renderers need to know about a check's tool comes
+//! from the report ([`CheckReport::tool_facts`]), never from its id.
 
 use std::borrow::Cow;
 
-use greenlight_report::{CheckReport, Finding, FindingKind, Location, Outcome, RunReport, Severity, TestOutcome};
+use greenlight_report::{CheckReport, Finding, FindingKind, Location, Outcome, RunReport, Severity, TestOutcome, text};
+
+use crate::text::{duration, first_line};
 
 /// The report as every renderer sees it: secret findings carry only what cannot hold the
 /// secret.
@@ -13,115 +16,105 @@ use greenlight_report::{CheckReport, Finding, FindingKind, Location, Outcome, Ru
 /// detail is dropped, and the log tail of a check that reported a secret is dropped (its path
 /// stays). A report without secret findings is not copied.
 pub fn redact(report: &RunReport) -> Cow<'_, RunReport> {
-    let has_secret = |check: &CheckReport| check.findings.iter().any(|finding| finding.kind == FindingKind::Secret);
     if !report.checks.iter().any(has_secret) {
         return Cow::Borrowed(report);
     }
     let mut report = report.clone();
-    for check in &mut report.checks {
-        let mut secrets = false;
-        for finding in check.findings.iter_mut().filter(|finding| finding.kind == FindingKind::Secret) {
-            secrets = true;
-            finding.message = secret_message(finding);
-            finding.detail = None;
-        }
-        if secrets && let Some(log) = &mut check.log {
-            log.tail = String::new();
-        }
-    }
+    report.checks.iter_mut().for_each(redact_check);
     Cow::Owned(report)
 }
 
 /// The report as the human-facing formats show it: [`redact`]ed, and every text field that
-/// holds tool output made printable ([`printable`]). Copied only when something changes.
+/// holds tool output made printable ([`text::printable`]). Copied only when something changes.
 pub fn prepare(report: &RunReport) -> Cow<'_, RunReport> {
-    let dirty = |text: &str| {
-        text.chars().any(|c| (c.is_control() && !matches!(c, '\n' | '\t')) || matches!(c, '\u{fffe}' | '\u{ffff}'))
-    };
-    let needs_cleaning = report.checks.iter().any(|check| {
-        dirty(&check.summary)
-            || check.reason.as_deref().is_some_and(dirty)
-            || check.log.as_ref().is_some_and(|log| dirty(&log.tail))
-            || check.findings.iter().any(|finding| {
-                dirty(&finding.message)
-                    || [&finding.title, &finding.help, &finding.detail].into_iter().flatten().any(|text| dirty(text))
-            })
-            || check.tests.as_ref().is_some_and(|tests| {
-                tests.cases.iter().any(|case| {
-                    dirty(&case.name) || [&case.message, &case.traceback].into_iter().flatten().any(|text| dirty(text))
-                })
-            })
-    });
+    let needs_cleaning = report.checks.iter().any(is_dirty);
     let redacted = redact(report);
     if !needs_cleaning {
         return redacted;
     }
     let mut report = redacted.into_owned();
-    let clean = |text: &mut String| {
-        if dirty(text) {
-            *text = printable(text);
-        }
-    };
-    for check in &mut report.checks {
-        clean(&mut check.summary);
-        if let Some(reason) = &mut check.reason {
-            clean(reason);
-        }
-        if let Some(log) = &mut check.log {
-            clean(&mut log.tail);
-        }
-        for finding in &mut check.findings {
-            clean(&mut finding.message);
-            for text in [&mut finding.title, &mut finding.help, &mut finding.detail].into_iter().flatten() {
-                clean(text);
-            }
-        }
-        if let Some(tests) = &mut check.tests {
-            for case in &mut tests.cases {
-                clean(&mut case.name);
-                for text in [&mut case.message, &mut case.traceback].into_iter().flatten() {
-                    clean(text);
-                }
-            }
-        }
-    }
+    report.checks.iter_mut().for_each(clean_check);
     Cow::Owned(report)
 }
 
-/// `text` without ANSI escape sequences, control characters other than line breaks and tabs
-/// (`\r\n` becomes `\n`), and the non-characters U+FFFE and U+FFFF.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => match chars.next() {
-                // CSI: parameters and intermediates up to a final byte in @..~.
-                Some('[') => {
-                    for c in chars.by_ref() {
-                        if ('@'..='~').contains(&c) {
-                            break;
-                        }
-                    }
-                }
-                // OSC: up to BEL or ESC \.
-                Some(']') => {
-                    while let Some(c) = chars.next() {
-                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
-                            break;
-                        }
-                    }
-                }
-                _ => {}
-            },
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' | '\t' => out.push(c),
-            '\u{fffe}' | '\u{ffff}' => {}
-            c if c.is_control() => {}
-            c => out.push(c),
+/// One check as the human-facing formats show it, as [`prepare`] does for a whole report (the
+/// live view shows checks one by one, before there is a report).
+pub fn prepare_check(check: &CheckReport) -> Cow<'_, CheckReport> {
+    if !has_secret(check) && !is_dirty(check) {
+        return Cow::Borrowed(check);
+    }
+    let mut check = check.clone();
+    if has_secret(&check) {
+        redact_check(&mut check);
+    }
+    clean_check(&mut check);
+    Cow::Owned(check)
+}
+
+fn has_secret(check: &CheckReport) -> bool {
+    check.findings.iter().any(|finding| finding.kind == FindingKind::Secret)
+}
+
+fn redact_check(check: &mut CheckReport) {
+    let mut secrets = false;
+    for finding in check.findings.iter_mut().filter(|finding| finding.kind == FindingKind::Secret) {
+        secrets = true;
+        finding.message = secret_message(finding);
+        finding.detail = None;
+    }
+    if secrets && let Some(log) = &mut check.log {
+        log.tail = String::new();
+    }
+}
+
+/// Every text field of a check that holds tool output.
+fn texts(check: &CheckReport) -> impl Iterator<Item = &String> {
+    let findings = check.findings.iter().flat_map(|finding| {
+        std::iter::once(&finding.message).chain([&finding.title, &finding.help, &finding.detail].into_iter().flatten())
+    });
+    let cases = check
+        .tests
+        .iter()
+        .flat_map(|tests| &tests.cases)
+        .flat_map(|case| std::iter::once(&case.name).chain([&case.message, &case.traceback].into_iter().flatten()));
+    std::iter::once(&check.summary)
+        .chain(&check.reason)
+        .chain(check.log.as_ref().map(|log| &log.tail))
+        .chain(findings)
+        .chain(cases)
+}
+
+fn is_dirty(check: &CheckReport) -> bool {
+    texts(check).any(|text| text::needs_cleaning(text))
+}
+
+fn clean_check(check: &mut CheckReport) {
+    let clean = |text: &mut String| {
+        if text::needs_cleaning(text) {
+            *text = text::printable(text);
+        }
+    };
+    clean(&mut check.summary);
+    if let Some(reason) = &mut check.reason {
+        clean(reason);
+    }
+    if let Some(log) = &mut check.log {
+        clean(&mut log.tail);
+    }
+    for finding in &mut check.findings {
+        clean(&mut finding.message);
+        for text in [&mut finding.title, &mut finding.help, &mut finding.detail].into_iter().flatten() {
+            clean(text);
         }
     }
-    out
+    if let Some(tests) = &mut check.tests {
+        for case in &mut tests.cases {
+            clean(&mut case.name);
+            for text in [&mut case.message, &mut case.traceback].into_iter().flatten() {
+                clean(text);
+            }
+        }
+    }
 }
 
 /// The message of a finding without the test id it starts with when its title names that id
@@ -156,36 +149,6 @@ fn secret_message(finding: &Finding) -> String {
         _ => "in the working tree".to_string(),
     };
     format!("{what} {place}; the value is not shown")
-}
-
-/// Facts about the tool behind a check that the report does not carry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolMeta {
-    /// SARIF `tool.driver.name`; distinct for every check.
-    pub driver: String,
-    /// Key of the tool in [`RunReport::tools`] (for its version).
-    pub tool: String,
-    /// Home page of the tool.
-    pub information_uri: Option<&'static str>,
-    /// Whether the check's findings belong in SARIF (code scanning): not test results (JUnit
-    /// carries those) and not pull-request policy (about the PR, not the code).
-    pub sarif: bool,
-}
-
-/// The tool behind the check `id`. Unknown ids (checkers added later) are their own tool.
-pub fn tool_meta(id: &str) -> ToolMeta {
-    let (driver, tool, information_uri, sarif) = match id {
-        "ruff-check" => ("ruff", "ruff", Some("https://docs.astral.sh/ruff/"), true),
-        "ruff-format" => ("ruff format", "ruff", Some("https://docs.astral.sh/ruff/formatter/"), true),
-        "pytest" => ("pytest", "pytest", Some("https://docs.pytest.org/"), false),
-        "gitleaks" => ("gitleaks", "gitleaks", Some("https://github.com/gitleaks/gitleaks"), true),
-        "pip-audit" => ("pip-audit", "pip-audit", Some("https://github.com/pypa/pip-audit"), true),
-        "build" => ("python -m build", "build", Some("https://build.pypa.io/"), true),
-        "docker" => ("docker", "docker", Some("https://docs.docker.com/"), true),
-        "policy" => ("greenlight policy", "", None, false),
-        _ => (id, id, None, true),
-    };
-    ToolMeta { driver: driver.to_string(), tool: tool.to_string(), information_uri, sarif }
 }
 
 /// The findings of a check to report one by one: its findings, and when it has test results
@@ -240,9 +203,16 @@ pub fn is_problem(outcome: Outcome) -> bool {
     matches!(outcome, Outcome::Failed | Outcome::Errored | Outcome::TimedOut)
 }
 
-/// The first line of `text`, trimmed.
-pub fn first_line(text: &str) -> &str {
-    text.trim().lines().next().unwrap_or_default().trim()
+/// How long a check took, for tables: empty for a check skipped before it ran, `(cached)`
+/// after a replayed one.
+pub fn elapsed(check: &CheckReport) -> String {
+    if check.outcome == Outcome::Skipped && check.duration_ms == 0 {
+        String::new()
+    } else if check.cached {
+        format!("{} (cached)", duration(check.duration_ms))
+    } else {
+        duration(check.duration_ms)
+    }
 }
 
 /// A one-line description of a finding's extra facts (package, fixes, aliases, commit,
@@ -287,19 +257,17 @@ mod tests {
     }
 
     #[test]
-    fn printable_drops_escapes_and_controls() {
-        assert_eq!(printable("\u{1b}[31mred\u{1b}[0m ok\r\nnext\u{0}\u{7}\u{fffe}"), "red ok\nnext");
-        assert_eq!(printable("\u{1b}]8;;https://x\u{7}link\u{1b}]8;;\u{1b}\\ end"), "link end");
-        assert_eq!(printable("tab\tkept"), "tab\tkept");
-    }
-
-    #[test]
-    fn every_known_check_has_a_distinct_driver() {
-        let ids = ["ruff-check", "ruff-format", "pytest", "gitleaks", "pip-audit", "build", "docker", "policy"];
-        let mut drivers: Vec<String> = ids.iter().map(|id| tool_meta(id).driver).collect();
-        drivers.sort();
-        drivers.dedup();
-        assert_eq!(drivers.len(), ids.len());
+    fn a_check_is_prepared_like_a_report() {
+        let mut report = crate::sample::sample_report();
+        let ruff = report.checks.iter_mut().find(|check| check.id == "ruff-check").unwrap();
+        ruff.summary = "\u{1b}[2J\u{1b}]0;title\u{7}5 findings".to_string();
+        let alone = prepare_check(ruff).into_owned();
+        assert_eq!(alone.summary, "5 findings");
+        assert_eq!(prepare(&report).check("ruff-check"), Some(&alone));
+        let gitleaks = report.check("gitleaks").unwrap();
+        assert_eq!(prepare_check(gitleaks).findings, prepare(&report).check("gitleaks").unwrap().findings);
+        let pytest = report.check("pytest").unwrap();
+        assert!(matches!(prepare_check(pytest), Cow::Owned(_)), "its traceback holds escapes");
     }
 
     #[test]

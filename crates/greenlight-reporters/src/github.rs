@@ -21,8 +21,8 @@ use std::fmt::Write as _;
 
 use greenlight_report::{CheckReport, Finding, FindingKind, Outcome, RunReport, Severity};
 
-use crate::common::{facts, findings_of, first_line, kind_rank, message_without_title, prepare, severity_rank};
-use crate::text::{duration, truncate};
+use crate::common::{facts, findings_of, kind_rank, message_without_title, prepare, severity_rank};
+use crate::text::{clip, duration, first_line};
 
 /// How the workflow commands are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ fn group(out: &mut String, check: &CheckReport, options: &GithubOptions) {
     let findings = findings_of(check);
     for finding in findings.iter().take(options.max_findings_in_group) {
         let place = finding.location.as_ref().map(|location| format!("{}  ", location.display())).unwrap_or_default();
-        let _ = writeln!(body, "{place}{}  {}", finding.rule, truncate(first_line(&finding.message), 300));
+        let _ = writeln!(body, "{place}{}  {}", finding.rule, clip(first_line(&finding.message), 300));
     }
     if findings.len() > options.max_findings_in_group {
         let _ =
@@ -105,7 +105,7 @@ fn group(out: &mut String, check: &CheckReport, options: &GithubOptions) {
     let _ = writeln!(out, "::group::{}", escape_data(&title));
     if !body.is_empty() {
         // The token depends on the body, so the body cannot contain the line that ends it.
-        let body = crate::common::printable(&body);
+        let body = crate::text::printable(&body);
         let token = format!("greenlight-{}", greenlight_report::fingerprint(&["stop-commands", &body]));
         let _ = writeln!(out, "::stop-commands::{token}");
         out.push_str(&body);
@@ -123,40 +123,32 @@ struct Annotation {
     message: String,
 }
 
+/// One error annotation for a whole check (one that did not decide, or failed without an error
+/// finding to point at): its outcome, summary, reason and log.
+fn check_annotation(check: &CheckReport, check_index: usize) -> Annotation {
+    let mut message = format!("{} {}: {}", check.id, check.outcome, check.summary);
+    if let Some(reason) = check.reason.as_deref().filter(|reason| reason.trim() != check.summary.trim()) {
+        let _ = write!(message, "\n{}", reason.trim_end());
+    }
+    if let Some(log) = &check.log {
+        let _ = write!(message, "\nfull log: {}", log.path);
+    }
+    Annotation {
+        level: Severity::Error,
+        key: (0, 0, 0, 0, check_index),
+        properties: vec![("title", format!("greenlight: {} {}", check.id, check.outcome))],
+        message,
+    }
+}
+
 fn annotations(out: &mut String, report: &RunReport, options: &GithubOptions) {
     let mut all = Vec::new();
     for (check_index, check) in report.checks.iter().enumerate() {
         let findings = findings_of(check);
         match check.outcome {
-            Outcome::Errored | Outcome::TimedOut => {
-                let mut message = format!("{} {}: {}", check.id, check.outcome, check.summary);
-                if let Some(reason) = check.reason.as_deref().filter(|reason| reason.trim() != check.summary.trim()) {
-                    let _ = write!(message, "\n{}", reason.trim_end());
-                }
-                if let Some(log) = &check.log {
-                    let _ = write!(message, "\nfull log: {}", log.path);
-                }
-                all.push(Annotation {
-                    level: Severity::Error,
-                    key: (0, 0, 0, 0, check_index),
-                    properties: vec![("title", format!("greenlight: {} {}", check.id, check.outcome))],
-                    message,
-                });
-            }
+            Outcome::Errored | Outcome::TimedOut => all.push(check_annotation(check, check_index)),
             Outcome::Failed if findings.iter().all(|finding| finding.severity != Severity::Error) => {
-                let mut message = format!("{} failed: {}", check.id, check.summary);
-                if let Some(reason) = &check.reason {
-                    let _ = write!(message, "\n{}", reason.trim_end());
-                }
-                if let Some(log) = &check.log {
-                    let _ = write!(message, "\nfull log: {}", log.path);
-                }
-                all.push(Annotation {
-                    level: Severity::Error,
-                    key: (0, 0, 0, 0, check_index),
-                    properties: vec![("title", format!("greenlight: {} failed", check.id))],
-                    message,
-                });
+                all.push(check_annotation(check, check_index));
             }
             _ => {}
         }
@@ -188,9 +180,9 @@ fn annotations(out: &mut String, report: &RunReport, options: &GithubOptions) {
         let properties: Vec<String> = annotation
             .properties
             .iter()
-            .map(|(name, value)| format!("{name}={}", escape_property(&crate::common::printable(value))))
+            .map(|(name, value)| format!("{name}={}", escape_property(&crate::text::printable(value))))
             .collect();
-        let message = escape_data(&crate::common::printable(&annotation.message));
+        let message = escape_data(&crate::text::printable(&annotation.message));
         let _ = writeln!(out, "::{command} {}::{message}", properties.join(","));
     }
     let more: Vec<String> = ["errors", "warnings", "notices"]
@@ -256,7 +248,7 @@ fn message(finding: &Finding) -> String {
         let tail = &lines[lines.len().saturating_sub(12)..];
         let _ = write!(message, "\n\n{}", tail.join("\n"));
     }
-    truncate(&message, 4000)
+    clip(&message, 4000)
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@ use std::time::Duration;
 use greenlight_report::{CheckReport, Finding, FindingKind, Outcome, RunReport, Severity, TestOutcome};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::common::{facts, findings_of, first_line, prepare};
-use crate::text::truncate;
+use crate::common::{facts, findings_of, prepare};
+use crate::text::{clip, first_line};
 
 /// Longest `message` attribute; the full text is in the element.
 const MESSAGE_MAX: usize = 500;
@@ -196,7 +196,7 @@ fn finding_case(report: &RunReport, check: &CheckReport, finding: &Finding, name
     let classname = format!("{}.{}", check.id, finding.rule);
     let name = match &finding.location {
         Some(location) => location.display(),
-        None => truncate(first_line(&finding.message), 120),
+        None => clip(first_line(&finding.message), 120),
     };
     let text = finding_text(finding);
     let status = if finding.severity == Severity::Error {
@@ -266,7 +266,7 @@ fn outcome_text(check: &CheckReport) -> String {
 /// A `message` attribute: one line, bounded.
 fn attribute(text: &str) -> String {
     let joined = text.trim().lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ");
-    clean(&truncate(&joined, MESSAGE_MAX))
+    clean(&clip(&joined, MESSAGE_MAX))
 }
 
 /// Removes what quick-junit does not: the XML 1.0 non-characters U+FFFE and U+FFFF.

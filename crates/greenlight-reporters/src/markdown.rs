@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 
 use greenlight_report::{CheckReport, Finding, FindingKind, Outcome, RunReport};
 
-use crate::common::{facts, findings_of, first_line, is_problem, message_without_title, prepare};
-use crate::text::{duration, truncate};
+use crate::common::{elapsed, facts, findings_of, is_problem, message_without_title, prepare};
+use crate::text::{clip, duration, first_line};
 
 /// Limits of the Markdown summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,19 +78,13 @@ pub fn render_with(report: &RunReport, options: &MarkdownOptions) -> String {
         } else {
             code(&check.id)
         };
-        let time = if check.outcome == Outcome::Skipped && check.duration_ms == 0 {
-            String::new()
-        } else if check.cached {
-            format!("{} (cached)", duration(check.duration_ms))
-        } else {
-            duration(check.duration_ms)
-        };
+        let time = elapsed(check);
         let _ = writeln!(
             header,
             "| {} | {name} | {} | {time} | {} |",
             icon(check.outcome),
             check.outcome,
-            cell(&truncate(first_line(&check.summary), 200))
+            cell(&clip(first_line(&check.summary), 200))
         );
     }
     out.push_always(&header);
@@ -179,7 +173,7 @@ fn section(out: &mut Budget, check: &CheckReport, options: &MarkdownOptions, cut
                 format!("\n<details><summary>{}</summary>\n\n", if tests { "Tracebacks" } else { "Details" });
             for finding in excerpts.iter().take(20) {
                 let _ = writeln!(block, "**{}**\n", inline(label(check, finding)));
-                block.push_str(&fenced(&last_lines(
+                block.push_str(&fenced(&excerpt(
                     finding.detail.as_deref().unwrap_or_default(),
                     options.max_excerpt_lines,
                 )));
@@ -196,7 +190,7 @@ fn section(out: &mut Budget, check: &CheckReport, options: &MarkdownOptions, cut
             || (check.outcome == Outcome::Failed && findings.is_empty());
         if show_tail && !log.tail.trim().is_empty() {
             tail.push_str("\n<details><summary>Last lines of the log</summary>\n\n");
-            tail.push_str(&fenced(&last_lines(&log.tail, options.max_excerpt_lines)));
+            tail.push_str(&fenced(&excerpt(&log.tail, options.max_excerpt_lines)));
             tail.push_str("</details>\n");
         }
         let _ = writeln!(tail, "\nFull log: {}", code(&log.path));
@@ -217,7 +211,7 @@ fn label<'a>(check: &CheckReport, finding: &'a Finding) -> &'a str {
 
 fn row(check: &CheckReport, finding: &Finding, tests: bool) -> String {
     let place = finding.location.as_ref().map(|location| code(&location.display())).unwrap_or_else(|| "—".to_string());
-    let mut message = cell(&truncate(message_without_title(finding).trim(), 1000));
+    let mut message = cell(&clip(message_without_title(finding).trim(), 1000));
     let facts = facts(finding);
     if !facts.is_empty() {
         let _ = write!(message, "<br>_{}_", cell(&facts));
@@ -311,7 +305,8 @@ fn fenced(text: &str) -> String {
     format!("{fence}text\n{}\n{fence}\n", body.trim_end())
 }
 
-fn last_lines(text: &str, lines: usize) -> String {
+/// The last `lines` lines of `text`, saying how many came before.
+fn excerpt(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.trim_end().lines().collect();
     let start = all.len().saturating_sub(lines);
     let mut out = String::new();

@@ -5,14 +5,15 @@
 //! It is deliberately awkward: unicode, long and multi-line messages, `|` in messages, file
 //! names holding commas, colons and percent signs, control characters and ANSI escapes in a
 //! traceback, a workflow command in a log, and a subdirectory project (`path_in_repo`).
-//! Three checks (`bandit`, `mypy`, `semgrep`) stand for checkers greenlight does not know, so
-//! renderers' fallbacks for unknown check ids are covered too.
+//! The known checks carry the tool facts their checkers declare; three checks (`bandit`,
+//! `mypy`, `semgrep`) carry none, as in a report written before checkers declared them, so
+//! renderers' fallbacks ([`ToolFacts::unknown`]) are covered too.
 
 use std::collections::BTreeMap;
 
 use greenlight_report::{
     Artifact, CheckReport, CommitRef, Finding, FindingKind, Location, LogRef, NodeKind, Outcome, PackageRef,
-    ProjectInfo, RunReport, Severity, TestCase, TestOutcome, TestSummary, ToolInfo, fingerprint,
+    ProjectInfo, RunReport, Severity, TestCase, TestOutcome, TestSummary, ToolFacts, ToolInfo, fingerprint,
 };
 
 /// The run id of the sample report.
@@ -31,6 +32,17 @@ fn check(id: &str, title: &str, outcome: Outcome, summary: &str, duration_ms: u6
     check.summary = summary.to_string();
     check.duration_ms = duration_ms;
     check
+}
+
+/// What a checker declares about its tool (see each plugin's `info()`).
+fn tool(name: &str, key: Option<&str>, url: Option<&str>, sarif: bool, fallback_path: &str) -> Option<ToolFacts> {
+    Some(ToolFacts {
+        name: name.to_string(),
+        key: key.map(str::to_string),
+        url: url.map(str::to_string),
+        sarif,
+        fallback_path: fallback_path.to_string(),
+    })
 }
 
 fn argv(words: &[&str]) -> Option<Vec<String>> {
@@ -75,6 +87,7 @@ pub fn sample_report() -> RunReport {
     checks.push(bandit);
 
     let mut build = check("build", "python -m build", Outcome::Failed, "1 finding", 8_020);
+    build.tool = tool("python -m build", Some("build"), Some("https://build.pypa.io/"), true, "pyproject.toml");
     build.command = argv(&["python", "-m", "build", "--outdir", "/tmp/greenlight-x/build"]);
     build.exit_code = Some(0);
     let mut missing = Finding::new(
@@ -99,6 +112,7 @@ pub fn sample_report() -> RunReport {
     checks.push(build);
 
     let mut docker = check("docker", "docker build + smoke test", Outcome::TimedOut, "timed out after 10m", 600_000);
+    docker.tool = tool("docker", None, Some("https://docs.docker.com/"), true, "Dockerfile");
     docker.reason = Some(
         "`docker` ran longer than its timeout of 10m and was stopped with everything it started; raise it with [tool.greenlight.docker] timeout = \"...\"".to_string(),
     );
@@ -109,6 +123,8 @@ pub fn sample_report() -> RunReport {
     checks.push(docker);
 
     let mut gitleaks = check("gitleaks", "gitleaks", Outcome::Failed, "1 secret in 1 file", 1_450);
+    gitleaks.tool =
+        tool("gitleaks", Some("gitleaks"), Some("https://github.com/gitleaks/gitleaks"), true, "pyproject.toml");
     gitleaks.command = argv(&["gitleaks", "detect", "--redact", "--exit-code", "2", "-f", "json"]);
     gitleaks.exit_code = Some(2);
     let mut secret = Finding::new(
@@ -139,6 +155,8 @@ pub fn sample_report() -> RunReport {
 
     let mut pip_audit =
         check("pip-audit", "pip-audit", Outcome::Failed, "2 known vulnerabilities in 2 packages", 6_700);
+    pip_audit.tool =
+        tool("pip-audit", Some("pip-audit"), Some("https://github.com/pypa/pip-audit"), true, "pyproject.toml");
     pip_audit.command = argv(&["pip-audit", "--path", ".greenlight/venv/lib/python3.11/site-packages", "-f", "json"]);
     pip_audit.exit_code = Some(1);
     let mut requests = Finding::new(
@@ -171,6 +189,7 @@ pub fn sample_report() -> RunReport {
     checks.push(pip_audit);
 
     let mut policy = check("policy", "pull request policy", Outcome::Failed, "1 violation", 12);
+    policy.tool = tool("greenlight policy", None, None, false, "pyproject.toml");
     let mut link = Finding::new(
         "pr-links-issue",
         "the pull request body names no issue; add `Fixes #123` (or `Refs #123`) so the change can be traced",
@@ -184,6 +203,8 @@ pub fn sample_report() -> RunReport {
     checks.push(ruff_check());
 
     let mut ruff_format = check("ruff-format", "ruff format", Outcome::Failed, "2 files would be reformatted", 35);
+    ruff_format.tool =
+        tool("ruff format", Some("ruff"), Some("https://docs.astral.sh/ruff/formatter/"), true, "pyproject.toml");
     ruff_format.command = argv(&["ruff", "format", "--check", "--output-format", "json", "--no-cache", "."]);
     ruff_format.exit_code = Some(1);
     for path in ["apps/api/main.py", "docs/100%_coverage:notes.md"] {
@@ -239,6 +260,7 @@ pub fn sample_report() -> RunReport {
 
 fn pytest() -> CheckReport {
     let mut pytest = check("pytest", "pytest", Outcome::Failed, "2 failed, 2 errors, 2 passed, 1 skipped", 21_870);
+    pytest.tool = tool("pytest", Some("pytest"), Some("https://docs.pytest.org/"), false, "pyproject.toml");
     pytest.command = argv(&["python", "-m", "pytest", "-p", "no:cacheprovider", "--junitxml", "/tmp/junit.xml"]);
     pytest.exit_code = Some(1);
     let refund_traceback = "self = <tests.test_api.TestPayments object at 0x7f>\n\n    def test_refund(self, amount):\n        response = client.post(\"/refunds\", json={\"amount\": amount})\n>       assert response.status_code == 200\nE       assert 402 == 200\nE        +  where 402 = <Response [402]>.status_code\n\ntests/test_api.py:42: AssertionError";
@@ -321,6 +343,7 @@ fn pytest() -> CheckReport {
 
 fn ruff_check() -> CheckReport {
     let mut ruff = check("ruff-check", "ruff check", Outcome::Failed, "5 findings (1 fixable)", 41);
+    ruff.tool = tool("ruff", Some("ruff"), Some("https://docs.astral.sh/ruff/"), true, "pyproject.toml");
     ruff.command = argv(&["ruff", "check", "--output-format", "json", "--no-cache", "."]);
     ruff.exit_code = Some(1);
     let mut unused = lint("F401", "`os` imported but unused", located("apps/api/a,b:c%d.py", 1, 8, 1, 10));

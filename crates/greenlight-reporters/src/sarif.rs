@@ -3,8 +3,8 @@
 //! Shape, and why:
 //!
 //! - **One run per check, each with its own `tool.driver.name`** (`ruff`, `ruff format`,
-//!   `gitleaks`, `pip-audit`, ...): GitHub rejects an upload with two runs of one tool and
-//!   category. No `automationDetails` is set, so `upload-sarif`'s `category` input still
+//!   `gitleaks`, `pip-audit`, ...: the tool name its checker declares in the report): GitHub
+//!   rejects an upload with two runs of one tool and category. No `automationDetails` is set, so `upload-sarif`'s `category` input still
 //!   applies.
 //! - **Only checks that decided** (passed or failed) get a run. A run is the complete list of
 //!   open alerts for its tool: an empty run of a check that errored, timed out or was skipped
@@ -19,8 +19,8 @@
 //!   `originalUriBaseIds` maps to the checkout as a `file:` URI. Lines and columns are 1-based;
 //!   an end column that does not lie after the start is dropped.
 //! - A finding without a place (a vulnerable transitive dependency, a packaging problem) is
-//!   put on line 1 of `pyproject.toml` (`Dockerfile` for docker), because GitHub rejects a
-//!   result without a location.
+//!   put on line 1 of the file its checker names ([`greenlight_report::ToolFacts::fallback_path`]:
+//!   `pyproject.toml`, the Dockerfile), because GitHub rejects a result without a location.
 //! - GitHub's limits (20 runs per upload, 25,000 results per run) are kept: the most severe
 //!   results are kept first, and what was cut is said in the run's
 //!   `invocations[0].toolExecutionNotifications` and in [`Sarif::notes`].
@@ -30,7 +30,8 @@ use std::collections::BTreeMap;
 use greenlight_report::{CheckReport, Finding, FindingKind, Location, Outcome, RunReport, Severity};
 use serde::Serialize;
 
-use crate::common::{facts, findings_of, first_line, kind_rank, prepare, severity_rank, tool_meta};
+use crate::common::{facts, findings_of, kind_rank, prepare, severity_rank};
+use crate::text::first_line;
 
 /// The `$schema` written: the one GitHub documents and accepts.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -71,8 +72,7 @@ pub fn render_with(report: &RunReport, options: &SarifOptions) -> Sarif {
     let base = source_root_uri(&report);
     let mut runs = Vec::new();
     for check in &report.checks {
-        let meta = tool_meta(&check.id);
-        if !meta.sarif || check.kind != greenlight_report::NodeKind::Check {
+        if !check.tool_facts().sarif || check.kind != greenlight_report::NodeKind::Check {
             continue;
         }
         if !matches!(check.outcome, Outcome::Passed | Outcome::Failed) {
@@ -119,7 +119,7 @@ fn run(
     options: &SarifOptions,
     notes: &mut Vec<String>,
 ) -> BuiltRun {
-    let meta = tool_meta(&check.id);
+    let tool = check.tool_facts();
     let mut findings: Vec<Finding> = findings_of(check)
         .into_iter()
         .filter(|finding| !matches!(finding.kind, FindingKind::Test | FindingKind::Policy))
@@ -149,14 +149,14 @@ fn run(
             continue;
         }
         rule_index.insert(finding.rule.clone(), rules.len());
-        rules.push(rule(&meta.driver, &check.id, &by_rule[finding.rule.as_str()]));
+        rules.push(rule(&tool.name, &check.id, &by_rule[finding.rule.as_str()]));
     }
 
     let mut occurrences: BTreeMap<String, usize> = BTreeMap::new();
     let mut results = Vec::new();
     for finding in &findings {
         let fallback = finding.location.is_none();
-        let location = finding.location.clone().unwrap_or_else(|| fallback_location(&check.id));
+        let location = finding.location.clone().unwrap_or_else(|| Location::at(&tool.fallback_path, Some(1), None));
         let fingerprint = if finding.fingerprint.is_empty() {
             greenlight_report::fingerprint(&[&finding.rule, &finding.message])
         } else {
@@ -186,8 +186,12 @@ fn run(
         });
     }
 
-    let version =
-        report.tools.get(&meta.tool).map(|tool| tool.version.clone()).filter(|v| !v.is_empty() && v != "unknown");
+    let version = tool
+        .key
+        .as_ref()
+        .and_then(|key| report.tools.get(key))
+        .map(|tool| tool.version.clone())
+        .filter(|v| !v.is_empty() && v != "unknown");
     let semantic_version = version.clone().filter(|version| is_semver(version));
     let weight =
         (findings.iter().map(|finding| severity_rank(finding.severity) + 1).max().unwrap_or(0), findings.len());
@@ -201,11 +205,11 @@ fn run(
         run: Run {
             tool: Tool {
                 driver: Driver {
-                    name: meta.driver.clone(),
-                    full_name: format!("{} (greenlight check `{}`)", meta.driver, check.id),
+                    full_name: format!("{} (greenlight check `{}`)", tool.name, check.id),
+                    name: tool.name,
                     version: version.clone(),
                     semantic_version,
-                    information_uri: meta.information_uri.map(str::to_string),
+                    information_uri: tool.url,
                     rules,
                 },
             },
@@ -320,12 +324,6 @@ fn level(severity: Severity) -> &'static str {
         Severity::Warning => "warning",
         Severity::Note => "note",
     }
-}
-
-/// Where a finding without a place is shown.
-fn fallback_location(check: &str) -> Location {
-    let file = if check == "docker" { "Dockerfile" } else { "pyproject.toml" };
-    Location::at(file, Some(1), None)
 }
 
 fn physical(report: &RunReport, location: &Location) -> PhysicalLocation {

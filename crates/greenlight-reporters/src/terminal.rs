@@ -10,8 +10,8 @@ use std::time::Duration;
 use greenlight_report::{CheckReport, Outcome, RunReport, TestOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::facts;
-use crate::text::{duration, gutter, indent, truncate};
+use crate::common::{elapsed, facts, prepare_check};
+use crate::text::{clip, duration, gutter, indent, last_lines};
 
 /// How the summary is rendered.
 #[derive(Debug, Clone, Copy)]
@@ -68,18 +68,19 @@ pub fn label(outcome: Outcome) -> &'static str {
     }
 }
 
-/// One line for a finished check: ` FAIL  ruff-check      0.04s  2 findings`.
-pub fn check_line(check: &CheckReport, color: bool) -> String {
+/// One line for a finished check: ` FAIL  ruff-check      0.04s  2 findings`. `check` must be
+/// prepared ([`crate::common::prepare`]); [`live_line`] is the same line for a raw check.
+fn check_line(check: &CheckReport, color: bool) -> String {
     let paint = Paint(color);
     let label = paint.outcome(check.outcome, &format!("{:<7}", label(check.outcome)));
-    let time = if check.outcome == Outcome::Skipped && check.duration_ms == 0 {
-        String::new()
-    } else if check.cached {
-        format!("{} (cached)", duration(check.duration_ms))
-    } else {
-        duration(check.duration_ms)
-    };
-    format!(" {label} {:<13} {:>8}  {}", check.id, time, truncate(&check.summary, 100)).trim_end().to_string()
+    format!(" {label} {:<13} {:>8}  {}", check.id, elapsed(check), clip(&check.summary, 100)).trim_end().to_string()
+}
+
+/// The live view's line for a check that just finished, as the summary shows it: redacted and
+/// without escapes or control characters from tool output (a tool's clear-screen or window
+/// title in a summary never reaches the terminal).
+pub fn live_line(check: &CheckReport, color: bool) -> String {
+    check_line(&prepare_check(check), color)
 }
 
 /// The whole summary printed after a run.
@@ -227,12 +228,7 @@ fn truncate_lines(text: &str, lines: usize) -> String {
     if text.trim_end().lines().count() > lines {
         out.push_str(" …");
     }
-    truncate(&out, 400)
-}
-
-fn last_lines(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.trim_end().lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    clip(&out, 400)
 }
 
 /// How progress is shown while checks run.
@@ -284,9 +280,13 @@ impl LiveView {
         self.bars.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), bar);
     }
 
-    /// A node finished.
-    pub fn finished(&self, check: &CheckReport) {
-        let line = check_line(check, self.color);
+    /// True when lines may carry colours.
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// The node `id` finished: its spinner goes, and `line` (a [`live_line`]) is written.
+    pub fn finished(&self, id: &str, line: &str) {
         match self.mode {
             LiveMode::Silent => {}
             LiveMode::Lines => {
@@ -294,7 +294,7 @@ impl LiveView {
                 let _ = writeln!(stderr, "{line}");
             }
             LiveMode::Bars => {
-                if let Some(bar) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(&check.id) {
+                if let Some(bar) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(id) {
                     bar.finish_and_clear();
                     if let Some(progress) = &self.progress {
                         progress.remove(&bar);
@@ -315,5 +315,21 @@ impl LiveView {
         if let Some(progress) = &self.progress {
             let _ = progress.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_lines_carry_no_escapes_from_tool_output() {
+        let mut check = CheckReport::new("build", "python -m build", Outcome::Failed);
+        check.summary = "RuntimeError: \u{1b}[2J\u{1b}]0;owned\u{7}refused\r".to_string();
+        check.duration_ms = 1_390;
+        assert_eq!(live_line(&check, false), " FAIL    build            1.39s  RuntimeError: refused");
+        let coloured = live_line(&check, true);
+        assert!(coloured.starts_with(" \u{1b}[1;31mFAIL   \u{1b}[0m build"), "{coloured:?}");
+        assert!(coloured.ends_with("RuntimeError: refused"), "greenlight's own colours only: {coloured:?}");
     }
 }

@@ -1,8 +1,11 @@
 //! The `build` checker: builds the project's sdist and wheel the way CI does, and verifies them.
 //!
 //! It runs `python -m build` (the `pyproject-build` command of the `build` package) in a
-//! temporary copy of the project's files (see [`copy`]: backends write `*.egg-info/` and
-//! `build/` into the source tree) with a temporary `--outdir`, never the user's `dist/`. The
+//! temporary copy of the project's files with a temporary `--outdir`, never the user's `dist/`:
+//! backends write into the source tree (setuptools writes `<name>.egg-info/` and `build/` even
+//! with `--outdir`). The copy holds what CI's clean checkout holds
+//! ([`CheckContext::project_files`]: what git lists, tracked and untracked but not ignored,
+//! even in a checkout another user owns), without stale build outputs. The
 //! isolated build environment is made with uv when it is available (`--installer uv`), which is
 //! much faster than pip. Then it checks what CI checks: at least one wheel and one sdist, named
 //! for the project's name and version, readable, and whose metadata agrees with
@@ -14,25 +17,22 @@
 //! cannot be installed (`[build-system].requires` unavailable, no index) is `errored`, because
 //! greenlight could not build the project to judge it.
 
-mod copy;
 mod failure;
 mod verify;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use greenlight_checker::env::EnvVars;
-use greenlight_checker::process::{Cmd, Output};
+use greenlight_checker::process::Output;
 use greenlight_checker::report::Artifact;
 use greenlight_checker::{
-    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Finding, FindingKind, Location,
-    Outcome, Project, ToolSpec, async_trait, check_options,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Finding, FindingKind,
+    Location, Project, ToolSpec, async_trait, check_options, files, text,
 };
 use serde::Deserialize;
 
-pub use copy::{is_output, parse_ls_files};
 pub use failure::{BuildFailure, FailureKind, classify};
 pub use verify::{Declared, Dist, Kind, normalize_version, same_version, verify};
 
@@ -106,6 +106,8 @@ impl Checker for BuildChecker {
                 "UV_DEFAULT_INDEX",
                 "SOURCE_DATE_EPOCH",
             ],
+            tool_name: Some("python -m build"),
+            homepage: Some("https://build.pypa.io/"),
             ..CheckerInfo::new("python -m build")
         }
     }
@@ -126,132 +128,77 @@ impl Checker for BuildChecker {
         }
     }
 
-    async fn run(&self, cx: &CheckContext) -> CheckResult {
-        let tool = match cx.tool("build") {
-            Ok(tool) => tool.path.clone(),
-            Err(result) => return result,
-        };
+    async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
+        let tool = cx.resolved(&BUILD_TOOL)?.path.clone();
+        let uv = self.installer(&tool, cx)?;
         let work = cx.scratch.join("build");
-        let source = work.join("src");
-        let outdir = work.join("dist");
+        let (source, outdir) = (work.join("src"), work.join("dist"));
+        clean_copy(cx, &source, &outdir).await?;
 
-        let (files, listed_by) = match list_files(cx).await {
-            Ok(listed) => listed,
-            Err(reason) => return CheckResult::errored(reason),
-        };
-        if cx.stop.is_cancelled() {
-            return CheckResult::new(Outcome::Cancelled, "cancelled");
-        }
-        let root = cx.project.root.clone();
-        let (source_for_copy, outdir_for_copy) = (source.clone(), outdir.clone());
-        let copied = tokio::task::spawn_blocking(move || {
-            copy::fresh_dir(&source_for_copy)?;
-            copy::fresh_dir(&outdir_for_copy)?;
-            copy::copy_files(&root, &source_for_copy, &files)
-        })
-        .await;
-        let copied = match copied {
-            Ok(Ok(copied)) => copied,
-            Ok(Err(error)) => {
-                return CheckResult::errored(format!(
-                    "cannot copy the project into a temporary directory for the build: {error}; check free space in the temporary directory ($TMPDIR)"
-                ));
-            }
-            Err(error) => return CheckResult::errored(format!("copying the project failed: {error}")),
-        };
-        log_line(
-            &cx.log_path,
-            &format!(
-                "greenlight: building from a clean copy of {} files ({} KiB) listed by {listed_by}, in {}",
-                copied.files,
-                copied.bytes.div_ceil(1024),
-                source.display()
-            ),
-        );
-
-        let uv = match self.options.installer {
-            Installer::Pip => None,
-            Installer::Auto => find_uv(&tool, cx),
-            Installer::Uv => match find_uv(&tool, cx) {
-                Some(uv) => Some(uv),
-                None => {
-                    return CheckResult::errored(
-                        "`installer = \"uv\"` is set in [tool.greenlight.build] but `uv` was found neither next to `pyproject-build` nor on PATH; install uv or set `installer = \"auto\"`",
-                    );
-                }
-            },
-        };
-        let mut command = cx.cmd(&tool).current_dir(&source).arg(".").arg("--outdir").arg(&outdir);
+        let mut build =
+            cx.tool(&BUILD_TOOL)?.named("python -m build").current_dir(&source).arg(".").arg("--outdir").arg(&outdir);
         if let Some(uv) = &uv {
-            command = command.args(["--installer", "uv"]);
+            build = build.args(["--installer", "uv"]);
             if let Some(dir) = uv.parent() {
-                let path = cx.var(EnvVars::PATH).unwrap_or_default();
-                command = command.env("PATH", format!("{}:{path}", dir.display()));
+                build = build.env("PATH", cx.path_with(dir));
             }
         }
-        command = command.args(&self.options.args);
-        let argv = command.argv();
-        let output = match command.run(&cx.stop).await {
-            Ok(output) => output,
-            Err(error) => {
-                return CheckResult::errored(format!("cannot run `python -m build`: {error}")).with_command(argv, None);
-            }
-        };
-        if let Some(result) = CheckResult::from_abnormal_exit("python -m build", &output) {
-            return result.with_command(argv, Some(&output));
-        }
-        let result = match output.status.code() {
-            Some(0) => verified(cx, &outdir),
-            Some(1) => build_failed(&output),
-            Some(code) => CheckResult::errored(format!(
+        let output = build.args(&self.options.args).run().await?;
+        Ok(output.attach(match output.code() {
+            0 => verified(cx, &outdir),
+            1 => build_failed(&output),
+            code => CheckResult::errored(format!(
                 "`python -m build` exited with code {code} (not a build failure: its arguments were rejected or it crashed); check `args` in [tool.greenlight.build] and the installed build version:\n{}",
                 output.both_tails(15)
             )),
-            None => CheckResult::errored("`python -m build` ended without an exit code"),
-        };
-        result.with_command(argv, Some(&output))
+        }))
     }
 }
 
-/// The files to copy, and how they were listed (for the log).
-async fn list_files(cx: &CheckContext) -> Result<(Vec<String>, &'static str), String> {
-    let root = cx.project.root.clone();
-    if cx.project.git.is_some() {
-        // Not `cx.cmd`: the listing would fill the check's log.
-        let command = Cmd::new("git")
-            .current_dir(&root)
-            .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
-            .capture_limit(256 * 1024 * 1024)
-            .timeout(Duration::from_secs(120));
-        match command.run(&cx.stop).await {
-            Ok(output) if output.status.success() && output.stdout.is_complete() => {
-                return Ok((parse_ls_files(&output.stdout.bytes()), "`git ls-files -co --exclude-standard`"));
-            }
-            Ok(output) => {
-                log_line(
-                    &cx.log_path,
-                    &format!(
-                        "greenlight: `git ls-files` failed ({}); copying every file but caches and build outputs instead\n{}",
-                        output.status,
-                        output.tail(5)
-                    ),
-                );
-            }
-            Err(error) => {
-                log_line(
-                    &cx.log_path,
-                    &format!(
-                        "greenlight: cannot run git ({error}); copying every file but caches and build outputs instead"
-                    ),
-                );
-            }
+impl BuildChecker {
+    /// uv for the isolated environment, as `installer` says.
+    fn installer(&self, tool: &Path, cx: &CheckContext) -> Result<Option<PathBuf>, CheckError> {
+        match self.options.installer {
+            Installer::Pip => Ok(None),
+            Installer::Auto => Ok(find_uv(tool, cx)),
+            Installer::Uv => find_uv(tool, cx).map(Some).ok_or_else(|| {
+                CheckError::errored(
+                    "`installer = \"uv\"` is set in [tool.greenlight.build] but `uv` was found neither next to `pyproject-build` nor on PATH; install uv or set `installer = \"auto\"`",
+                )
+            }),
         }
     }
-    tokio::task::spawn_blocking(move || copy::walk(&root))
-        .await
-        .map_err(|error| format!("listing the project's files failed: {error}"))?
-        .map(|files| (files, "a walk of the project (not a git repository; caches and build outputs left out)"))
-        .map_err(|error| format!("cannot list the project's files: {error}"))
+}
+
+/// Copies the files a clean checkout has (build outputs left out) into a fresh `source`, and
+/// makes a fresh `outdir`.
+async fn clean_copy(cx: &CheckContext, source: &Path, outdir: &Path) -> Result<(), CheckError> {
+    let listed = cx.project_files().await?;
+    if cx.stop.is_cancelled() {
+        return Err(CheckError::cancelled());
+    }
+    let listed_by = listed.listed_by;
+    let files: Vec<PathBuf> = listed.files.into_iter().filter(|file| !files::is_generated(file)).collect();
+    let (root, source_for_copy, outdir_for_copy) =
+        (cx.project.root.clone(), source.to_path_buf(), outdir.to_path_buf());
+    let copied = files::in_background(move || {
+        fresh_dir(&source_for_copy)?;
+        fresh_dir(&outdir_for_copy)?;
+        files::copy(&root, &source_for_copy, &files, files::Copy::AsIs)
+    })
+    .await
+    .map_err(|error| {
+        CheckError::errored(format!(
+            "cannot copy the project into a temporary directory for the build: {error}; check free space in the temporary directory ($TMPDIR)"
+        ))
+    })?;
+    cx.log().line(&format!(
+        "greenlight: building from a clean copy of {} files ({} KiB) listed by {listed_by}, in {}",
+        copied.files,
+        copied.bytes.div_ceil(1024),
+        source.display()
+    ));
+    Ok(())
 }
 
 /// uv next to the build tool (the same venv) or on the user's `PATH`.
@@ -260,8 +207,15 @@ fn find_uv(tool: &Path, cx: &CheckContext) -> Option<PathBuf> {
     if let Some(sibling) = sibling.filter(|path| path.is_file()) {
         return Some(sibling);
     }
-    let path = cx.var(EnvVars::PATH)?;
-    std::env::split_paths(&path).map(|dir| dir.join("uv")).find(|candidate| candidate.is_file())
+    std::env::split_paths(cx.var(EnvVars::PATH)?).map(|dir| dir.join("uv")).find(|candidate| candidate.is_file())
+}
+
+/// A fresh, empty directory at `path`.
+fn fresh_dir(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        std::fs::remove_dir_all(path)?;
+    }
+    std::fs::create_dir_all(path)
 }
 
 /// After a successful build: verify the artifacts and keep them under `.greenlight/dist/`.
@@ -316,7 +270,7 @@ fn verified(cx: &CheckContext, outdir: &Path) -> CheckResult {
 fn keep_artifacts(cx: &CheckContext, dists: &[Dist]) -> std::collections::BTreeMap<String, String> {
     let mut kept = std::collections::BTreeMap::new();
     let dir = cx.project.root.join(DIST_DIR);
-    if copy::fresh_dir(&dir).is_err() {
+    if fresh_dir(&dir).is_err() {
         return kept;
     }
     for dist in dists {
@@ -341,7 +295,7 @@ fn build_failed(output: &Output) -> CheckResult {
             };
             CheckResult::errored(format!(
                 "the isolated build environment could not be set up: its requirements{requirements} could not be installed\n{}\n`python -m build` installs [build-system].requires from the package index; check that they name packages and versions that exist and that the index is reachable (network, proxy, PIP_INDEX_URL/UV_INDEX_URL); greenlight could not build the project to judge it",
-                indent(&cause)
+                text::indent(&cause, "  ")
             ))
         }
         FailureKind::Project => {
@@ -376,19 +330,5 @@ fn pyproject_location(position: Option<(u32, u32)>) -> Location {
         line: position.map(|(line, _)| line),
         column: position.map(|(_, column)| column),
         ..Location::default()
-    }
-}
-
-fn indent(text: &str) -> String {
-    text.lines().map(|line| format!("  {line}")).collect::<Vec<_>>().join("\n")
-}
-
-/// Appends a line to the check's log (best effort: the log is for people).
-fn log_line(path: &Path, line: &str) {
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-        let _ = writeln!(file, "{line}");
     }
 }

@@ -80,7 +80,7 @@ pub fn verify(dir: &Path, declared: &Declared) -> (Vec<Dist>, Vec<String>) {
         };
         match read_dist(&path, &file_name, kind) {
             Ok(dist) => dists.push(dist),
-            Err(problem) => problems.push(problem),
+            Err(problem) => problems.push(problem.to_string()),
         }
     }
     if !dists.iter().any(|dist| dist.kind == Kind::Wheel) {
@@ -127,20 +127,46 @@ fn check_dist(dist: &Dist, declared: &Declared) -> Vec<String> {
     problems
 }
 
-fn read_dist(path: &Path, file_name: &str, kind: Kind) -> Result<Dist, String> {
-    let bytes = std::fs::read(path).map_err(|error| format!("cannot read `{file_name}`: {error}"))?;
+/// A built file that cannot be verified.
+#[derive(Debug, thiserror::Error)]
+enum DistError {
+    #[error("cannot read `{file_name}`: {error}")]
+    Read { file_name: String, error: std::io::Error },
+    #[error("`{file_name}` is not a valid {kind} file name")]
+    FileName { file_name: String, kind: &'static str },
+    #[error("{kind} `{file_name}` cannot be read: {error}")]
+    Archive { file_name: String, kind: &'static str, error: ArchiveError },
+}
+
+/// What is wrong inside an archive.
+#[derive(Debug, thiserror::Error)]
+enum ArchiveError {
+    #[error("{0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("{path}: {error}")]
+    Entry { path: String, error: std::io::Error },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("it has no {0}")]
+    Missing(&'static str),
+    #[error("a zip sdist (not read)")]
+    ZipSdist,
+}
+
+fn read_dist(path: &Path, file_name: &str, kind: Kind) -> Result<Dist, DistError> {
+    let bytes = std::fs::read(path).map_err(|error| DistError::Read { file_name: file_name.to_string(), error })?;
     let sha256 = hex(&Sha256::digest(&bytes));
     let (name_in_file_name, version_in_file_name) = match kind {
         Kind::Wheel => parse_wheel_name(file_name),
         Kind::Sdist => parse_sdist_name(file_name),
     }
-    .ok_or_else(|| format!("`{file_name}` is not a valid {} file name", kind.as_str()))?;
+    .ok_or_else(|| DistError::FileName { file_name: file_name.to_string(), kind: kind.as_str() })?;
     let metadata = match kind {
         Kind::Wheel => wheel_metadata(&bytes),
         Kind::Sdist if file_name.ends_with(".tar.gz") => sdist_metadata(&bytes),
-        Kind::Sdist => Err("a zip sdist (not read)".to_string()),
+        Kind::Sdist => Err(ArchiveError::ZipSdist),
     }
-    .map_err(|error| format!("{} `{file_name}` cannot be read: {error}", kind.as_str()))?;
+    .map_err(|error| DistError::Archive { file_name: file_name.to_string(), kind: kind.as_str(), error })?;
     Ok(Dist {
         kind,
         path: path.to_path_buf(),
@@ -175,8 +201,8 @@ pub fn parse_sdist_name(file_name: &str) -> Option<(String, String)> {
 }
 
 /// `Name` and `Version` of the wheel's `*.dist-info/METADATA`.
-fn wheel_metadata(bytes: &[u8]) -> Result<Option<(String, String)>, String> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|error| error.to_string())?;
+fn wheel_metadata(bytes: &[u8]) -> Result<Option<(String, String)>, ArchiveError> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
     let name = archive
         .file_names()
         .filter_map(Result::ok)
@@ -185,31 +211,33 @@ fn wheel_metadata(bytes: &[u8]) -> Result<Option<(String, String)>, String> {
             parts.len() == 2 && parts[0].ends_with(".dist-info") && parts[1] == "METADATA"
         })
         .map(|name| name.into_owned())
-        .ok_or("it has no *.dist-info/METADATA")?;
+        .ok_or(ArchiveError::Missing("*.dist-info/METADATA"))?;
     let mut text = String::new();
     archive
-        .by_name(&name)
-        .map_err(|error| error.to_string())?
+        .by_name(&name)?
         .take(1 << 20)
         .read_to_string(&mut text)
-        .map_err(|error| format!("{name}: {error}"))?;
+        .map_err(|error| ArchiveError::Entry { path: name.clone(), error })?;
     Ok(metadata_fields(&text))
 }
 
 /// `Name` and `Version` of the sdist's top-level `PKG-INFO`.
-fn sdist_metadata(bytes: &[u8]) -> Result<Option<(String, String)>, String> {
+fn sdist_metadata(bytes: &[u8]) -> Result<Option<(String, String)>, ArchiveError> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    for entry in archive.entries().map_err(|error| error.to_string())? {
-        let mut entry = entry.map_err(|error| error.to_string())?;
-        let path = entry.path().map_err(|error| error.to_string())?.to_string_lossy().into_owned();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = entry.path()?.to_string_lossy().into_owned();
         let parts: Vec<&str> = path.trim_start_matches("./").split('/').collect();
         if parts.len() == 2 && parts[1] == "PKG-INFO" {
             let mut text = String::new();
-            (&mut entry).take(1 << 20).read_to_string(&mut text).map_err(|error| format!("{path}: {error}"))?;
+            (&mut entry)
+                .take(1 << 20)
+                .read_to_string(&mut text)
+                .map_err(|error| ArchiveError::Entry { path, error })?;
             return Ok(metadata_fields(&text));
         }
     }
-    Err("it has no top-level PKG-INFO".to_string())
+    Err(ArchiveError::Missing("top-level PKG-INFO"))
 }
 
 /// `Name:` and `Version:` from core metadata (email-header format, headers end at the first

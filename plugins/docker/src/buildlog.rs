@@ -54,14 +54,7 @@ pub struct BuildLog {
 
 static STEP: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^Step (\d+)/(\d+) : (.*)$").expect("the step pattern compiles"));
-static ANSI: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\x1b\[[0-9;]*[A-Za-z]").expect("the ANSI pattern compiles"));
 static IMAGE_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9a-f]{12,64}$").expect("the id pattern compiles"));
-
-/// `text` without ANSI escape sequences.
-pub fn strip_ansi(text: &str) -> String {
-    ANSI.replace_all(text, "").into_owned()
-}
 
 /// What the builder did that the caller must clean up after.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +104,7 @@ impl BuildLog {
     }
 
     fn line(&mut self, line: &str) -> Option<Event> {
-        let line = strip_ansi(line);
+        let line = greenlight_checker::text::strip_ansi(line);
         if let Some(captures) = STEP.captures(&line) {
             self.steps.push(Step {
                 number: captures[1].parse().unwrap_or(0),
@@ -324,6 +317,6 @@ mod tests {
         let message = "dockerfile parse error line 2: unknown instruction: RUNN";
         assert_eq!(classify(message, None), Verdict::Project);
         assert_eq!(line_in_message(message), Some(2));
-        assert_eq!(strip_ansi("\u{1b}[91merror\u{1b}[0m"), "error");
+        assert_eq!(greenlight_checker::text::strip_ansi("\u{1b}[91merror\u{1b}[0m"), "error");
     }
 }

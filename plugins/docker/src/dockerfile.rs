@@ -2,6 +2,7 @@
 //! build step at its line: instructions with their lines, stages, and the `CMD` and
 //! `ENTRYPOINT` of the stage that is built.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -239,6 +240,53 @@ impl Dockerfile {
                 })
             })
             .map(|instruction| instruction.line)
+    }
+
+    /// The image a `FROM` step names, with `${ARG}` references resolved from `build_args`
+    /// and the global `ARG` defaults.
+    pub fn base_image(&self, instruction: &str, build_args: &BTreeMap<String, String>) -> String {
+        let words: Vec<&str> = instruction.split_whitespace().skip(1).filter(|word| !word.starts_with("--")).collect();
+        let reference = words.first().copied().unwrap_or_default();
+        let reference = reference.strip_prefix("--from=").unwrap_or(reference);
+        self.resolve_args(reference, build_args)
+    }
+
+    /// An image reference with `${ARG}` references resolved from `build_args` and the global
+    /// `ARG` defaults (those before the first `FROM`).
+    pub fn resolve_args(&self, reference: &str, build_args: &BTreeMap<String, String>) -> String {
+        let mut defaults = BTreeMap::new();
+        for instruction in &self.instructions {
+            if instruction.keyword == "FROM" {
+                break;
+            }
+            if instruction.keyword == "ARG"
+                && let Some((name, value)) = instruction.args.split_once('=')
+            {
+                defaults.insert(name.trim().to_string(), value.trim().trim_matches('"').to_string());
+            }
+        }
+        let lookup = |name: &str| build_args.get(name).or_else(|| defaults.get(name)).cloned().unwrap_or_default();
+        let mut out = String::new();
+        let mut rest = reference;
+        while let Some(start) = rest.find('$') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            if let Some(inner) = after.strip_prefix('{')
+                && let Some(end) = inner.find('}')
+            {
+                let name = inner[..end].split([':', '-']).next().unwrap_or_default();
+                let value = lookup(name);
+                let fallback = inner[..end].split_once(":-").map(|(_, default)| default.to_string());
+                out.push_str(&if value.is_empty() { fallback.unwrap_or_default() } else { value });
+                rest = &inner[end + 1..];
+            } else {
+                let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+                out.push_str(&lookup(&after[..end]));
+                rest = &after[end..];
+            }
+        }
+        out.push_str(rest);
+        out
     }
 }
 

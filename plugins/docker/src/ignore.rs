@@ -120,8 +120,10 @@ impl Pattern {
     }
 
     fn compile(cleaned: String, exclusion: bool) -> Result<Self, PatternError> {
-        let (match_type, regex) =
-            compile(&cleaned).map_err(|message| PatternError { pattern: cleaned.clone(), message })?;
+        let (match_type, regex) = compile(&cleaned).map_err(|error| PatternError {
+            pattern: cleaned.clone(),
+            message: format!("cannot compile it ({error})"),
+        })?;
         Ok(Self { cleaned, exclusion, match_type, regex })
     }
 
@@ -177,7 +179,8 @@ impl PatternMatcher {
                 matcher.exclusions = true;
                 pattern = rest.to_string();
             }
-            validate_go_pattern(&pattern).map_err(|message| PatternError { pattern: pattern.clone(), message })?;
+            validate_go_pattern(&pattern)
+                .map_err(|error| PatternError { pattern: pattern.clone(), message: error.to_string() })?;
             matcher.patterns.push(Pattern::compile(pattern, exclusion)?);
         }
         Ok(matcher)
@@ -278,8 +281,18 @@ fn should_escape(c: char) -> bool {
     ".+()|{}$".contains(c)
 }
 
+/// Go's `filepath.ErrBadPattern`, in its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SyntaxError;
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("syntax error in pattern")
+    }
+}
+
 /// moby's `Pattern.compile`: the cheapest way to match, and the regex when one is needed.
-fn compile(pattern: &str) -> Result<(MatchType, Option<Regex>), String> {
+fn compile(pattern: &str) -> Result<(MatchType, Option<Regex>), regex::Error> {
     let mut regex = String::from("^");
     let mut detected = MatchType::Exact;
     let chars: Vec<char> = pattern.chars().collect();
@@ -352,31 +365,31 @@ fn compile(pattern: &str) -> Result<(MatchType, Option<Regex>), String> {
         return Ok((detected, None));
     }
     regex.push('$');
-    let compiled = Regex::new(&regex).map_err(|error| format!("cannot compile it ({error})"))?;
+    let compiled = Regex::new(&regex)?;
     Ok((detected, Some(compiled)))
 }
 
 /// The syntax check of Go's `filepath.Match`, which moby runs on every pattern: character
 /// classes must close and hold valid ranges, and `\` must escape something.
-fn validate_go_pattern(pattern: &str) -> Result<(), String> {
-    const BAD: &str = "syntax error in pattern";
+fn validate_go_pattern(pattern: &str) -> Result<(), SyntaxError> {
+    const BAD: SyntaxError = SyntaxError;
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;
     // A class item (`getEsc`): not `-` or `]` unescaped, and something must follow it.
-    let escaped_char = |i: &mut usize| -> Result<(), String> {
+    let escaped_char = |i: &mut usize| -> Result<(), SyntaxError> {
         match chars.get(*i) {
-            None | Some('-') | Some(']') => return Err(BAD.to_string()),
+            None | Some('-') | Some(']') => return Err(BAD),
             Some('\\') => {
                 *i += 1;
                 if *i >= chars.len() {
-                    return Err(BAD.to_string());
+                    return Err(BAD);
                 }
             }
             Some(_) => {}
         }
         *i += 1;
         if *i >= chars.len() {
-            return Err(BAD.to_string());
+            return Err(BAD);
         }
         Ok(())
     };
@@ -403,7 +416,7 @@ fn validate_go_pattern(pattern: &str) -> Result<(), String> {
             }
             '\\' => {
                 if i + 1 >= chars.len() {
-                    return Err(BAD.to_string());
+                    return Err(BAD);
                 }
                 i += 2;
             }

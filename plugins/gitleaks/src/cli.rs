@@ -169,8 +169,26 @@ const RESERVED_SHORT: &[(char, &str)] = &[
     ('b', "--baseline-path"),
 ];
 
-/// Checks the user's extra arguments: `Err` names the first reserved flag and why.
-pub fn check_extra_args(args: &[String]) -> Result<(), String> {
+/// An argument the user may not pass to gitleaks in `args`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefusedArg {
+    /// A flag greenlight sets itself, or that would leak secrets.
+    #[error("`args` may not contain `{flag}`: {why}")]
+    Reserved {
+        /// The flag as written (`-v`, `--report-path`).
+        flag: String,
+        /// Why it is refused.
+        why: &'static str,
+    },
+    /// Not a flag (a path, `--`, a separate value).
+    #[error(
+        "`args` may not contain `{0}`: only flags, written `--flag=value` (greenlight chooses what to scan with `mode`)"
+    )]
+    NotAFlag(String),
+}
+
+/// Checks the user's extra arguments: `Err` names the first refused one and why.
+pub fn check_extra_args(args: &[String]) -> Result<(), RefusedArg> {
     for arg in args {
         let reserved = if let Some(long) = arg.strip_prefix("--") {
             let name = format!("--{}", long.split('=').next().unwrap_or(long));
@@ -186,12 +204,10 @@ pub fn check_extra_args(args: &[String]) -> Result<(), String> {
             None
         };
         if let Some((flag, why)) = reserved {
-            return Err(format!("`args` may not contain `{flag}`: {why}"));
+            return Err(RefusedArg::Reserved { flag, why });
         }
         if arg == "--" || !arg.starts_with('-') {
-            return Err(format!(
-                "`args` may not contain `{arg}`: only flags, written `--flag=value` (greenlight chooses what to scan with `mode`)"
-            ));
+            return Err(RefusedArg::NotAFlag(arg.clone()));
         }
     }
     Ok(())
@@ -278,8 +294,9 @@ mod tests {
 
     #[test]
     fn reserved_flags_are_refused() {
-        let refused =
-            |args: &[&str]| check_extra_args(&args.iter().map(|arg| arg.to_string()).collect::<Vec<_>>()).unwrap_err();
+        let refused = |args: &[&str]| {
+            check_extra_args(&args.iter().map(|arg| arg.to_string()).collect::<Vec<_>>()).unwrap_err().to_string()
+        };
         assert!(refused(&["-v"]).contains("cleartext"));
         assert!(refused(&["--verbose"]).contains("cleartext"));
         assert!(refused(&["--redact=20"]).contains("`--redact`"));

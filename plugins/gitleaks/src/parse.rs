@@ -98,7 +98,7 @@ pub struct LogLine {
 /// Parses gitleaks' stderr: `<time> <LVL> <message>` lines coloured with ANSI escapes even when
 /// not on a terminal, the banner, and cobra's usage text.
 pub fn parse_log(stderr: &str) -> Vec<LogLine> {
-    strip_ansi(stderr)
+    greenlight_checker::text::strip_ansi(stderr)
         .lines()
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
@@ -140,27 +140,6 @@ fn after_word(line: &str, count: usize) -> &str {
         rest = &rest[end..];
     }
     rest.trim()
-}
-
-/// `text` without ANSI escape sequences (CSI `ESC [ ... letter`, and lone `ESC x`).
-pub fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c != '\u{1b}' {
-            out.push(c);
-            continue;
-        }
-        // `ESC [ ... final byte`; any other escape drops the character after ESC.
-        if let Some('[') = chars.next() {
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The number in gitleaks' `N commits scanned.` line, when present.
@@ -262,11 +241,5 @@ mod tests {
 
         let log = parse_log(&text(include_bytes!("../tests/data/unknown-flag.stderr")));
         assert_eq!(log[0], LogLine { level: None, message: "Error: unknown flag: --bogus".into() });
-    }
-
-    #[test]
-    fn ansi_is_stripped() {
-        assert_eq!(strip_ansi("\u{1b}[90m1:02PM\u{1b}[0m \u{1b}[1m\u{1b}[31mERR\u{1b}[0m\u{1b}[0m x"), "1:02PM ERR x");
-        assert_eq!(strip_ansi("plain"), "plain");
     }
 }

@@ -18,7 +18,7 @@ pub mod locate;
 pub mod parse;
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 use std::sync::Arc;
@@ -27,16 +27,16 @@ use std::time::Duration;
 use greenlight_checker::env::{Env, EnvVars};
 use greenlight_checker::report::{PackageRef, fingerprint};
 use greenlight_checker::{
-    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding, FindingKind,
-    OptionKey, Project, Severity, ToolSpec, async_trait, check_options, normalize_name,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding,
+    FindingKind, OptionKey, Project, Severity, ToolSpec, async_trait, check_options, normalize_name, text,
 };
 use serde::Deserialize;
 
-use crate::advisory::{AdvisoryDb, LoadWarning};
+use crate::advisory::{AdvisoryDb, AdvisoryServer, LoadWarning};
 use crate::locate::Locator;
 use crate::parse::{AuditReport, Dependency, Vuln};
 
-pub use parse::{error_message, parse_report};
+pub use parse::{Endpoint, error_message, parse_report};
 
 /// `advisory-db` of `[tool.greenlight.pip-audit]`, which `greenlight run --advisory-db DIR` and
 /// the variable `GREENLIGHT_ADVISORY_DB` set (an absolute path).
@@ -128,6 +128,16 @@ enum Source {
     Service(Service),
 }
 
+impl Service {
+    /// The value of pip-audit's `--vulnerability-service`.
+    fn as_str(self) -> &'static str {
+        match self {
+            Service::Pypi => "pypi",
+            Service::Osv => "osv",
+        }
+    }
+}
+
 impl Source {
     fn describe(&self) -> String {
         match self {
@@ -159,6 +169,7 @@ impl Checker for PipAuditChecker {
             // result is kept only for `network-ttl`.
             cacheable: true,
             expected: Duration::from_secs(5),
+            homepage: Some("https://github.com/pypa/pip-audit"),
             ..CheckerInfo::new("pip-audit")
         }
     }
@@ -189,143 +200,126 @@ impl Checker for PipAuditChecker {
         self.database_path(cx).is_none()
     }
 
-    async fn run(&self, cx: &CheckContext) -> CheckResult {
-        let pip_audit = match cx.tool("pip-audit") {
-            Ok(tool) => tool.path.clone(),
-            Err(result) => return result,
-        };
-        let target = match self.target(cx) {
-            Ok(target) => target,
-            Err(result) => return result,
-        };
-
+    async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
+        let pip_audit = cx.tool(&PIP_AUDIT)?;
+        let target = self.target(cx)?;
         // The offline database, served for the duration of the check only.
-        let mut source = Source::Service(self.options.service.unwrap_or_default());
-        let mut database = None;
-        let mut warnings = Vec::new();
-        if let Some(path) = self.database_path(cx) {
-            let cache_dir = advisory_cache_dir(cx);
-            let load_path = path.clone();
-            let loaded =
-                tokio::task::spawn_blocking(move || AdvisoryDb::load_cached(&load_path, cache_dir.as_deref())).await;
-            let (db, load_warnings) = match loaded {
-                Ok(Ok(loaded)) => loaded,
-                Ok(Err(error)) => {
-                    return CheckResult::errored(format!(
-                        "not audited: cannot use the advisory database: {error}\nfix the path given by --advisory-db, {} or [tool.greenlight.pip-audit] advisory-db",
-                        EnvVars::GREENLIGHT_ADVISORY_DB
-                    ));
-                }
-                Err(error) => {
-                    return CheckResult::errored(format!("not audited: loading the advisory database failed: {error}"));
-                }
-            };
-            log_database(cx, &db, &load_warnings);
-            source = Source::Database { path, advisories: db.len() };
-            warnings = load_warnings;
-            database = Some(Arc::new(db));
-        }
-        let server = match &database {
-            Some(db) => match advisory::serve(db.clone()).await {
-                Ok(server) => Some(server),
-                Err(error) => {
-                    return CheckResult::errored(format!(
-                        "not audited: cannot serve the advisory database on 127.0.0.1: {error}"
-                    ));
-                }
-            },
+        let loaded = self.load_database(cx).await?;
+        let server = match &loaded {
+            Some(loaded) => Some(advisory::serve(loaded.db.clone()).await.map_err(|error| {
+                CheckError::errored(format!("not audited: cannot serve the advisory database on 127.0.0.1: {error}"))
+            })?),
             None => None,
         };
-
         let report_file = cx.scratch.join("pip-audit.json");
         let _ = std::fs::remove_file(&report_file);
-        let mut command = cx.cmd(&pip_audit).args(["--format", "json", "--output"]).arg(&report_file).args([
-            "--progress-spinner",
-            "off",
-            "--aliases",
-            "on",
-            "--desc",
-            "on",
-        ]);
-        for id in &self.options.ignore_vulns {
-            command = command.arg("--ignore-vuln").arg(id);
+        let mut audit = pip_audit.args(self.audit_args(&report_file, &target, server.as_ref()));
+        if server.is_some() {
+            let no_proxy = no_proxy(cx);
+            audit = audit.env("NO_PROXY", &no_proxy).env("no_proxy", &no_proxy);
         }
-        match (&server, self.options.service) {
-            (Some(server), _) => {
-                let no_proxy = no_proxy(cx);
-                command = command
-                    .args(["--vulnerability-service", "osv", "--osv-url"])
-                    .arg(server.query_url())
-                    .env("NO_PROXY", &no_proxy)
-                    .env("no_proxy", &no_proxy);
-            }
-            // Always explicit: `PIP_AUDIT_VULNERABILITY_SERVICE` in the environment would
-            // otherwise change the service behind the configuration's back.
-            (None, service) => {
-                let service = match service.unwrap_or_default() {
-                    Service::Pypi => "pypi",
-                    Service::Osv => "osv",
-                };
-                command = command.args(["--vulnerability-service", service]);
-            }
-        }
-        match &target {
-            Target::Environment(site_packages) => command = command.arg("--path").arg(site_packages),
-            Target::Requirements(files) => {
-                for file in files {
-                    command = command.arg("--requirement").arg(file);
-                }
-                if self.options.no_deps {
-                    command = command.args(["--no-deps", "--disable-pip"]);
-                }
-            }
-        }
-        command = command.args(&self.options.args);
-        let argv = command.argv();
-        let output = command.run(&cx.stop).await;
+        let output = audit.run().await;
         if let Some(server) = server {
             server.shutdown().await;
         }
-        let output = match output {
-            Ok(output) => output,
-            Err(error) => {
-                return CheckResult::errored(format!("cannot run pip-audit: {error}")).with_command(argv, None);
-            }
-        };
-        if let Some(result) = CheckResult::from_abnormal_exit("pip-audit", &output) {
-            return result.with_command(argv, Some(&output));
-        }
+        let output = output?;
 
-        let mut locator = match &target {
-            Target::Environment(_) => Locator::new(&cx.project, &root_requirements(&cx.project)),
-            Target::Requirements(files) => Locator::new(&cx.project, files),
-        };
-        if let Target::Environment(site_packages) = &target {
-            locator = locator.with_environment(site_packages);
-        }
+        let report = std::fs::read(&report_file).ok();
+        let locator = locator(cx, &target);
         let context = Context {
             project_name: cx.project.pyproject.as_ref().and_then(|p| p.name.as_deref()).map(normalize_name),
-            source,
-            database: database.as_deref(),
+            source: match &loaded {
+                Some(loaded) => Source::Database { path: loaded.path.clone(), advisories: loaded.db.len() },
+                None => Source::Service(self.options.service.unwrap_or_default()),
+            },
+            database: loaded.as_ref().map(|loaded| &*loaded.db),
             target: &target,
             locator: &locator,
-            warnings: &warnings,
+            warnings: loaded.as_ref().map_or(&[], |loaded| loaded.warnings.as_slice()),
             root: &cx.project.root,
         };
-        let report = std::fs::read(&report_file).ok();
-        let code = output.status.code().unwrap_or(-1);
-        interpret(code, report.as_deref(), &output.stderr.text(), &context).with_command(argv, Some(&output))
+        Ok(output.attach(interpret(output.code(), report.as_deref(), &output.stderr.text(), &context)))
     }
 }
 
+/// Where findings point: the lines that declare each package (or the package that requires it).
+fn locator(cx: &CheckContext, target: &Target) -> Locator {
+    match target {
+        Target::Environment(site_packages) => {
+            Locator::new(&cx.project, &root_requirements(&cx.project)).with_environment(site_packages)
+        }
+        Target::Requirements(files) => Locator::new(&cx.project, files),
+    }
+}
+
+/// An advisory database loaded for this run.
+struct Loaded {
+    path: PathBuf,
+    db: Arc<AdvisoryDb>,
+    warnings: Vec<LoadWarning>,
+}
+
 impl PipAuditChecker {
-    #[expect(clippy::result_large_err, reason = "the error is the check's final result, returned once")]
-    fn target(&self, cx: &CheckContext) -> Result<Target, CheckResult> {
+    /// The arguments of pip-audit (after the program), with the advisory endpoint when one
+    /// serves.
+    fn audit_args(&self, report_file: &Path, target: &Target, server: Option<&AdvisoryServer>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = ["--format", "json", "--output"].map(Into::into).to_vec();
+        args.push(report_file.as_os_str().to_os_string());
+        args.extend(["--progress-spinner", "off", "--aliases", "on", "--desc", "on"].map(Into::into));
+        for id in &self.options.ignore_vulns {
+            args.extend(["--ignore-vuln".into(), id.into()]);
+        }
+        // Always explicit: `PIP_AUDIT_VULNERABILITY_SERVICE` in the environment would
+        // otherwise change the service behind the configuration's back.
+        args.push("--vulnerability-service".into());
+        match server {
+            Some(server) => args.extend(["osv".into(), "--osv-url".into(), server.query_url().into()]),
+            None => args.push(self.options.service.unwrap_or_default().as_str().into()),
+        }
+        match target {
+            Target::Environment(site_packages) => {
+                args.extend(["--path".into(), site_packages.as_os_str().to_os_string()])
+            }
+            Target::Requirements(files) => {
+                for file in files {
+                    args.extend(["--requirement".into(), file.into()]);
+                }
+                if self.options.no_deps {
+                    args.extend(["--no-deps", "--disable-pip"].map(Into::into));
+                }
+            }
+        }
+        args.extend(self.options.args.iter().map(Into::into));
+        args
+    }
+
+    /// The advisory database, when one is given, loaded (from the cache when it can) and noted
+    /// in the log.
+    async fn load_database(&self, cx: &CheckContext) -> Result<Option<Loaded>, CheckError> {
+        let Some(path) = self.database_path(cx) else { return Ok(None) };
+        let cache_dir = advisory_cache_dir(cx);
+        let load_path = path.clone();
+        let loaded = tokio::task::spawn_blocking(move || AdvisoryDb::load_cached(&load_path, cache_dir.as_deref()))
+            .await
+            .map_err(|error| {
+                CheckError::errored(format!("not audited: loading the advisory database failed: {error}"))
+            })?;
+        let (db, warnings) = loaded.map_err(|error| {
+            CheckError::errored(format!(
+                "not audited: cannot use the advisory database: {error}\nfix the path given by --advisory-db, {} or [tool.greenlight.pip-audit] advisory-db",
+                EnvVars::GREENLIGHT_ADVISORY_DB
+            ))
+        })?;
+        log_database(cx, &db, &warnings);
+        Ok(Some(Loaded { path, db: Arc::new(db), warnings }))
+    }
+
+    fn target(&self, cx: &CheckContext) -> Result<Target, CheckError> {
         if !self.options.requirements.is_empty() {
             let missing: Vec<&String> =
                 self.options.requirements.iter().filter(|file| !cx.project.root.join(file).is_file()).collect();
             if !missing.is_empty() {
-                return Err(CheckResult::errored(format!(
+                return Err(CheckError::errored(format!(
                     "not audited: the requirements file {} in [tool.greenlight.pip-audit] requirements does not exist",
                     missing.iter().map(|file| format!("`{file}`")).collect::<Vec<_>>().join(", ")
                 )));
@@ -340,14 +334,14 @@ impl PipAuditChecker {
         }
         if let Some(environment) = &cx.environment {
             if !environment.site_packages.is_dir() {
-                return Err(CheckResult::errored(format!(
+                return Err(CheckError::errored(format!(
                     "not audited: the project environment has no {}; rebuild it with `greenlight run --rebuild-env`",
                     environment.site_packages.display()
                 )));
             }
             return Ok(Target::Environment(environment.site_packages.clone()));
         }
-        Err(CheckResult::errored(
+        Err(CheckError::errored(
             "not audited: there is no project environment to audit (it is disabled); enable [tool.greenlight.environment], or list requirements files in [tool.greenlight.pip-audit] requirements",
         ))
     }
@@ -391,12 +385,11 @@ fn no_proxy(cx: &CheckContext) -> String {
     hosts.join(",")
 }
 
-/// Notes what was loaded in the check's log (the log is the check's own file).
+/// Notes what was loaded in the check's log.
 fn log_database(cx: &CheckContext, db: &AdvisoryDb, warnings: &[LoadWarning]) {
-    let Ok(mut log) = std::fs::OpenOptions::new().create(true).append(true).open(&cx.log_path) else { return };
+    let log = cx.log();
     let stats = db.stats();
-    let _ = writeln!(
-        log,
+    log.line(&format!(
         "advisory database {}: {} advisories for {} packages from {} files ({} withdrawn, {} other ecosystems, {} malformed; {} from the cache) in {} ms",
         db.root().display(),
         stats.advisories,
@@ -407,9 +400,9 @@ fn log_database(cx: &CheckContext, db: &AdvisoryDb, warnings: &[LoadWarning]) {
         stats.malformed,
         stats.from_cache,
         stats.elapsed.as_millis()
-    );
+    ));
     for warning in warnings {
-        let _ = writeln!(log, "advisory database: {}{warning}", if warning.skipped { "skipped " } else { "" });
+        log.line(&format!("advisory database: {}{warning}", if warning.skipped { "skipped " } else { "" }));
     }
 }
 
@@ -427,7 +420,10 @@ struct Context<'a> {
 
 /// Decides the outcome from pip-audit's exit code, its JSON report and its stderr.
 fn interpret(code: i32, report: Option<&[u8]>, stderr: &str, cx: &Context<'_>) -> CheckResult {
-    let local = matches!(cx.source, Source::Database { .. });
+    let endpoint = match cx.source {
+        Source::Database { .. } => Endpoint::Loopback,
+        Source::Service(_) => Endpoint::Service,
+    };
     let parsed = report.filter(|bytes| !bytes.iter().all(u8::is_ascii_whitespace)).map(parse_report);
     match (code, parsed) {
         (0 | 1, Some(Ok(report))) => {
@@ -436,21 +432,21 @@ fn interpret(code: i32, report: Option<&[u8]>, stderr: &str, cx: &Context<'_>) -
                 .iter()
                 .any(|dependency| matches!(dependency, Dependency::Audited { vulns, .. } if !vulns.is_empty()));
             if code == 1 && !has_vulns {
-                return failed_run(code, stderr, local);
+                return failed_run(code, stderr, endpoint);
             }
             decide(&report, cx)
         }
         (_, Some(Err(error))) => CheckResult::errored(format!(
             "not audited: pip-audit wrote a report greenlight cannot read ({error}); run `pip-audit --version` and check it is pip-audit ≥ 2.5\n{}",
-            tail(stderr, 10)
+            text::last_lines(stderr, 10)
         )),
-        (code, _) => failed_run(code, stderr, local),
+        (code, _) => failed_run(code, stderr, endpoint),
     }
 }
 
-fn failed_run(code: i32, stderr: &str, local: bool) -> CheckResult {
+fn failed_run(code: i32, stderr: &str, endpoint: Endpoint) -> CheckResult {
     let message = error_message(stderr);
-    let hint = parse::error_hint(&message, local).map(|hint| format!("\n{hint}")).unwrap_or_default();
+    let hint = parse::error_hint(&message, endpoint).map(|hint| format!("\n{hint}")).unwrap_or_default();
     let message = if message.is_empty() { "(no output)".to_string() } else { message };
     CheckResult::errored(format!("not audited: pip-audit failed (exit code {code}): {message}{hint}"))
 }
@@ -506,7 +502,7 @@ fn decide(report: &AuditReport, cx: &Context<'_>) -> CheckResult {
     }
     let malformed = cx.warnings.iter().filter(|warning| warning.skipped).count();
     if malformed > 0 {
-        notes.push(format!("{} skipped", plural(malformed, "malformed advisory file")));
+        notes.push(format!("{} skipped", text::plural(malformed, "malformed advisory file")));
     }
     let tooling = findings
         .iter()
@@ -514,7 +510,7 @@ fn decide(report: &AuditReport, cx: &Context<'_>) -> CheckResult {
         .filter(|finding| finding.rule != NOT_AUDITED && finding.rule != MALFORMED_ADVISORY)
         .count();
     if tooling > 0 {
-        notes.push(format!("{} in environment tooling", plural(tooling, "advisory")));
+        notes.push(format!("{} in environment tooling", text::plural(tooling, "advisory")));
     }
     let suffix = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) };
 
@@ -553,17 +549,17 @@ fn decide(report: &AuditReport, cx: &Context<'_>) -> CheckResult {
     } else if audited.is_empty() {
         let mut result = CheckResult::errored(format!(
             "not audited: all {} were skipped\n{}",
-            plural(total, "dependency"),
+            text::plural(total, "dependency"),
             not_audited()
         ));
-        result.summary = format!("not audited: all {} skipped", plural(total, "dependency"));
+        result.summary = format!("not audited: all {} skipped", text::plural(total, "dependency"));
         result
     } else if errors > 0 {
         let mut result = CheckResult::failed(format!(
             "{} in {} of {}{suffix}",
-            plural(errors, "known vulnerability"),
+            text::plural(errors, "known vulnerability"),
             vulnerable.len(),
-            plural(total, "package")
+            text::plural(total, "package")
         ));
         if skipped.len() * 2 > total {
             result.reason =
@@ -580,7 +576,7 @@ fn decide(report: &AuditReport, cx: &Context<'_>) -> CheckResult {
         result.summary = format!("not audited: {} of {} dependencies skipped", skipped.len(), total);
         result
     } else {
-        CheckResult::passed(format!("no known vulnerabilities in {}{suffix}", plural(audited.len(), "package")))
+        CheckResult::passed(format!("no known vulnerabilities in {}{suffix}", text::plural(audited.len(), "package")))
     };
     result.with_findings(findings)
 }
@@ -595,7 +591,7 @@ fn vulnerability_finding(name: &str, version: &str, vuln: &Vuln, cx: &Context<'_
     } else {
         format!(" (fixed in {})", vuln.fix_versions.join(", "))
     };
-    let mut message = format!("{name} {version}{via}: {}{fixed}", shorten(description, 200));
+    let mut message = format!("{name} {version}{via}: {}{fixed}", text::clip_words(description, 200));
     if tooling {
         message.push_str("; installed in the project environment by its installer, not required by the project");
     }
@@ -668,31 +664,6 @@ fn upgrade_to(installed: &str, fixed: &[String]) -> Option<String> {
         .or(candidates.first())
         .map(|(_, text)| (*text).clone())
         .or_else(|| fixed.first().cloned())
-}
-
-/// At most `limit` characters, cut at a word boundary.
-fn shorten(text: &str, limit: usize) -> String {
-    if text.chars().count() <= limit {
-        return text.to_string();
-    }
-    let cut: String = text.chars().take(limit).collect();
-    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
-    format!("{}…", cut.trim_end_matches([',', ';', ':', '.']))
-}
-
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else if let Some(stem) = noun.strip_suffix('y').filter(|_| !noun.ends_with("ey")) {
-        format!("{count} {stem}ies")
-    } else {
-        format!("{count} {noun}s")
-    }
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Builds the checker directly (tests).

@@ -80,8 +80,8 @@ struct RawVuln {
 }
 
 /// Parses pip-audit's JSON report.
-pub fn parse_report(bytes: &[u8]) -> Result<AuditReport, String> {
-    let raw: RawReport = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
+pub fn parse_report(bytes: &[u8]) -> Result<AuditReport, serde_json::Error> {
+    let raw: RawReport = serde_json::from_slice(bytes)?;
     let dependencies = raw
         .dependencies
         .into_iter()
@@ -158,8 +158,17 @@ pub fn error_message(stderr: &str) -> String {
     lines[start..].join("\n")
 }
 
+/// Where pip-audit sent its queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// greenlight's advisory endpoint on loopback (an offline database).
+    Loopback,
+    /// A vulnerability service on the network (PyPI, OSV).
+    Service,
+}
+
 /// What to do about a pip-audit failure, from its message.
-pub fn error_hint(message: &str, local_endpoint: bool) -> Option<&'static str> {
+pub fn error_hint(message: &str, endpoint: Endpoint) -> Option<&'static str> {
     let unreachable = [
         "ConnectionError",
         "NameResolutionError",
@@ -171,7 +180,7 @@ pub fn error_hint(message: &str, local_endpoint: bool) -> Option<&'static str> {
         "ProxyError",
     ];
     if unreachable.iter().any(|needle| message.contains(needle)) {
-        return Some(if local_endpoint {
+        return Some(if endpoint == Endpoint::Loopback {
             "pip-audit could not reach greenlight's advisory endpoint on 127.0.0.1; if a proxy is configured, make sure NO_PROXY does not send loopback traffic to it"
         } else {
             "the vulnerability service could not be reached (no network?); audit offline with an advisory database: `greenlight run --advisory-db PATH` or [tool.greenlight.pip-audit] advisory-db = \"PATH\" (a copy of https://github.com/pypa/advisory-database)"
@@ -245,7 +254,7 @@ mod tests {
     fn not_a_report() {
         assert!(parse_report(b"").is_err());
         assert!(parse_report(b"No known vulnerabilities found").is_err());
-        assert!(parse_report(br#"{"fixes": []}"#).unwrap_err().contains("dependencies"));
+        assert!(parse_report(br#"{"fixes": []}"#).unwrap_err().to_string().contains("dependencies"));
     }
 
     #[test]
@@ -255,9 +264,9 @@ mod tests {
             message.starts_with("requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.osv.dev'"),
             "{message}"
         );
-        let hint = error_hint(&message, false).unwrap();
+        let hint = error_hint(&message, Endpoint::Service).unwrap();
         assert!(hint.contains("--advisory-db"), "{hint}");
-        assert!(error_hint(&message, true).unwrap().contains("127.0.0.1"));
+        assert!(error_hint(&message, Endpoint::Loopback).unwrap().contains("127.0.0.1"));
     }
 
     #[test]
@@ -267,7 +276,7 @@ mod tests {
             message.starts_with("requirement requests is not pinned to an exact version: requests>=2"),
             "{message}"
         );
-        assert!(error_hint(&message, false).unwrap().contains("pinned"));
+        assert!(error_hint(&message, Endpoint::Service).unwrap().contains("pinned"));
     }
 
     #[test]
@@ -279,7 +288,7 @@ mod tests {
             ),
             "{message}"
         );
-        assert!(error_hint(&message, true).is_some());
+        assert!(error_hint(&message, Endpoint::Loopback).is_some());
     }
 
     #[test]
@@ -289,7 +298,7 @@ mod tests {
             message.starts_with("requests.exceptions.ConnectionError: HTTPConnectionPool(host='127.0.0.1'"),
             "{message}"
         );
-        assert!(error_hint(&message, true).unwrap().contains("NO_PROXY"));
+        assert!(error_hint(&message, Endpoint::Loopback).unwrap().contains("NO_PROXY"));
     }
 
     #[test]

@@ -286,12 +286,12 @@ fn helpers() {
     assert_eq!(upgrade_to("2.0.2", &["1.26.18".into(), "2.0.7".into()]).as_deref(), Some("2.0.7"));
     assert_eq!(upgrade_to("3.0", &["1.26.18".into(), "2.0.7".into()]).as_deref(), Some("1.26.18"));
     assert_eq!(upgrade_to("1.0", &[]), None);
-    assert_eq!(shorten("short", 10), "short");
-    assert_eq!(shorten("a long sentence, with words", 17), "a long sentence…");
-    assert_eq!(plural(1, "dependency"), "1 dependency");
-    assert_eq!(plural(2, "dependency"), "2 dependencies");
-    assert_eq!(plural(3, "known vulnerability"), "3 known vulnerabilities");
-    assert_eq!(plural(2, "package"), "2 packages");
+    assert_eq!(text::clip_words("short", 10), "short");
+    assert_eq!(text::clip_words("a long sentence, with words", 17), "a long sentence…");
+    assert_eq!(text::plural(1, "dependency"), "1 dependency");
+    assert_eq!(text::plural(2, "dependency"), "2 dependencies");
+    assert_eq!(text::plural(3, "known vulnerability"), "3 known vulnerabilities");
+    assert_eq!(text::plural(2, "package"), "2 packages");
 }
 
 #[test]

@@ -95,7 +95,7 @@ async fn stopping_the_check_closes_the_endpoint_before_it_returns() {
     let setup = Setup::new();
     let stop = Stop::new();
     let cx = setup.context(stop.clone());
-    let task = tokio::spawn(async move { checker().run(&cx).await });
+    let task = tokio::spawn(async move { greenlight_checker::execute(&*checker(), &cx).await });
     let address = setup.endpoint().await;
     assert!(TcpStream::connect(&address).is_ok(), "the endpoint serves while pip-audit runs");
 
@@ -111,7 +111,7 @@ async fn stopping_the_check_closes_the_endpoint_before_it_returns() {
 async fn an_abandoned_check_closes_the_endpoint() {
     let setup = Setup::new();
     let cx = setup.context(Stop::new());
-    let run = async move { checker().run(&cx).await };
+    let run = async move { greenlight_checker::execute(&*checker(), &cx).await };
     let endpoint = setup.endpoint();
     // The check is dropped mid-run, as the scheduler does with a check that ignores its stop.
     let (_, address) = tokio::join!(tokio::time::timeout(Duration::from_secs(5), run), endpoint);
@@ -126,7 +126,7 @@ async fn an_abandoned_check_closes_the_endpoint() {
 async fn a_missing_database_is_errored_before_anything_runs() {
     let setup = Setup::new();
     let cx = setup.context(Stop::new());
-    let result = checker_with(&PathBuf::from("/no/such/db")).run(&cx).await;
+    let result = greenlight_checker::execute(&*checker_with(&PathBuf::from("/no/such/db")), &cx).await;
     assert_eq!(result.outcome, Outcome::Errored);
     assert!(
         result.summary.starts_with("not audited: cannot use the advisory database: /no/such/db does not exist"),

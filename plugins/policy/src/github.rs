@@ -4,10 +4,15 @@ use serde_json::Value;
 
 use crate::rules::PullRequest;
 
+/// A GitHub event file that is not JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("not JSON: {0}")]
+pub struct EventError(#[from] serde_json::Error);
+
 /// The pull request in a GitHub event payload: `Ok(None)` when the event is not about a pull
 /// request (a push to `main`), `Err` when the payload is not JSON.
-pub fn parse_event(json: &[u8]) -> Result<Option<PullRequest>, String> {
-    let event: Value = serde_json::from_slice(json).map_err(|error| format!("not JSON: {error}"))?;
+pub fn parse_event(json: &[u8]) -> Result<Option<PullRequest>, EventError> {
+    let event: Value = serde_json::from_slice(json)?;
     let Some(pull) = event.get("pull_request").filter(|pull| pull.is_object()) else {
         return Ok(None);
     };

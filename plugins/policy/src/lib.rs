@@ -8,7 +8,8 @@
 //! The pull request comes from, in order: the options `pr-body` (set by
 //! `greenlight policy --pr-body FILE` and `greenlight run --pr-body FILE`, with `pr-base`,
 //! `pr-author` and `pr-labels`), or the GitHub event file `GITHUB_EVENT_PATH` of a
-//! `pull_request` event. Without either the check is `skipped`. Changed files come from git (`git merge-base`, `git diff --name-only`) and are
+//! `pull_request` event. Without either the check is `skipped`. Changed files come from git
+//! (`git merge-base`, `git diff --name-only`, through [`CheckContext::git_cmd`]) and are
 //! relative to the repository root.
 
 mod body;
@@ -19,13 +20,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use greenlight_checker::env::EnvVars;
+use greenlight_checker::process::{Cmd, ExitState, Output, ProcessError};
 use greenlight_checker::{
-    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, ConfigSource, Detection, Finding,
-    FindingKind, Location, OptionKey, Outcome, Project, async_trait, check_options,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, ConfigSource, Detection,
+    Finding, FindingKind, Location, OptionKey, Outcome, Project, async_trait, check_options, text,
 };
 
 pub use body::Body;
-pub use github::parse_event;
+pub use github::{EventError, parse_event};
 pub use rules::{
     AllowRule, ConditionalKeys, DEFAULT_KEYS, DEFAULT_SECTIONS, PullRequest, Rules, Violation, evaluate, glob_match,
     placeholder,
@@ -128,6 +130,9 @@ impl Checker for PolicyChecker {
             // Its inputs are outside the project (the body file, the event file, the base's
             // history), where the result cache cannot see; it is cheap anyway.
             cacheable: false,
+            tool_name: Some("greenlight policy"),
+            // About the pull request, not the code: no code-scanning alerts.
+            sarif: false,
             ..CheckerInfo::new("PR policy")
         }
     }
@@ -138,92 +143,94 @@ impl Checker for PolicyChecker {
         )
     }
 
-    async fn run(&self, cx: &CheckContext) -> CheckResult {
-        let mut pr = match pull_request(cx, &self.options) {
-            Ok(Some(pr)) => pr,
-            Ok(None) => {
-                return CheckResult::skipped(
-                    "no pull request to check: pass `--pr-body FILE` (and `--pr-base REV` for path rules), or run on a GitHub `pull_request` event",
-                );
-            }
-            Err(result) => return *result,
+    async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
+        let mut pr = match pull_request(cx, &self.options)? {
+            Given::PullRequest(pr) => pr,
+            Given::Nothing(reason) => return Ok(CheckResult::skipped(reason)),
         };
         if pr.base.is_none() {
             pr.base = self.options.base.clone();
         }
         let rules = self.options.rules();
-        let mut path_problem = None;
-        let mut command = None;
         let changed = if rules.has_path_rules() {
             match changed_files(cx, pr.base.as_deref()).await {
-                Ok((files, argv)) => {
-                    command = Some(argv);
-                    Some(files)
-                }
-                Err(problem) => {
-                    path_problem = Some(problem);
-                    None
-                }
+                Err(ChangedFilesError::Stopped) => return Err(CheckError::cancelled()),
+                changed => Some(changed),
             }
         } else {
             None
         };
-        let violations = evaluate(&rules, &pr, changed.as_deref());
-        let findings: Vec<Finding> = violations.into_iter().map(to_finding).collect();
-        let mut result = if findings.is_empty() {
-            match (&path_problem, &changed) {
-                (Some(problem), _) => CheckResult::errored(format!(
-                    "the PR body follows the policy, but the path rules could not be checked: {problem}"
-                )),
-                (None, Some(files)) => CheckResult::passed(format!(
-                    "PR body and {} follow the policy",
-                    plural(files.len(), "changed file")
-                )),
-                (None, None) => CheckResult::passed("PR body follows the policy"),
-            }
-        } else {
-            let mut result = CheckResult::new(Outcome::Failed, plural(findings.len(), "policy violation"));
-            if let Some(problem) = &path_problem {
-                result.reason = Some(format!("the path rules were not checked: {problem}"));
-            }
-            result.findings = findings;
-            result
-        };
-        result.command = command;
-        result
+        let files = changed.as_ref().and_then(|changed| changed.as_ref().ok());
+        let violations = evaluate(&rules, &pr, files.map(|changed| changed.files.as_slice()));
+        let mut result = decide(violations, changed.as_ref().map(|changed| changed.as_ref().map(|c| c.files.len())));
+        result.command = files.map(|changed| changed.command.clone());
+        Ok(result)
     }
 }
 
-/// The pull request from `pr-body` or the GitHub event; `Ok(None)` when there is none.
-fn pull_request(cx: &CheckContext, options: &PolicyOptions) -> Result<Option<PullRequest>, Box<CheckResult>> {
+/// The verdict from the violations and, when there are path rules, the number of changed
+/// files or why they could not be listed.
+fn decide(violations: Vec<Violation>, changed: Option<Result<usize, &ChangedFilesError>>) -> CheckResult {
+    let findings: Vec<Finding> = violations.into_iter().map(to_finding).collect();
+    let problem = changed.and_then(|changed| changed.err());
+    if findings.is_empty() {
+        return match (problem, changed) {
+            (Some(problem), _) => CheckResult::errored(format!(
+                "the PR body follows the policy, but the path rules could not be checked: {problem}"
+            )),
+            (None, Some(Ok(files))) => {
+                CheckResult::passed(format!("PR body and {} follow the policy", text::plural(files, "changed file")))
+            }
+            (None, _) => CheckResult::passed("PR body follows the policy"),
+        };
+    }
+    let mut result = CheckResult::new(Outcome::Failed, text::plural(findings.len(), "policy violation"));
+    if let Some(problem) = problem {
+        result.reason = Some(format!("the path rules were not checked: {problem}"));
+    }
+    result.with_findings(findings)
+}
+
+/// Where the pull request comes from, if anywhere.
+enum Given {
+    /// A pull request to check.
+    PullRequest(PullRequest),
+    /// None, and why (the check is skipped).
+    Nothing(String),
+}
+
+/// The pull request from `pr-body` (`--pr-body`) or the GitHub event.
+fn pull_request(cx: &CheckContext, options: &PolicyOptions) -> Result<Given, CheckError> {
     let given = |value: Option<&str>| value.map(str::trim).filter(|value| !value.is_empty()).map(str::to_string);
     let mut pr = if let Some(file) = given(options.pr_body.as_deref()) {
         let body = std::fs::read(&file).map_err(|error| {
-            Box::new(CheckResult::errored(format!(
+            CheckError::errored(format!(
                 "cannot read the PR body `{file}`: {error}; check the path given to `--pr-body`"
-            )))
+            ))
         })?;
         PullRequest { body: String::from_utf8_lossy(&body).into_owned(), ..PullRequest::default() }
     } else if let Some(event_path) = given(cx.var(EnvVars::GITHUB_EVENT_PATH)) {
         let event_name = cx.var(EnvVars::GITHUB_EVENT_NAME).unwrap_or("unknown");
         let json = std::fs::read(&event_path).map_err(|error| {
-            Box::new(CheckResult::errored(format!("cannot read the GitHub event file `{event_path}`: {error}")))
+            CheckError::errored(format!("cannot read the GitHub event file `{event_path}`: {error}"))
         })?;
         match parse_event(&json) {
             Ok(Some(pr)) => pr,
             Ok(None) => {
-                return Err(Box::new(CheckResult::skipped(format!(
+                return Ok(Given::Nothing(format!(
                     "the GitHub event (`{event_name}`) is not about a pull request; the policy applies to pull requests"
-                ))));
+                )));
             }
             Err(error) => {
-                return Err(Box::new(CheckResult::errored(format!(
+                return Err(CheckError::errored(format!(
                     "the GitHub event file `{event_path}` cannot be read: {error}"
-                ))));
+                )));
             }
         }
     } else {
-        return Ok(None);
+        return Ok(Given::Nothing(
+            "no pull request to check: pass `--pr-body FILE` (and `--pr-base REV` for path rules), or run on a GitHub `pull_request` event".to_string(),
+        ));
     };
     if let Some(base) = given(options.pr_base.as_deref()) {
         pr.base = Some(base);
@@ -236,45 +243,70 @@ fn pull_request(cx: &CheckContext, options: &PolicyOptions) -> Result<Option<Pul
     if !labels.is_empty() {
         pr.labels = labels;
     }
-    Ok(Some(pr))
+    Ok(Given::PullRequest(pr))
+}
+
+/// The files a pull request changes, and the command that listed them.
+struct Changed {
+    files: Vec<String>,
+    command: Vec<String>,
+}
+
+/// Why the changed files could not be listed (the path rules are then not checked).
+#[derive(Debug, thiserror::Error)]
+enum ChangedFilesError {
+    #[error(
+        "no base revision: pass `--pr-base REV` (`--base REV` with `greenlight policy`) or set [tool.greenlight.policy] base"
+    )]
+    NoBase,
+    #[error("cannot run git: {0}")]
+    Spawn(#[from] ProcessError),
+    #[error(
+        "`{command}` failed ({status}): {output}; fetch the base first (`git fetch origin {base}`; on GitHub, `actions/checkout` with `fetch-depth: 0`)"
+    )]
+    MergeBase { command: String, status: ExitState, output: String, base: String },
+    #[error("`{command}` failed: {output}")]
+    Diff { command: String, output: String },
+    #[error("stopped")]
+    Stopped,
 }
 
 /// The files changed between the merge-base of `base` and `HEAD`, and `HEAD` (committed
 /// changes: what the pull request contains), repository-relative.
-async fn changed_files(cx: &CheckContext, base: Option<&str>) -> Result<(Vec<String>, Vec<String>), String> {
-    let Some(base) = base else {
-        return Err(
-            "no base revision: pass `--pr-base REV` (`--base REV` with `greenlight policy`) or set [tool.greenlight.policy] base".to_string(),
-        );
-    };
-    let git = || {
-        cx.cmd("git")
-            .env("GIT_CONFIG_COUNT", "1")
-            .env("GIT_CONFIG_KEY_0", "safe.directory")
-            .env("GIT_CONFIG_VALUE_0", "*")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("LC_ALL", "C")
-    };
+async fn changed_files(cx: &CheckContext, base: Option<&str>) -> Result<Changed, ChangedFilesError> {
+    let base = base.ok_or(ChangedFilesError::NoBase)?;
+    let git = || cx.git_cmd(&cx.project.root).log_file(&cx.log_path);
     let merge_base = git().args(["merge-base", "--end-of-options", base, "HEAD"]);
-    let output = merge_base.run(&cx.stop).await.map_err(|error| format!("cannot run git: {error}"))?;
+    let output = run_git(cx, &merge_base).await?;
     if !output.status.success() {
-        return Err(format!(
-            "`{}` failed ({}): {}; fetch the base first (`git fetch origin {base}`; on GitHub, `actions/checkout` with `fetch-depth: 0`)",
-            merge_base.display(),
-            output.status,
-            output.both_tails(5).trim()
-        ));
+        return Err(ChangedFilesError::MergeBase {
+            command: merge_base.display(),
+            status: output.status,
+            output: output.both_tails(5).trim().to_string(),
+            base: base.to_string(),
+        });
     }
     let merge_base = output.stdout.text().trim().to_string();
     let diff =
         git().args(["-c", "core.quotepath=off", "diff", "--name-only", "--no-renames", "-z", &merge_base, "HEAD"]);
-    let argv = diff.argv();
-    let output = diff.run(&cx.stop).await.map_err(|error| format!("cannot run git: {error}"))?;
+    let output = run_git(cx, &diff).await?;
     if !output.status.success() {
-        return Err(format!("`{}` failed: {}", diff.display(), output.both_tails(5).trim()));
+        return Err(ChangedFilesError::Diff {
+            command: diff.display(),
+            output: output.both_tails(5).trim().to_string(),
+        });
     }
     let files = output.stdout.text().split('\0').filter(|path| !path.is_empty()).map(str::to_string).collect();
-    Ok((files, argv))
+    Ok(Changed { files, command: diff.argv() })
+}
+
+/// Runs a git command with the check's stop: stopped is [`ChangedFilesError::Stopped`].
+async fn run_git(cx: &CheckContext, command: &Cmd) -> Result<Output, ChangedFilesError> {
+    let output = command.run(&cx.stop).await?;
+    if output.status == ExitState::Cancelled {
+        return Err(ChangedFilesError::Stopped);
+    }
+    Ok(output)
 }
 
 fn to_finding(violation: Violation) -> Finding {
@@ -284,10 +316,6 @@ fn to_finding(violation: Violation) -> Finding {
     finding.title = Some(format!("policy {}", violation.rule));
     finding.help = Some(violation.help);
     finding
-}
-
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use std::time::Duration;
 use greenlight_checker::process::Output;
 use greenlight_checker::report::{TestOutcome, TestSummary};
 use greenlight_checker::{
-    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding, FindingKind,
-    Location, Outcome, Project, ToolSpec, async_trait, check_options,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding,
+    FindingKind, Location, Outcome, Project, ToolSpec, async_trait, check_options, text,
 };
 
 pub use junit::{Junit, JunitError, parse_junit};
@@ -67,6 +67,9 @@ impl Checker for PytestChecker {
             needs: vec![ENVIRONMENT],
             default_timeout: Duration::from_secs(1800),
             expected: Duration::from_secs(10),
+            homepage: Some("https://docs.pytest.org/"),
+            // Test results are not code-scanning alerts: JUnit carries them.
+            sarif: false,
             ..CheckerInfo::new("pytest")
         }
     }
@@ -86,14 +89,10 @@ impl Checker for PytestChecker {
         }
     }
 
-    async fn run(&self, cx: &CheckContext) -> CheckResult {
-        let pytest = match cx.tool("pytest") {
-            Ok(pytest) => pytest.path.clone(),
-            Err(result) => return result,
-        };
+    async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
         let report = cx.scratch.join("junit.xml");
-        let mut command = cx
-            .cmd(&pytest)
+        let output = cx
+            .tool(&PYTEST)?
             .args(["-p", "no:cacheprovider", "-o", "junit_family=xunit1", "--color=no"])
             .arg(format!("--junitxml={}", report.display()))
             .args(&self.options.args)
@@ -102,27 +101,11 @@ impl Checker for PytestChecker {
             // `__pycache__/` next to the user's sources, and is reused by the next run.
             .env("PYTHONPYCACHEPREFIX", cx.project.root.join(".greenlight").join("pycache"))
             .env_remove("PYTHONDONTWRITEBYTECODE")
-            .env_remove("PYTEST_ADDOPTS");
-        if let Some(environment) = &cx.environment {
-            command = command.env("VIRTUAL_ENV", &environment.root).env("PATH", path_with(&environment.bin(), cx));
-        }
-        let argv = command.argv();
-        let output = match command.run(&cx.stop).await {
-            Ok(output) => output,
-            Err(error) => return CheckResult::errored(format!("cannot run pytest: {error}")).with_command(argv, None),
-        };
-        if let Some(result) = CheckResult::from_abnormal_exit("pytest", &output) {
-            return result.with_command(argv, Some(&output));
-        }
+            .env_remove("PYTEST_ADDOPTS")
+            .run()
+            .await?;
         let xml = std::fs::read_to_string(&report).ok();
-        interpret(&self.options, &output, xml.as_deref()).with_command(argv, Some(&output))
-    }
-}
-
-fn path_with(bin: &std::path::Path, cx: &CheckContext) -> String {
-    match cx.var("PATH") {
-        Some(path) if !path.is_empty() => format!("{}:{path}", bin.display()),
-        _ => bin.display().to_string(),
+        Ok(output.attach(interpret(&self.options, &output, xml.as_deref())))
     }
 }
 
@@ -153,15 +136,15 @@ fn interpret(options: &PytestOptions, output: &Output, xml: Option<&str>) -> Che
             internal_error_lines(&text)
         )),
         (4, _) => {
-            CheckResult::errored(format!("pytest was used incorrectly (exit code 4):\n{}", last_lines(&text, 15)))
+            CheckResult::errored(format!("pytest was used incorrectly (exit code 4):\n{}", text::last_lines(&text, 15)))
         }
         (_, Some(Err(error))) => CheckResult::errored(format!(
             "pytest's JUnit report cannot be read ({error}); pytest said:\n{}",
-            last_lines(&text, 15)
+            text::last_lines(&text, 15)
         )),
         (code, _) => CheckResult::errored(format!(
             "pytest exited with code {code} without writing its report (a crash or a forced exit, e.g. pytest-timeout's thread method); its last output:\n{}",
-            last_lines(&text, 20)
+            text::last_lines(&text, 20)
         )),
     }
 }
@@ -180,17 +163,19 @@ fn from_junit(code: i32, junit: Junit, text: &str) -> CheckResult {
         }
         6 => {
             let mut result = CheckResult::failed(format!("{counts}; too many warnings"));
-            result.reason =
-                Some(format!("tests pass, but the warnings exceed the configured maximum:\n{}", last_lines(text, 5)));
+            result.reason = Some(format!(
+                "tests pass, but the warnings exceed the configured maximum:\n{}",
+                text::last_lines(text, 5)
+            ));
             result
         }
         2 if summary.failed + summary.errors == 0 => {
-            CheckResult::errored(format!("pytest was interrupted (exit code 2):\n{}", last_lines(text, 15)))
+            CheckResult::errored(format!("pytest was interrupted (exit code 2):\n{}", text::last_lines(text, 15)))
         }
         _ if summary.failed + summary.errors == 0 => {
             // Exit 1 with nothing failing: a strict xpass or a plugin's verdict.
             let mut result = CheckResult::failed(counts);
-            result.reason = Some(format!("pytest exited with code {code}:\n{}", last_lines(text, 10)));
+            result.reason = Some(format!("pytest exited with code {code}:\n{}", text::last_lines(text, 10)));
             result
         }
         _ => CheckResult::failed(counts),
@@ -255,18 +240,13 @@ fn conftest_error(text: &str) -> Option<String> {
     let excerpt = &text[start..];
     Some(format!(
         "a conftest.py could not be imported, so no test ran; fix the import error it shows:\n{}",
-        last_lines(excerpt, 15)
+        text::last_lines(excerpt, 15)
     ))
 }
 
 fn internal_error_lines(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|line| line.starts_with("INTERNALERROR>")).collect();
-    if lines.is_empty() { last_lines(text, 15) } else { last_lines(&lines.join("\n"), 15) }
-}
-
-fn last_lines(text: &str, count: usize) -> String {
-    let lines: Vec<&str> = text.trim_end().lines().collect();
-    lines[lines.len().saturating_sub(count)..].join("\n")
+    if lines.is_empty() { text::last_lines(text, 15) } else { text::last_lines(&lines.join("\n"), 15) }
 }
 
 /// The `Outcome` a JUnit summary implies on its own (for tests of the parser).

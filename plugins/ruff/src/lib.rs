@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use greenlight_checker::process::Output;
 use greenlight_checker::{
-    CheckContext, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigSource, Detection, Finding, FindingKind,
-    Outcome, Project, ToolSpec, async_trait, check_options,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigSource, Detection, Finding,
+    Outcome, Project, ToolSpec, async_trait, check_options, text,
 };
 
-pub use parse::{RuffDiagnostic, parse_diagnostics, parse_findings};
+pub use parse::{Applicability, Mode, RuffDiagnostic, RuffFix, RuffLocation, parse_diagnostics, parse_findings};
 
 /// Most bytes of JSON read from `ruff format`'s stdout.
 const STDOUT_REPORT_LIMIT: usize = 512 * 1024 * 1024;
@@ -64,12 +64,6 @@ pub fn checker(id: &str, source: &ConfigSource) -> Option<Arc<dyn Checker>> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Check,
-    Format,
-}
-
 #[derive(Debug)]
 struct RuffChecker {
     mode: Mode,
@@ -90,6 +84,14 @@ impl Checker for RuffChecker {
             tools: vec![RUFF],
             default_timeout: Duration::from_secs(300),
             expected: Duration::from_millis(300),
+            tool_name: Some(match self.mode {
+                Mode::Check => "ruff",
+                Mode::Format => "ruff format",
+            }),
+            homepage: Some(match self.mode {
+                Mode::Check => "https://docs.astral.sh/ruff/",
+                Mode::Format => "https://docs.astral.sh/ruff/formatter/",
+            }),
             ..CheckerInfo::new(match self.mode {
                 Mode::Check => "ruff check",
                 Mode::Format => "ruff format --check",
@@ -107,62 +109,45 @@ impl Checker for RuffChecker {
         }
     }
 
-    async fn run(&self, cx: &CheckContext) -> CheckResult {
-        let ruff = match cx.tool("ruff") {
-            Ok(ruff) => ruff.path.clone(),
-            Err(result) => return result,
-        };
+    async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
         let report_file = cx.scratch.join(format!("{}.json", self.id()));
-        let mut command = cx.cmd(&ruff);
-        command = match self.mode {
-            Mode::Check => command.arg("check"),
-            Mode::Format if cx.fix => command.arg("format"),
-            Mode::Format => command.args(["format", "--check"]),
-        };
-        if cx.fix && self.mode == Mode::Check {
-            command = command.arg("--fix");
-        }
-        command = command.args(["--output-format", "json", "--no-cache", "--extend-exclude", ".greenlight"]);
-        if self.mode == Mode::Check {
-            // `ruff check` writes its report to a file; `ruff format` has no such option, so its
-            // JSON is read from stdout, kept whole.
-            command = command.arg("--output-file").arg(&report_file);
-        } else {
-            command = command.capture_limit(STDOUT_REPORT_LIMIT);
-        }
-        command = command.args(&self.options.args);
-        if cx.fix && self.mode == Mode::Format {
-            // `ruff format` (without --check) has no JSON report: it rewrites files and says so.
-            command = command.args(if self.options.paths.is_empty() {
-                vec![".".to_string()]
-            } else {
-                self.options.paths.clone()
-            });
-        } else if self.options.paths.is_empty() {
-            command = command.arg(".");
-        } else {
-            command = command.args(&self.options.paths);
-        }
-        let argv = command.argv();
-        let output = match command.run(&cx.stop).await {
-            Ok(output) => output,
-            Err(error) => {
-                return CheckResult::errored(format!("cannot run ruff: {error}")).with_command(argv, None);
-            }
-        };
-        if let Some(result) = CheckResult::from_abnormal_exit("ruff", &output) {
-            return result.with_command(argv, Some(&output));
-        }
+        let ruff = cx.tool(&RUFF)?.args(ruff_args(self.mode, cx.fix, &self.options, &report_file));
+        // `ruff check` writes its report to a file; `ruff format` has no such option, so its
+        // JSON is read from stdout, kept whole.
+        let ruff = if self.mode == Mode::Format { ruff.capture_limit(STDOUT_REPORT_LIMIT) } else { ruff };
+        let output = ruff.run().await?;
         let report = match self.mode {
             Mode::Check => std::fs::read(&report_file).unwrap_or_default(),
             Mode::Format if output.stdout.is_complete() => output.stdout.bytes(),
             Mode::Format => {
-                return CheckResult::errored(format!("ruff printed more than {STDOUT_REPORT_LIMIT} bytes; narrow `paths` in [tool.greenlight.ruff-format]"))
-                    .with_command(argv, Some(&output));
+                return Err(output.error(format!(
+                    "ruff printed more than {STDOUT_REPORT_LIMIT} bytes; narrow `paths` in [tool.greenlight.ruff-format]"
+                )));
             }
         };
-        interpret(self.mode, cx, &report, &output).with_command(argv, Some(&output))
+        Ok(output.attach(interpret(self.mode, cx, &report, &output)))
     }
+}
+
+/// The arguments of ruff (after the program) for `mode`.
+fn ruff_args(mode: Mode, fix: bool, options: &RuffOptions, report_file: &std::path::Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = match mode {
+        Mode::Check if fix => vec!["check".into(), "--fix".into()],
+        Mode::Check => vec!["check".into()],
+        Mode::Format if fix => vec!["format".into()],
+        Mode::Format => vec!["format".into(), "--check".into()],
+    };
+    args.extend(["--output-format", "json", "--no-cache", "--extend-exclude", ".greenlight"].map(Into::into));
+    if mode == Mode::Check {
+        args.extend(["--output-file".into(), report_file.as_os_str().to_os_string()]);
+    }
+    args.extend(options.args.iter().map(Into::into));
+    if options.paths.is_empty() {
+        args.push(".".into());
+    } else {
+        args.extend(options.paths.iter().map(Into::into));
+    }
+    args
 }
 
 /// Decides the outcome from ruff's exit code and its JSON report.
@@ -170,14 +155,17 @@ fn interpret(mode: Mode, cx: &CheckContext, report: &[u8], output: &Output) -> C
     let code = output.status.code().unwrap_or(-1);
     if mode == Mode::Format && cx.fix {
         return match code {
-            0 => CheckResult::passed(first_line_or(&output.stdout.text(), "formatted")),
+            0 => CheckResult::passed(match text::first_line(&output.stdout.text()) {
+                "" => "formatted".to_string(),
+                line => line.to_string(),
+            }),
             _ => errored_with_output("ruff format", code, output),
         };
     }
     let parsed = if report.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        Some(parse_findings(report, &cx.project.root, mode == Mode::Format))
+        Some(parse_findings(report, &cx.project.root, mode))
     };
     match (code, parsed) {
         (0..=2, Some(Ok(findings))) if code == 0 || !findings.is_empty() => summarize(mode, findings),
@@ -214,7 +202,7 @@ fn summarize(mode: Mode, findings: Vec<Finding>) -> CheckResult {
     let summary = match mode {
         Mode::Check => {
             let fixable = findings.iter().filter(|finding| finding.fix_available).count();
-            let mut summary = plural(findings.len(), "finding");
+            let mut summary = text::plural(findings.len(), "finding");
             if fixable > 0 {
                 summary.push_str(&format!(" ({fixable} fixable)"));
             }
@@ -224,10 +212,10 @@ fn summarize(mode: Mode, findings: Vec<Finding>) -> CheckResult {
             let unformatted = findings.len() - syntax;
             let mut parts = Vec::new();
             if unformatted > 0 {
-                parts.push(format!("{} would be reformatted", plural(unformatted, "file")));
+                parts.push(format!("{} would be reformatted", text::plural(unformatted, "file")));
             }
             if syntax > 0 {
-                parts.push(format!("{} with syntax errors", plural(syntax, "file")));
+                parts.push(format!("{} with syntax errors", text::plural(syntax, "file")));
             }
             parts.join(", ")
         }
@@ -235,19 +223,4 @@ fn summarize(mode: Mode, findings: Vec<Finding>) -> CheckResult {
     let mut result = CheckResult::new(Outcome::Failed, summary);
     result.findings = findings;
     result
-}
-
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
-}
-
-fn first_line_or(text: &str, default: &str) -> String {
-    text.lines()
-        .find(|line| !line.trim().is_empty())
-        .map_or_else(|| default.to_string(), |line| line.trim().to_string())
-}
-
-/// Marks formatting findings as such (used by the parser for `ruff format`).
-pub(crate) fn format_kind(is_format: bool, code: &str) -> FindingKind {
-    if is_format && code == "unformatted" { FindingKind::Format } else { FindingKind::Lint }
 }

@@ -2,8 +2,17 @@
 
 use std::path::Path;
 
-use greenlight_checker::{Finding, Location, Severity, relative_to};
+use greenlight_checker::{Finding, FindingKind, Location, Severity, relative_to};
 use serde::Deserialize;
+
+/// Which ruff command wrote the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `ruff check`: lint findings.
+    Check,
+    /// `ruff format --check`: files that would be reformatted (and syntax errors).
+    Format,
+}
 
 /// One diagnostic of ruff's JSON array.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,12 +56,27 @@ pub struct RuffLocation {
 /// A fix ruff can apply.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RuffFix {
-    /// `safe`, `unsafe` or `display-only`.
+    /// When ruff applies it.
     #[serde(default)]
-    pub applicability: Option<String>,
+    pub applicability: Option<Applicability>,
     /// What the fix does.
     #[serde(default)]
     pub message: Option<String>,
+}
+
+/// When ruff applies a fix (ruff's own three levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Applicability {
+    /// Applied by `ruff check --fix` (and so by `greenlight run --fix`).
+    Safe,
+    /// Applied only with `--unsafe-fixes`.
+    Unsafe,
+    /// Shown, never applied.
+    DisplayOnly,
+    /// A level this ruff does not know yet: treated as applicable, as ruff offers it.
+    #[serde(other)]
+    Other,
 }
 
 /// Parses ruff's JSON array.
@@ -62,12 +86,12 @@ pub fn parse_diagnostics(bytes: &[u8]) -> Result<Vec<RuffDiagnostic>, serde_json
 
 /// Parses ruff's JSON array straight into findings, one diagnostic at a time (large reports
 /// are never held twice in memory).
-pub fn parse_findings(bytes: &[u8], root: &Path, is_format: bool) -> Result<Vec<Finding>, serde_json::Error> {
+pub fn parse_findings(bytes: &[u8], root: &Path, mode: Mode) -> Result<Vec<Finding>, serde_json::Error> {
     use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
     struct Findings<'a> {
         root: &'a Path,
-        is_format: bool,
+        mode: Mode,
     }
     impl<'de> DeserializeSeed<'de> for Findings<'_> {
         type Value = Vec<Finding>;
@@ -83,20 +107,20 @@ pub fn parse_findings(bytes: &[u8], root: &Path, is_format: bool) -> Result<Vec<
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             let mut findings = Vec::with_capacity(seq.size_hint().unwrap_or(0));
             while let Some(diagnostic) = seq.next_element::<RuffDiagnostic>()? {
-                findings.push(diagnostic.to_finding(self.root, self.is_format));
+                findings.push(diagnostic.to_finding(self.root, self.mode));
             }
             Ok(findings)
         }
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let findings = Findings { root, is_format }.deserialize(&mut deserializer)?;
+    let findings = Findings { root, mode }.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(findings)
 }
 
 impl RuffDiagnostic {
     /// The finding for this diagnostic, with the path made relative to `root`.
-    pub fn to_finding(&self, root: &Path, is_format: bool) -> Finding {
+    pub fn to_finding(&self, root: &Path, mode: Mode) -> Finding {
         let code = self.code.clone().unwrap_or_else(|| "ruff".to_string());
         let path = relative_to(root, Path::new(&self.filename));
         let location = Location {
@@ -107,7 +131,8 @@ impl RuffDiagnostic {
             end_column: self.end_location.map(|l| l.column),
         };
         let mut finding = Finding::new(code.clone(), self.message.clone(), Some(location));
-        finding.kind = crate::format_kind(is_format, &code);
+        finding.kind =
+            if mode == Mode::Format && code == "unformatted" { FindingKind::Format } else { FindingKind::Lint };
         finding.severity = match self.severity.as_deref() {
             Some("warning") => Severity::Warning,
             _ => Severity::Error,
@@ -117,14 +142,13 @@ impl RuffDiagnostic {
             Some(name) if name != &code => format!("ruff {code} ({name})"),
             _ => format!("ruff {code}"),
         });
-        // A fix that ruff applies with `--fix` (safe); unsafe fixes need --unsafe-fixes.
-        finding.fix_available =
-            self.fix.as_ref().is_some_and(|fix| fix.applicability.as_deref() != Some("display-only"));
+        // A fix ruff offers to apply (safe with `--fix`; unsafe ones need --unsafe-fixes).
+        let applicability = self.fix.as_ref().map(|fix| fix.applicability);
+        finding.fix_available = applicability.is_some_and(|level| level != Some(Applicability::DisplayOnly));
         if finding.fix_available && code == "unformatted" {
             finding.help = Some("run `ruff format` (or `greenlight run --fix`)".to_string());
         } else if let Some(message) = self.fix.as_ref().and_then(|fix| fix.message.clone()) {
-            let unsafe_fix = self.fix.as_ref().and_then(|fix| fix.applicability.as_deref()) == Some("unsafe");
-            finding.help = Some(if unsafe_fix {
+            finding.help = Some(if applicability == Some(Some(Applicability::Unsafe)) {
                 format!("{message} (unsafe fix: `ruff check --fix --unsafe-fixes`)")
             } else {
                 message
@@ -144,7 +168,8 @@ mod tests {
     #[test]
     fn parses_recorded_check_output() {
         let diagnostics = parse_diagnostics(include_bytes!("../tests/data/check-findings.json")).unwrap();
-        let findings: Vec<Finding> = diagnostics.iter().map(|d| d.to_finding(Path::new("/project"), false)).collect();
+        let findings: Vec<Finding> =
+            diagnostics.iter().map(|d| d.to_finding(Path::new("/project"), Mode::Check)).collect();
         type Row = (String, String, Option<u32>, Option<u32>, bool);
         let summary: Vec<Row> = findings
             .iter()
@@ -170,7 +195,8 @@ mod tests {
     #[test]
     fn parses_format_output_with_syntax_error() {
         let diagnostics = parse_diagnostics(include_bytes!("../tests/data/format-with-syntax-error.json")).unwrap();
-        let findings: Vec<Finding> = diagnostics.iter().map(|d| d.to_finding(Path::new("/project"), true)).collect();
+        let findings: Vec<Finding> =
+            diagnostics.iter().map(|d| d.to_finding(Path::new("/project"), Mode::Format)).collect();
         assert_eq!(findings.len(), 2);
         assert_eq!(findings[0].rule, "invalid-syntax");
         assert_eq!(findings[1].rule, "unformatted");
@@ -181,11 +207,14 @@ mod tests {
     #[test]
     fn streaming_parse_matches() {
         let bytes = include_bytes!("../tests/data/check-findings.json");
-        let streamed = parse_findings(bytes, Path::new("/project"), false).unwrap();
-        let whole: Vec<Finding> =
-            parse_diagnostics(bytes).unwrap().iter().map(|d| d.to_finding(Path::new("/project"), false)).collect();
+        let streamed = parse_findings(bytes, Path::new("/project"), Mode::Check).unwrap();
+        let whole: Vec<Finding> = parse_diagnostics(bytes)
+            .unwrap()
+            .iter()
+            .map(|d| d.to_finding(Path::new("/project"), Mode::Check))
+            .collect();
         assert_eq!(streamed, whole);
-        assert!(parse_findings(b"[] trailing", Path::new("/"), false).is_err());
+        assert!(parse_findings(b"[] trailing", Path::new("/"), Mode::Check).is_err());
     }
 
     #[test]

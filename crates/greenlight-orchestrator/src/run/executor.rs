@@ -224,7 +224,7 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                             check = %node.id,
                             "cache: not used: what the check reads besides the project's files could not be read"
                         );
-                        return Execution::Fresh(checker.run(&cx).await, None);
+                        return Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, None);
                     };
                     let files = shared
                         .files
@@ -240,7 +240,7 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 }
                 _ => None,
             };
-            Execution::Fresh(checker.run(&cx).await, parts)
+            Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, parts)
         }
     }
 }

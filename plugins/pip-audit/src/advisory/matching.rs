@@ -44,11 +44,24 @@ pub(crate) enum Event {
     Limit(Version),
 }
 
+/// A range event greenlight cannot match on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum EventError {
+    /// Its version is not a PEP 440 version.
+    #[error("`{kind}: {value}` is not a PEP 440 version")]
+    Version { kind: String, value: String },
+    /// An event kind OSV does not define.
+    #[error("unknown range event `{0}`")]
+    Kind(String),
+}
+
 impl Event {
     /// Parses `kind: value`. `Ok(None)` for an event that changes nothing (`limit: "*"`);
     /// `Err` for a version that is not PEP 440 or an unknown kind.
-    pub(crate) fn parse(kind: &str, value: &str) -> Result<Option<Event>, String> {
-        let version = || parse_version(value).ok_or_else(|| format!("`{kind}: {value}` is not a PEP 440 version"));
+    pub(crate) fn parse(kind: &str, value: &str) -> Result<Option<Event>, EventError> {
+        let version = || {
+            parse_version(value).ok_or_else(|| EventError::Version { kind: kind.to_string(), value: value.to_string() })
+        };
         Ok(Some(match kind {
             "introduced" if value.trim() == "0" => Event::Introduced(Bound::Zero),
             "introduced" => Event::Introduced(Bound::At(version()?)),
@@ -56,7 +69,7 @@ impl Event {
             "last_affected" => Event::LastAffected(version()?),
             "limit" if value.trim() == "*" => return Ok(None),
             "limit" => Event::Limit(version()?),
-            other => return Err(format!("unknown range event `{other}`")),
+            other => return Err(EventError::Kind(other.to_string())),
         }))
     }
 
@@ -244,9 +257,9 @@ mod tests {
 
     #[test]
     fn invalid_and_unknown_events() {
-        assert!(Event::parse("fixed", "2019-09-12").unwrap_err().contains("not a PEP 440 version"));
+        assert!(Event::parse("fixed", "2019-09-12").unwrap_err().to_string().contains("not a PEP 440 version"));
         assert!(Event::parse("fixed", "0.2.0-n653").is_err());
-        assert!(Event::parse("removed", "1.0").unwrap_err().contains("unknown range event"));
+        assert!(Event::parse("removed", "1.0").unwrap_err().to_string().contains("unknown range event"));
     }
 
     #[test]

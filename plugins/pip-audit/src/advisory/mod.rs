@@ -27,7 +27,7 @@ mod server;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use greenlight_checker::normalize_name;
@@ -125,7 +125,7 @@ pub struct Advisory {
     /// The record as JSON, to serve the full record.
     source: String,
     /// The record as served (JSON), made on first use.
-    served: OnceLock<Result<String, String>>,
+    served: OnceLock<Result<String, Arc<serde_json::Error>>>,
 }
 
 impl Advisory {
@@ -171,20 +171,32 @@ impl Advisory {
     /// normal form (pip-audit compares them with its canonical names), versions as strings,
     /// and `ECOSYSTEM` ranges whose versions are not PEP 440 left out (pip-audit would fail on
     /// them).
-    pub fn to_osv_json(&self) -> Result<&str, String> {
+    pub fn to_osv_json(&self) -> Result<&str, RecordError> {
         self.served
             .get_or_init(|| {
                 let mut record = self.source_value()?;
                 normalize_record(&mut record);
-                serde_json::to_string(&record).map_err(|error| error.to_string())
+                Ok(serde_json::to_string(&record)?)
             })
             .as_deref()
-            .map_err(|error| format!("{}: {error}", self.path.display()))
+            .map_err(|error| RecordError { path: self.path.clone(), error: error.clone() })
     }
 
-    fn source_value(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_str(&self.source).map_err(|error| error.to_string())
+    fn source_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(&self.source)
     }
+}
+
+/// A record that cannot be served as JSON (the endpoint answers with an HTTP error, so the
+/// client sees the failure).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {error}", path.display())]
+pub struct RecordError {
+    /// The record's file.
+    pub path: PathBuf,
+    /// What JSON said.
+    #[source]
+    pub error: Arc<serde_json::Error>,
 }
 
 impl AdvisoryDb {

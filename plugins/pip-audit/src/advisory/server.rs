@@ -22,7 +22,7 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{AdvisoryDb, ECOSYSTEM};
+use super::{Advisory, AdvisoryDb, ECOSYSTEM};
 
 /// Largest request body accepted (a querybatch of 1,000 queries is ~100 KiB).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -125,7 +125,7 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
             match state.db.get(id) {
                 Some(advisory) => match advisory.to_osv_json() {
                     Ok(json) => json_response(StatusCode::OK, json.to_string()),
-                    Err(error) => error_response(StatusCode::INTERNAL_SERVER_ERROR, 13, &error),
+                    Err(error) => error_response(StatusCode::INTERNAL_SERVER_ERROR, 13, &error.to_string()),
                 },
                 None => error_response(StatusCode::NOT_FOUND, 5, "Bug not found."),
             }
@@ -175,54 +175,80 @@ struct Batch {
     queries: Vec<Query>,
 }
 
+/// Why the endpoint cannot answer a query (the client gets it with HTTP 400).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum QueryError {
+    #[error("commit queries are not supported: this endpoint serves PyPI advisories by version")]
+    Commit,
+    #[error("the query has no `package`")]
+    NoPackage,
+    #[error("give the version in `version` or in the purl, not both")]
+    TwoVersions,
+    #[error("the query's package has no `name` (or `purl`)")]
+    NoName,
+    #[error("only the PyPI ecosystem is served, not `{0}`")]
+    Ecosystem(String),
+    #[error("the query's package has no `ecosystem`")]
+    NoEcosystem,
+    #[error("only pkg:pypi purls are served, not `{0}`")]
+    PurlType(String),
+    #[error("the purl `{0}` names no package")]
+    PurlName(String),
+}
+
 /// The package name and version a query asks about, or why it is invalid.
-fn resolve(query: &Query) -> Result<(String, Option<String>), String> {
+fn resolve(query: &Query) -> Result<(String, Option<String>), QueryError> {
     if query.commit.is_some() {
-        return Err("commit queries are not supported: this endpoint serves PyPI advisories by version".to_string());
+        return Err(QueryError::Commit);
     }
     let Some(package) = &query.package else {
-        return Err("the query has no `package`".to_string());
+        return Err(QueryError::NoPackage);
     };
     if let Some(purl) = &package.purl {
         let (name, purl_version) = parse_purl(purl)?;
         if purl_version.is_some() && query.version.is_some() {
-            return Err("give the version in `version` or in the purl, not both".to_string());
+            return Err(QueryError::TwoVersions);
         }
         return Ok((name, purl_version.or_else(|| query.version.clone())));
     }
     let Some(name) = package.name.as_deref().filter(|name| !name.trim().is_empty()) else {
-        return Err("the query's package has no `name` (or `purl`)".to_string());
+        return Err(QueryError::NoName);
     };
     match package.ecosystem.as_deref() {
         Some(ECOSYSTEM) => Ok((name.to_string(), query.version.clone())),
-        Some(other) => Err(format!("only the PyPI ecosystem is served, not `{other}`")),
-        None => Err("the query's package has no `ecosystem`".to_string()),
+        Some(other) => Err(QueryError::Ecosystem(other.to_string())),
+        None => Err(QueryError::NoEcosystem),
     }
 }
 
 /// `pkg:pypi/<name>[@<version>]` (qualifiers and subpath ignored).
-fn parse_purl(purl: &str) -> Result<(String, Option<String>), String> {
-    let rest = purl.strip_prefix("pkg:pypi/").ok_or_else(|| format!("only pkg:pypi purls are served, not `{purl}`"))?;
+fn parse_purl(purl: &str) -> Result<(String, Option<String>), QueryError> {
+    let rest = purl.strip_prefix("pkg:pypi/").ok_or_else(|| QueryError::PurlType(purl.to_string()))?;
     let rest = rest.split(['?', '#']).next().unwrap_or_default();
     let (name, version) = match rest.split_once('@') {
         Some((name, version)) => (name, Some(version.to_string())),
         None => (rest, None),
     };
     if name.is_empty() {
-        return Err(format!("the purl `{purl}` names no package"));
+        return Err(QueryError::PurlName(purl.to_string()));
     }
     Ok((name.to_string(), version))
 }
 
-fn answer_query(state: &State, query: &Query) -> Response<Full<Bytes>> {
-    let (name, version) = match resolve(query) {
-        Ok(resolved) => resolved,
-        Err(message) => return error_response(StatusCode::BAD_REQUEST, 3, &message),
-    };
+/// The advisories a valid query matches (the query is counted).
+fn matching<'a>(state: &'a State, query: &Query) -> Result<Vec<&'a Advisory>, QueryError> {
+    let (name, version) = resolve(query)?;
     state.queries.fetch_add(1, Ordering::Relaxed);
-    let advisories = match &version {
+    Ok(match &version {
         Some(version) => state.db.query(&name, version),
         None => state.db.advisories_for(&name),
+    })
+}
+
+fn answer_query(state: &State, query: &Query) -> Response<Full<Bytes>> {
+    let advisories = match matching(state, query) {
+        Ok(advisories) => advisories,
+        Err(error) => return error_response(StatusCode::BAD_REQUEST, 3, &error.to_string()),
     };
     if advisories.is_empty() {
         return json_response(StatusCode::OK, "{}".to_string());
@@ -237,7 +263,7 @@ fn answer_query(state: &State, query: &Query) -> Response<Full<Bytes>> {
                 body.push_str(json);
             }
             // Never answer with fewer advisories than match: the client must see the failure.
-            Err(error) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, 13, &error),
+            Err(error) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, 13, &error.to_string()),
         }
     }
     body.push_str("]}");
@@ -250,14 +276,9 @@ fn answer_batch(state: &State, batch: &Batch) -> Response<Full<Bytes>> {
     }
     let mut results = Vec::with_capacity(batch.queries.len());
     for query in &batch.queries {
-        let (name, version) = match resolve(query) {
-            Ok(resolved) => resolved,
-            Err(message) => return error_response(StatusCode::BAD_REQUEST, 3, &message),
-        };
-        state.queries.fetch_add(1, Ordering::Relaxed);
-        let advisories = match &version {
-            Some(version) => state.db.query(&name, version),
-            None => state.db.advisories_for(&name),
+        let advisories = match matching(state, query) {
+            Ok(advisories) => advisories,
+            Err(error) => return error_response(StatusCode::BAD_REQUEST, 3, &error.to_string()),
         };
         if advisories.is_empty() {
             results.push(serde_json::json!({}));

@@ -1,0 +1,218 @@
+//! Running a check's tools: the one place where a command's failure to start, its death by a
+//! signal, its timeout and its cancellation become the check's outcome.
+//!
+//! A checker builds a [`ToolInvocation`] ([`CheckContext::tool`] for a declared tool), runs
+//! it, and gets a [`ToolOutput`] only when the tool exited on its own; every other end is a
+//! [`CheckError`] with the command line attached, returned with `?`. What the exit code and the
+//! output mean is the checker's pure interpret step.
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::time::Duration;
+
+use greenlight_process::{Cmd, ExitState, Output, ProcessError, Stop};
+
+use crate::ToolSpec;
+use crate::context::{CheckContext, ResolvedTool};
+use crate::error::CheckError;
+use crate::result::CheckResult;
+
+/// Lines of output kept in the reason of a tool that crashed.
+const CRASH_TAIL_LINES: usize = 20;
+
+impl CheckContext {
+    /// The declared tool `spec` as resolved for this run.
+    ///
+    /// The orchestrator reports missing tools before running a check, so this only fails when
+    /// a check asks for a tool it did not declare in [`crate::CheckerInfo::tools`].
+    pub fn resolved(&self, spec: &ToolSpec) -> Result<&ResolvedTool, CheckError> {
+        self.tools.get(spec.name).ok_or_else(|| {
+            CheckError::errored(format!(
+                "the tool `{}` was not resolved for this check (a bug: declare it in CheckerInfo::tools)",
+                spec.name
+            ))
+        })
+    }
+
+    /// An invocation of the declared tool `spec`: its resolved executable, run in the project
+    /// root with the check's log and allowed variables ([`CheckContext::cmd`]); a tool that
+    /// must come from the project environment also runs with that environment's `bin` first
+    /// on `PATH` and `VIRTUAL_ENV` set.
+    pub fn tool(&self, spec: &ToolSpec) -> Result<ToolInvocation, CheckError> {
+        let tool = self.resolved(spec)?;
+        let mut command = self.cmd(&tool.path);
+        if spec.in_environment
+            && let Some(environment) = &self.environment
+        {
+            command = command.env("VIRTUAL_ENV", &environment.root).env("PATH", self.path_with(&environment.bin()));
+        }
+        Ok(ToolInvocation { hint: Some(spec.install_hint), ..self.invocation(spec.name, command) })
+    }
+
+    /// An invocation of `command`, called `name` in messages (`git`, `gitleaks --help`), that
+    /// stops with the check: for commands that are not a declared tool, or that need a [`Cmd`]
+    /// set up otherwise (no log file, another directory).
+    pub fn invocation(&self, name: impl Into<String>, command: Cmd) -> ToolInvocation {
+        ToolInvocation { name: name.into(), hint: None, command, stop: self.stop.clone() }
+    }
+
+    /// The user's `PATH` (as captured for the run) with `dir` in front.
+    pub fn path_with(&self, dir: &Path) -> OsString {
+        let mut path = dir.as_os_str().to_os_string();
+        if let Some(rest) = self.var("PATH").filter(|rest| !rest.is_empty()) {
+            path.push(":");
+            path.push(rest);
+        }
+        path
+    }
+}
+
+/// A command a check runs, named for messages; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct ToolInvocation {
+    name: String,
+    hint: Option<&'static str>,
+    command: Cmd,
+    stop: Stop,
+}
+
+impl ToolInvocation {
+    /// How messages call the tool (`python -m build` rather than `build`).
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Adds one argument.
+    #[must_use]
+    pub fn arg(self, arg: impl AsRef<OsStr>) -> Self {
+        self.map(|command| command.arg(arg))
+    }
+
+    /// Adds arguments.
+    #[must_use]
+    pub fn args<I, S>(self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.map(|command| command.args(args))
+    }
+
+    /// Sets an environment variable.
+    #[must_use]
+    pub fn env(self, name: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.map(|command| command.env(name, value))
+    }
+
+    /// Removes an environment variable.
+    #[must_use]
+    pub fn env_remove(self, name: impl AsRef<OsStr>) -> Self {
+        self.map(|command| command.env_remove(name))
+    }
+
+    /// Runs in `dir` instead of the project root.
+    #[must_use]
+    pub fn current_dir(self, dir: impl AsRef<Path>) -> Self {
+        self.map(|command| command.current_dir(dir))
+    }
+
+    /// Keeps at most this many bytes of each stream in memory.
+    #[must_use]
+    pub fn capture_limit(self, bytes: usize) -> Self {
+        self.map(|command| command.capture_limit(bytes))
+    }
+
+    /// Stops the tool (and its process group) after this long: [`CheckError::TimedOut`].
+    #[must_use]
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.map(|command| command.timeout(timeout))
+    }
+
+    /// Changes the underlying [`Cmd`] in any other way.
+    #[must_use]
+    pub fn map(mut self, change: impl FnOnce(Cmd) -> Cmd) -> Self {
+        self.command = change(self.command);
+        self
+    }
+
+    /// The command line, program first (for the report).
+    pub fn argv(&self) -> Vec<String> {
+        self.command.argv()
+    }
+
+    /// The command line for messages, shell-quoted.
+    pub fn display(&self) -> String {
+        self.command.display()
+    }
+
+    /// Runs the tool until it exits, or until its timeout or the check's stop.
+    ///
+    /// `Ok` only when it exited on its own, whatever its exit code. A tool that cannot be
+    /// started, or that was killed by a signal, is [`CheckError::Errored`]; one past its
+    /// timeout is [`CheckError::TimedOut`]; one stopped with the check is
+    /// [`CheckError::Cancelled`]. Each carries the command line.
+    pub async fn run(self) -> Result<ToolOutput, CheckError> {
+        let argv = self.command.argv();
+        let output = match self.command.run(&self.stop).await {
+            Ok(output) => output,
+            Err(error) => {
+                let hint = match (&error, self.hint) {
+                    (ProcessError::NotFound { .. }, Some(hint)) => format!("; {hint}"),
+                    _ => String::new(),
+                };
+                return Err(
+                    CheckError::errored(format!("cannot run {}: {error}{hint}", self.name)).with_command(argv, None)
+                );
+            }
+        };
+        let name = &self.name;
+        let error = match output.status {
+            ExitState::Exited(_) => return Ok(ToolOutput { argv, output }),
+            ExitState::TimedOut => CheckError::timed_out(format!("{name} timed out"), None),
+            ExitState::Cancelled => CheckError::Cancelled { summary: format!("{name} was cancelled"), command: None },
+            ExitState::Signaled(_) => {
+                let tail = output.both_tails(CRASH_TAIL_LINES);
+                let tail = if tail.is_empty() { "(no output)".to_string() } else { tail };
+                CheckError::errored(format!("{name} crashed: {}\n{tail}", output.status))
+            }
+        };
+        Err(error.with_command(argv, None))
+    }
+}
+
+/// A tool that exited on its own: its command line and output, for the checker's interpret
+/// step. Dereferences to the [`Output`].
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    /// The command line that ran, program first.
+    pub argv: Vec<String>,
+    /// How it ended and what it printed.
+    pub output: Output,
+}
+
+impl ToolOutput {
+    /// Its exit code (`-1` when the platform gave none).
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    /// `result` with this command line and exit code as the check's command.
+    pub fn attach(&self, result: CheckResult) -> CheckResult {
+        result.with_command(self.argv.clone(), Some(&self.output))
+    }
+
+    /// `errored` because of `reason`, with this command line and exit code.
+    pub fn error(&self, reason: impl Into<String>) -> CheckError {
+        CheckError::errored(reason).with_command(self.argv.clone(), self.output.status.code())
+    }
+}
+
+impl std::ops::Deref for ToolOutput {
+    type Target = Output;
+
+    fn deref(&self) -> &Output {
+        &self.output
+    }
+}
