@@ -578,12 +578,13 @@ pub(crate) fn quote_words<'a>(words: impl IntoIterator<Item = &'a OsString>) -> 
 
 fn quote_os(word: &OsStr) -> String {
     match word.to_str() {
-        Some(word) => shell_quote(word),
+        Some(word) => greenlight_report::text::shell_quote(word),
         None => ansi_c_quote(word.as_bytes()),
     }
 }
 
 /// `$'...'` quoting (bash, zsh, ksh, POSIX.1-2024 sh): UTF-8 text as is, other bytes as `\xNN`.
+/// For words that are not UTF-8, which `text::shell_quote` (strings) cannot take.
 fn ansi_c_quote(bytes: &[u8]) -> String {
     let mut out = String::from("$'");
     for chunk in bytes.utf8_chunks() {
@@ -603,25 +604,10 @@ fn ansi_c_quote(bytes: &[u8]) -> String {
     out
 }
 
-/// Quotes a word for display in a POSIX shell when it needs it.
-fn shell_quote(word: &str) -> String {
-    let plain =
-        !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_./=:@,+%".contains(&byte));
-    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStringExt as _;
-
-    #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("ruff"), "ruff");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
-    }
 
     #[test]
     fn non_utf8_words_are_quoted_exactly() {
@@ -630,5 +616,6 @@ mod tests {
         let command = Cmd::new("ls").arg(OsString::from_vec(b"a\xfeb".to_vec()));
         assert_eq!(command.display(), "ls $'a\\xfeb'");
         assert_eq!(command.argv(), ["ls", "a\u{fffd}b"]);
+        assert_eq!(Cmd::new("echo").args(["it's", "plain"]).display(), "echo 'it'\\''s' plain");
     }
 }

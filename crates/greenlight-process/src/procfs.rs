@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 /// The environment variable every started process gets: `<owner pid>-<owner start>-<serial>`.
 /// Descendants inherit it, so what a command started can be found after it left the group.
-pub const TAG_VARIABLE: &str = "GREENLIGHT_PROCESS_TAG";
+pub const TAG_VARIABLE: &str = greenlight_env::EnvVars::GREENLIGHT_PROCESS_TAG;
 
 /// The fields of `/proc/<pid>/stat` this crate uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
