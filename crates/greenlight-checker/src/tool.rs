@@ -124,6 +124,12 @@ impl ToolInvocation {
         self.map(|command| command.capture_limit(bytes))
     }
 
+    /// Keeps at most this many bytes of stdout in memory (stderr keeps its own limit).
+    #[must_use]
+    pub fn stdout_limit(self, bytes: usize) -> Self {
+        self.map(|command| command.stdout_limit(bytes))
+    }
+
     /// Stops the tool (and its process group) after this long: [`CheckError::TimedOut`].
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> Self {
