@@ -240,13 +240,18 @@ fn ctrl_c_cancels_writes_the_report_and_exits_130() {
 fn a_killed_run_takes_its_tools_along_and_the_next_run_kills_the_rest() {
     let project = with_fake_ruff(
         "sleep 300 & echo $! > member.pid; setsid sleep 301 >/dev/null 2>&1 & echo $! > escaped.pid; \
-         echo $$ > tool.pid; sleep 300",
+         echo $$ > tool.pid; exec sleep 300",
     );
     let mut child = spawn_greenlight(project.path(), &["run", "ruff-check", "--no-progress"]);
     let pid = |name: &str| std::fs::read_to_string(project.path().join(name)).unwrap_or_default();
     let started =
         || ["tool.pid", "member.pid", "escaped.pid"].iter().all(|name| pid(name).trim().parse::<u32>().is_ok());
     assert!(wait_for(Duration::from_secs(20), started), "the fake tool never started");
+    let runs_sleep = || {
+        std::fs::read(format!("/proc/{}/cmdline", pid("escaped.pid").trim()))
+            .is_ok_and(|cmdline| cmdline == b"sleep\x00301\x00")
+    };
+    assert!(wait_for(Duration::from_secs(20), runs_sleep), "the daemon never ran `sleep 301`");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(gone(&pid("tool.pid")), "the tool outlived the greenlight that started it");
@@ -257,8 +262,8 @@ fn a_killed_run_takes_its_tools_along_and_the_next_run_kills_the_rest() {
     assert!(gone(&pid("member.pid")), "the tool's child outlived the next run");
     assert!(gone(&pid("escaped.pid")), "the tool's daemon outlived the next run");
     assert!(
-        // The tool's background child, its daemon and the `sleep` it ran in the foreground.
-        result.stderr.contains("killed 3 process(es) that an earlier greenlight run left running when it was killed"),
+        // The tool's background child and its daemon.
+        result.stderr.contains("killed 2 processes that an earlier greenlight run left running when it was killed"),
         "{}",
         result.output()
     );

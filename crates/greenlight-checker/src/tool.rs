@@ -265,11 +265,13 @@ mod tests {
         }
     }
 
-    /// A script that leaves a process of its own session running, then ends with `end`.
-    fn leaving(cx: &CheckContext, end: &str) -> ToolInvocation {
+    /// A script that leaves a process of its own session running (its pid in `pidfile`),
+    /// then ends with `end`.
+    fn leaving(cx: &CheckContext, pidfile: &str, end: &str) -> ToolInvocation {
         let script = format!(
-            "setsid sh -c 'echo $$ > daemon.pid; exec sleep 300' >/dev/null 2>&1 & \
-             while [ ! -s daemon.pid ]; do sleep 0.01; done; {end}"
+            "setsid sh -c 'echo $$ > {pidfile}; exec sleep 300' >/dev/null 2>&1 & \
+             until [ -s {pidfile} ] && [ \"$(tr '\\0' ' ' < /proc/$(cat {pidfile})/cmdline)\" = 'sleep 300 ' ]; \
+             do sleep 0.01; done; {end}"
         );
         cx.invocation("leaver", cx.cmd("sh").args(["-c", &script]))
     }
@@ -278,7 +280,7 @@ mod tests {
     async fn what_a_tool_left_running_reaches_the_reason() {
         let dir = tempfile::tempdir().unwrap();
         let cx = context(dir.path());
-        let output = leaving(&cx, "echo done").run().await.unwrap();
+        let output = leaving(&cx, "daemon.pid", "echo done").run().await.unwrap();
         let pid = std::fs::read_to_string(dir.path().join("daemon.pid")).unwrap();
         let leak = output.leak.clone().expect("the leak is named");
         assert_eq!(
@@ -292,7 +294,7 @@ mod tests {
         let CheckError::Errored { reason, .. } = output.error("no report") else { panic!("errored") };
         assert_eq!(reason, format!("no report\n{leak}"));
 
-        let crashed = leaving(&cx, "kill -SEGV $$").run().await.unwrap_err();
+        let crashed = leaving(&cx, "crashed.pid", "kill -SEGV $$").run().await.unwrap_err();
         let CheckError::Errored { reason, .. } = crashed else { panic!("errored: {crashed:?}") };
         assert!(reason.starts_with("leaver crashed: killed by SIGSEGV"), "{reason}");
         let last = reason.lines().last().unwrap_or_default();

@@ -266,12 +266,19 @@ pub(crate) async fn settle(running: &Running, open: &[(Stream, u64)]) -> Option<
     (!leaked.is_empty() || !held_open.is_empty()).then_some(Leak { processes: leaked, held_open })
 }
 
-/// Kills, without waiting, what the command of group `pgid` and tag `tag` left outside its
-/// group (for a command dropped while it ran: the group itself is killed by the caller).
-pub(crate) fn kill_escaped(pgid: i32, tag: &str) {
-    for entry in find(pgid, tag, &[]) {
-        if entry.stat.pgrp != pgid && !entry.stat.is_zombie() {
-            kill_process(entry.stat.pid, entry.stat.start);
+/// Kills, without waiting, the group `pgid` of a command that is still running (its future
+/// was dropped) and what the command (tag `tag`) started outside the group. The tree is read
+/// before the group is killed: a dying leader hands its children over to this process, and
+/// one read in between could see them in neither place. A second round catches those forked
+/// or handed over meanwhile.
+pub(crate) fn kill_group_and_escaped(pgid: i32, tag: &str) {
+    for _round in 0..2 {
+        let found = find(pgid, tag, &[]);
+        unix::signal_group(pgid, unix::SIGKILL);
+        for entry in found {
+            if entry.stat.pgrp != pgid && !entry.stat.is_zombie() {
+                kill_process(entry.stat.pid, entry.stat.start);
+            }
         }
     }
     let _ = reap_step(&|stat: &Stat| stat.pgrp == pgid);

@@ -232,10 +232,8 @@ pub fn sweep_leftovers(dir: impl AsRef<Path>) -> Vec<Leftover> {
     }
     if !killed.is_empty() {
         let list = killed.iter().map(Leftover::describe).collect::<Vec<_>>().join("; ");
-        tracing::warn!(
-            "killed {} process(es) that an earlier greenlight run left running when it was killed: {list}",
-            killed.len()
-        );
+        let count = if killed.len() == 1 { "1 process".to_string() } else { format!("{} processes", killed.len()) };
+        tracing::warn!("killed {count} that an earlier greenlight run left running when it was killed: {list}");
     }
     killed
 }

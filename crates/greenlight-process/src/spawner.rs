@@ -164,8 +164,7 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         if !self.reaped {
-            unix::signal_group(self.pgid, unix::SIGKILL);
-            leak::kill_escaped(self.pgid, &self.tag);
+            leak::kill_group_and_escaped(self.pgid, &self.tag);
             if let Some(record) = self.record.take() {
                 record.finished();
             }

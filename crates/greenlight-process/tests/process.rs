@@ -106,6 +106,38 @@ fn read_pid(path: &Path) -> i32 {
     }
 }
 
+/// A shell snippet that waits until the process whose pid is in `pidfile` runs `command`
+/// (its words joined by spaces): a tool that ends only then leaves a process that has exec'd.
+fn until_running(pidfile: &Path, command: &str) -> String {
+    format!(
+        "until [ -s {0} ] && [ \"$(tr '\\0' ' ' < /proc/$(cat {0})/cmdline)\" = '{command} ' ]; do sleep 0.01; done",
+        pidfile.display()
+    )
+}
+
+/// Waits until `pid` runs `command` (its words joined by spaces): it has exec'd.
+fn wait_exec(pid: i32, command: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == command {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{} never ran `{command}`", describe(pid));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `pid`'s stat fields and command line, for failure messages.
+fn describe(pid: i32) -> String {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    format!(
+        "{pid} {:?} `{}`",
+        stat_fields(pid).map(|f| f[..5].to_vec()),
+        String::from_utf8_lossy(&cmdline).replace('\0', " ")
+    )
+}
+
 fn wait_dead(pid: i32) -> bool {
     let deadline = Instant::now() + Duration::from_secs(5);
     while alive(pid) {
@@ -205,7 +237,7 @@ async fn timeout_kills_the_whole_group() {
     let started = Instant::now();
     let output = scene
         .sh(&script)
-        .timeout(Duration::from_millis(500))
+        .timeout(Duration::from_secs(1))
         .grace(Duration::from_millis(200))
         .run(&Stop::new())
         .await
@@ -221,7 +253,7 @@ async fn a_stall_mid_stream_times_out_with_the_output_so_far() {
     let scene = Scene::new("stall");
     let output = scene
         .sh("printf 'first half, '; printf 'no newline yet' >&2; sleep 300; echo never")
-        .timeout(Duration::from_millis(500))
+        .timeout(Duration::from_secs(1))
         .grace(Duration::from_millis(200))
         .run(&Stop::new())
         .await
@@ -240,7 +272,7 @@ async fn sigterm_ignoring_tools_get_sigkill_after_grace() {
         format!("trap '' TERM; sh -c \"trap '' TERM; sleep 300\" & echo $! > {}; sleep 300", pidfile.display());
     let output = scene
         .sh(&script)
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(1))
         .grace(Duration::from_millis(300))
         .run(&Stop::new())
         .await
@@ -269,7 +301,8 @@ async fn a_background_process_holding_stdout_is_a_leak_and_is_killed() {
     let scene = Scene::new("straggler");
     let pidfile = scene.path("straggler.pid");
     // The child exits at once; the straggler stays in its group and keeps stdout open.
-    let script = format!("echo started; sleep 300 & echo $! > {}", pidfile.display());
+    let script =
+        format!("echo started; sleep 300 & echo $! > {}; {}", pidfile.display(), until_running(&pidfile, "sleep 300"));
     let output = scene.sh(&script).run(&Stop::new()).await.unwrap();
     assert!(output.status.success());
     assert_eq!(output.stdout.text(), "started\n");
@@ -296,8 +329,9 @@ async fn a_descendant_that_leaves_the_group_and_holds_stdout_keeps_the_capture()
     let pidfile = scene.path("escaped.pid");
     // As a formatter that forks a daemon and then prints its report: the daemon holds stdout.
     let script = format!(
-        "echo 'report line 1'; setsid sleep 300 2>/dev/null & echo $! > {}; echo 'report line 2'",
-        pidfile.display()
+        "echo 'report line 1'; setsid sleep 300 2>/dev/null & echo $! > {}; {}; echo 'report line 2'",
+        pidfile.display(),
+        until_running(&pidfile, "sleep 300")
     );
     let dir_log = scene.path("check.log");
     let output = scene.sh(&script).log_file(&dir_log).run(&Stop::new()).await.unwrap();
@@ -322,9 +356,9 @@ async fn a_daemon_that_closed_its_output_is_found_and_killed() {
     // A double fork: the intermediate subshell exits, the daemon is in a session of its own
     // with no pipe of ours, and forks a worker of its own.
     let script = format!(
-        "( setsid sh -c 'echo $$ > {0}; sleep 300 & exec sleep 301' </dev/null >/dev/null 2>&1 & ); \
-         while [ ! -s {0} ]; do sleep 0.01; done; echo spawned",
-        pidfile.display()
+        "( setsid sh -c 'echo $$ > {0}; sleep 300 & exec sleep 301' </dev/null >/dev/null 2>&1 & ); {1}; echo spawned",
+        pidfile.display(),
+        until_running(&pidfile, "sleep 301")
     );
     let output = scene.sh(&script).run(&Stop::new()).await.unwrap();
     assert!(output.status.success());
@@ -357,8 +391,9 @@ async fn leaks_are_attributed_to_the_command_that_made_them() {
     let scene = Scene::new("attribution");
     let pidfile = scene.path("escaped.pid");
     let leaky = format!(
-        "setsid sh -c 'echo $$ > {0}; exec sleep 300' >/dev/null 2>&1 & while [ ! -s {0} ]; do sleep 0.01; done; echo leaky done",
-        pidfile.display()
+        "setsid sh -c 'echo $$ > {0}; exec sleep 300' >/dev/null 2>&1 & {1}; echo leaky done",
+        pidfile.display(),
+        until_running(&pidfile, "sleep 300")
     );
     let (long, leaky) = (scene.sh("sleep 2 & wait; echo long done"), scene.sh(&leaky));
     let stop = Stop::new();
@@ -413,11 +448,19 @@ async fn dropping_the_future_kills_the_group_and_what_left_it() {
     );
     let command = scene.sh(&script);
     let stop = Stop::new();
-    let _ = tokio::time::timeout(Duration::from_millis(500), command.run(&stop)).await;
-    let pid = read_pid(&pidfile);
-    let escaped = read_pid(&escaped);
-    assert!(wait_dead(pid), "{pid} outlived its dropped future");
-    assert!(wait_dead(escaped), "{escaped} outlived its dropped future");
+    let mut run = Box::pin(command.run(&stop));
+    let started = tokio::task::spawn_blocking(move || {
+        let escaped = read_pid(&escaped);
+        wait_exec(escaped, "sleep 300");
+        (read_pid(&pidfile), escaped)
+    });
+    let (pid, escaped) = tokio::select! {
+        _ = &mut run => panic!("the command ended on its own"),
+        pids = started => pids.unwrap(),
+    };
+    drop(run);
+    assert!(wait_dead(pid), "{} outlived its dropped future", describe(pid));
+    assert!(wait_dead(escaped), "{} outlived its dropped future", describe(escaped));
 }
 
 #[tokio::test]
@@ -468,7 +511,8 @@ async fn non_utf8_arguments_paths_and_output_are_bytes() {
 async fn children_are_forked_by_the_thread_that_lives_as_long_as_the_process() {
     let scene = Scene::new("spawner");
     let pidfile = scene.path("child.pid");
-    let script = format!("echo $$ > {}; sleep 1", pidfile.display());
+    let go = scene.path("go");
+    let script = format!("echo $$ > {}; until [ -e {} ]; do sleep 0.01; done", pidfile.display(), go.display());
     // Started from a blocking-pool thread, which tokio stops when idle.
     let handle = tokio::runtime::Handle::current();
     let command = scene.sh(&script);
@@ -486,6 +530,7 @@ async fn children_are_forked_by_the_thread_that_lives_as_long_as_the_process() {
         children.split_whitespace().any(|child| child == pid.to_string()),
         "{pid} was forked by another thread (spawner's children: {children})"
     );
+    std::fs::write(&go, "").unwrap();
     assert!(run.await.unwrap().unwrap().status.success());
 }
 
@@ -495,7 +540,8 @@ async fn the_record_lists_running_groups_and_is_removed_when_done() {
     let record = ProcessRecord::open(dir.path()).unwrap();
     assert!(record.swept().is_empty());
     let pidfile = dir.path().join("leader.pid");
-    let script = format!("echo $$ > {}; sleep 0.5", pidfile.display());
+    let go = dir.path().join("go");
+    let script = format!("echo $$ > {}; until [ -e {} ]; do sleep 0.01; done", pidfile.display(), go.display());
     let command = Cmd::new("sh").args(["-c", &script]);
     let stop = Stop::new();
     let run = command.run(&stop);
@@ -510,6 +556,7 @@ async fn the_record_lists_running_groups_and_is_removed_when_done() {
     let file = files().pop().expect("a record file");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains(&format!("+ {pid} ")), "{text}");
+    std::fs::write(&go, "").unwrap();
     assert!(run.await.unwrap().status.success());
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains(&format!("- {pid} ")), "{text}");
@@ -608,6 +655,8 @@ async fn a_killed_run_leaves_nothing_after_the_next_sweep() {
     let leader = read_pid(&path.join("leader.pid"));
     let member = read_pid(&path.join("member.pid"));
     let escaped = read_pid(&path.join("escaped.pid"));
+    wait_exec(member, "sleep 300");
+    wait_exec(escaped, "sleep 301");
     assert!(alive(leader) && alive(member) && alive(escaped));
     // SAFETY: kill(2) on the runner, our own unreaped child.
     assert_eq!(unsafe { libc::kill(owner, libc::SIGKILL) }, 0);
