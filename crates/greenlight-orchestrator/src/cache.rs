@@ -248,10 +248,10 @@ pub async fn project_files(project: &Project, outputs: &[PathBuf], stop: &Stop) 
 
 /// `(index blob ids of unmodified tracked files, paths to hash by content)`.
 async fn git_files(root: &Path, stop: &Stop) -> Option<(BTreeMap<String, String>, Vec<String>)> {
-    let staged = git(root).args(["ls-files", "-s", "-z", "--", "."]).capture_limit(usize::MAX);
+    let staged = git(root).args(["ls-files", "-s", "-z", "--", "."]).stdout_limit(usize::MAX);
     let modified =
-        git(root).args(["diff-files", "--name-only", "-z", "--relative", "--", "."]).capture_limit(usize::MAX);
-    let untracked = git(root).args(["ls-files", "-o", "--exclude-standard", "-z", "--", "."]).capture_limit(usize::MAX);
+        git(root).args(["diff-files", "--name-only", "-z", "--relative", "--", "."]).stdout_limit(usize::MAX);
+    let untracked = git(root).args(["ls-files", "-o", "--exclude-standard", "-z", "--", "."]).stdout_limit(usize::MAX);
     let (staged, modified, untracked) = tokio::join!(staged.run(stop), modified.run(stop), untracked.run(stop));
     let (staged, modified, untracked) = (staged.ok()?, modified.ok()?, untracked.ok()?);
     if !(staged.status.success() && modified.status.success() && untracked.status.success()) {

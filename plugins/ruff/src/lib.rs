@@ -148,7 +148,7 @@ impl Checker for RuffChecker {
             .env("RUFF_CACHE_DIR", cx.scratch.join("ruff-cache"));
         // `ruff check` writes its report to a file; `ruff format` has no such option, so its
         // output is read from stdout, kept whole.
-        let ruff = if self.mode == Mode::Format { ruff.capture_limit(STDOUT_REPORT_LIMIT) } else { ruff };
+        let ruff = if self.mode == Mode::Format { ruff.stdout_limit(STDOUT_REPORT_LIMIT) } else { ruff };
         let output = ruff.run().await?;
         if self.mode == Mode::Format && !output.stdout.is_complete() {
             return Err(output.error(format!(
