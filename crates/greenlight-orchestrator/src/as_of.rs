@@ -10,6 +10,13 @@
 //! one install and nothing is installed per probe. Between two remembered moments that gave
 //! the same release, every moment gives it (a newer release would have been seen by the later
 //! one), so a bisection asks the index only for the dates it has not bracketed yet.
+//!
+//! Precedence per tool ([`ToolResolver`]): a configured path, then a pinned version
+//! (`--tool`, `--tools-from`, `[tool.greenlight.tools]`: the moment changes nothing pinned),
+//! then the project environment when the project declares the tool (made as of the same
+//! moment, as CI's `pip install -e .[dev]` was), else the release of the moment, installed —
+//! never a tool from `PATH`, which is not "as of" anything. uv (greenlight's installer) and
+//! tools that are not Python packages (gitleaks) are resolved as without `--as-of`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,8 +24,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use greenlight_checker::{ResolvedTool, ToolSpec};
 use greenlight_process::{Cmd, Stop};
 use serde::{Deserialize, Serialize};
+
+use crate::tools::{ToolError, ToolResolver};
 
 /// What `--as-of` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,6 +248,38 @@ impl ReleaseQuery<'_> {
             let _ = crate::fsutil::write_atomic(&Releases::path(self.cache_dir, package), &bytes);
         }
         Ok(version)
+    }
+}
+
+impl ToolResolver {
+    /// Installs `spec` as the release of `package` at `moment` (`--as-of`).
+    pub(crate) async fn provision_as_of(
+        &self,
+        spec: &ToolSpec,
+        package: &str,
+        moment: Moment,
+        stop: &Stop,
+    ) -> Result<ResolvedTool, ToolError> {
+        let name = spec.name;
+        if !self.provision {
+            return Err(ToolError::Missing(format!(
+                "`--as-of` installs the release of `{name}` of {moment}, but `provision = false` in [tool.greenlight] keeps greenlight from installing it; pin a version that is on PATH (`--tool {name}=VERSION`), or allow provisioning"
+            )));
+        }
+        let uv = Box::pin(self.uv(stop)).await?.ok_or_else(|| {
+            ToolError::Missing(format!("cannot find the `{name}` release of {moment}: uv is needed and not found"))
+        })?;
+        let python = self.which("python3").unwrap_or_else(|| PathBuf::from("python3"));
+        let query =
+            ReleaseQuery { cache_dir: &self.cache_dir, uv: &uv.path, python: &python, pass_env: &self.pass_env };
+        let version = match query.release(package, moment, stop).await {
+            Ok(version) => version,
+            Err(_) if stop.is_cancelled() => return Err(ToolError::Cancelled),
+            Err(reason) => return Err(ToolError::Missing(reason)),
+        };
+        let tool = self.provision(spec, &version, "the release of the --as-of moment", stop).await?;
+        self.as_of_tools.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), moment);
+        Ok(tool)
     }
 }
 

@@ -11,12 +11,7 @@
 //! lock file in its directory and is marked complete only at the end, so concurrent runs
 //! install once and never use a half-made tool. `provision = false` turns all of it off.
 //!
-//! With `--as-of` ([`crate::as_of`]), a Python tool that is not pinned is the release of that
-//! moment: from the project environment when the project declares it (the environment is
-//! made as of the same moment, as CI's `pip install -e .[dev]` was), else installed at that
-//! release, never taken from `PATH` (a tool found there is not "as of" anything). Pins
-//! (`--tool`, `--tools-from`, `[tool.greenlight.tools]`) win; uv and tools that are not
-//! Python packages (gitleaks) are resolved as without it.
+//! With `--as-of`, an unpinned Python tool is the release of that moment ([`crate::as_of`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +22,7 @@ use greenlight_process::{Cmd, Stop};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::as_of::{Moment, ReleaseQuery};
+use crate::as_of::Moment;
 use crate::config::ToolPin;
 use crate::lock::FileLock;
 
@@ -111,16 +106,16 @@ pub struct InstallFailure {
 pub struct ToolResolver {
     root: PathBuf,
     pins: BTreeMap<String, ToolPin>,
-    cache_dir: PathBuf,
+    pub(crate) cache_dir: PathBuf,
     path_var: Option<String>,
-    provision: bool,
+    pub(crate) provision: bool,
     versions: Mutex<VersionCache>,
     resolved: Mutex<BTreeMap<String, ResolvedTool>>,
-    pass_env: Vec<String>,
+    pub(crate) pass_env: Vec<String>,
     /// `--as-of`: the moment unpinned Python tools are resolved as of.
     as_of: Option<Moment>,
-    /// The tools installed as the release of `as_of`.
-    as_of_tools: Mutex<BTreeMap<String, Moment>>,
+    /// The tools installed as the release of `as_of` ([`crate::as_of`]).
+    pub(crate) as_of_tools: Mutex<BTreeMap<String, Moment>>,
 }
 
 /// The version reported by an executable, cached by path, size and modification time so that
@@ -397,36 +392,6 @@ impl ToolResolver {
         }
     }
 
-    /// Installs `spec` as the release of `package` at `moment` (`--as-of`).
-    async fn provision_as_of(
-        &self,
-        spec: &ToolSpec,
-        package: &str,
-        moment: Moment,
-        stop: &Stop,
-    ) -> Result<ResolvedTool, ToolError> {
-        let name = spec.name;
-        if !self.provision {
-            return Err(ToolError::Missing(format!(
-                "`--as-of` installs the release of `{name}` of {moment}, but `provision = false` in [tool.greenlight] keeps greenlight from installing it; pin a version that is on PATH (`--tool {name}=VERSION`), or allow provisioning"
-            )));
-        }
-        let uv = Box::pin(self.uv(stop)).await?.ok_or_else(|| {
-            ToolError::Missing(format!("cannot find the `{name}` release of {moment}: uv is needed and not found"))
-        })?;
-        let python = self.which("python3").unwrap_or_else(|| PathBuf::from("python3"));
-        let query =
-            ReleaseQuery { cache_dir: &self.cache_dir, uv: &uv.path, python: &python, pass_env: &self.pass_env };
-        let version = match query.release(package, moment, stop).await {
-            Ok(version) => version,
-            Err(_) if stop.is_cancelled() => return Err(ToolError::Cancelled),
-            Err(reason) => return Err(ToolError::Missing(reason)),
-        };
-        let tool = self.provision(spec, &version, "the release of the --as-of moment", stop).await?;
-        self.as_of_tools.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), moment);
-        Ok(tool)
-    }
-
     /// True when greenlight knows how to install `spec` at `version`.
     fn installable(&self, spec: &ToolSpec, version: &str) -> bool {
         match spec.wheel {
@@ -439,7 +404,7 @@ impl ToolResolver {
         ResolvedTool { name: spec.name.to_string(), path, version, source }
     }
 
-    fn which(&self, executable: &str) -> Option<PathBuf> {
+    pub(crate) fn which(&self, executable: &str) -> Option<PathBuf> {
         let cwd = std::env::current_dir().ok()?;
         which::which_in(executable, self.path_var.as_deref(), cwd).ok()
     }
@@ -477,7 +442,7 @@ impl ToolResolver {
 
     /// Installs `spec` at `version` into its directory of the user cache unless it is there
     /// already (another run may be installing it: its lock is waited for).
-    async fn provision(
+    pub(crate) async fn provision(
         &self,
         spec: &ToolSpec,
         version: &str,
