@@ -378,6 +378,14 @@ fn tool_pins_old_pytest_and_pip_audit_which_work_as_the_current_ones() {
     assert_eq!(result.code, Some(3), "{}", result.output());
     assert!(result.stderr.contains("no tool `rufff`") && result.stderr.contains("`ruff`, `uv`"), "{}", result.output());
 
+    // Nothing is installed with `provision = false`: an unpinned tool cannot be as of a day.
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight]\nprovision = false\n"));
+    let (result, report) = run_with_report(project.path(), &["run", "ruff-check", "--as-of", "2025-06-01"]);
+    let lint = check(&report, "ruff-check");
+    assert_eq!(lint.outcome, Outcome::Errored, "{}", result.output());
+    assert!(lint.reason.as_deref().unwrap_or_default().contains("`provision = false`"), "{lint:?}");
+
     let failing = TempProject::fixture("failing-test");
     let (result, report) = run_with_report(failing.path(), &["run", "pytest", "--tool", "pytest=7.4.4"]);
     assert_eq!(report.tools["pytest"].version, "7.4.4", "{}", result.output());
