@@ -106,6 +106,20 @@ impl TempProject {
         self.git(&["commit", "-q", "-m", "initial commit"]);
     }
 
+    /// Gives the project to another user (`nobody`), as a container's bind mount or a CI
+    /// workspace is: git then refuses the repository unless it is marked safe. Needs root:
+    /// when the tests do not run as root, prints why the test is skipped and returns false.
+    pub fn give_to_another_user(&self) -> bool {
+        let uid = Command::new("id").arg("-u").output().expect("run `id -u`");
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            eprintln!("skipped: giving the repository to another user needs root");
+            return false;
+        }
+        let status = Command::new("chown").args(["-R", "nobody"]).arg(self.path()).status().expect("run chown");
+        assert!(status.success(), "chown -R nobody {}", self.path().display());
+        true
+    }
+
     /// A listing of every file and its content hash, to prove a run changed nothing
     /// (`.greenlight/` excepted).
     pub fn snapshot(&self) -> BTreeMap<String, u64> {

@@ -134,7 +134,7 @@ async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
 
 async fn list(args: ProjectArgs, env: &Env) -> Result<ExitCode, Failure> {
     let root = project_root(&args)?;
-    let project = greenlight_orchestrator::load_project(&root).await;
+    let project = greenlight_orchestrator::load_project(&root, env).await;
     let plan = Plan::new(project, &registry(), &Selection::default(), &Default::default())?;
     println!("project: {}", plan.project.root.display());
     match &plan.config.source.path {

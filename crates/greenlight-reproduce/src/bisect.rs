@@ -116,7 +116,7 @@ pub async fn bisect(runs: &Runs<'_>, root: &Path, request: &BisectRequest) -> Re
     let started = Instant::now();
     let usage = |error: String| runs.or_interrupted(Error::Usage(error));
     let stop = runs.stop;
-    let repo = Repo::open(root, stop).await.map_err(usage)?;
+    let repo = Repo::open(root, &runs.env, stop).await.map_err(usage)?;
     let good = repo.resolve(&request.good, stop).await.map_err(usage)?;
     let bad = repo.resolve(&request.bad, stop).await.map_err(usage)?;
     if good == bad {

@@ -130,7 +130,7 @@ impl<'a> Hotfix<'a> {
         let branch =
             request.branch.clone().combine(settings.branch.clone()).unwrap_or_else(|| DEFAULT_BRANCH.to_string());
         let base_rev = request.base.clone().combine(settings.base.clone()).unwrap_or_else(|| DEFAULT_BASE.to_string());
-        let repo = Repo::open(root, stop).await.map_err(usage)?;
+        let repo = Repo::open(root, &runs.env, stop).await.map_err(usage)?;
         let valid_name = repo
             .git()
             .args(["check-ref-format", "--branch", &branch])
