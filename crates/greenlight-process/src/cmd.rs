@@ -262,7 +262,7 @@ impl Cmd {
 
     /// The command line, shell-quoted where needed, for messages and logs.
     pub fn display(&self) -> String {
-        self.argv().iter().map(|part| shell_quote(part)).collect::<Vec<_>>().join(" ")
+        greenlight_report::text::shell_join(&self.argv())
     }
 
     /// Runs the command to completion, or until its timeout or `stop`.
@@ -439,22 +439,13 @@ async fn finish_drain(handle: Option<JoinHandle<Captured>>, limit: usize) -> Cap
     }
 }
 
-/// Quotes a word for display in a POSIX shell when it needs it.
-fn shell_quote(word: &str) -> String {
-    let plain =
-        !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_./=:@,+%".contains(&byte));
-    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("ruff"), "ruff");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
+    fn the_display_is_shell_quoted() {
+        let command = Cmd::new("ruff").args(["check", "a b", "it's", ""]);
+        assert_eq!(command.display(), "ruff check 'a b' 'it'\\''s' ''");
     }
 }
