@@ -241,15 +241,26 @@ pub async fn project_files(project: &Project, env: &Env, outputs: &[PathBuf], st
             greenlight_checker::relative_to(root, &absolute)
         })
         .collect();
-    let mut files = BTreeMap::new();
-    for path in listed.files {
-        let path = path.to_string_lossy().into_owned();
-        if outputs.contains(&path) {
-            continue;
+    let root = root.clone();
+    let hashed = files::in_background(move || {
+        let mut files = BTreeMap::new();
+        for path in listed.files {
+            let path = path.to_string_lossy().into_owned();
+            if outputs.contains(&path) {
+                continue;
+            }
+            let hash = index.get(&path).cloned().unwrap_or_else(|| content_hash(&root.join(&path)));
+            files.insert(path, hash);
         }
-        let hash = index.get(&path).cloned().unwrap_or_else(|| content_hash(&root.join(&path)));
-        files.insert(path, hash);
-    }
+        Ok(files)
+    });
+    let files = match hashed.await {
+        Ok(files) => files,
+        Err(error) => {
+            tracing::info!("cache: not used: cannot hash the project's files: {error}");
+            return None;
+        }
+    };
     let mut hasher = Sha256::new();
     for (path, hash) in &files {
         hasher.update(path.as_bytes());
