@@ -36,10 +36,7 @@ fn a_clean_repository_passes() {
     if !require_tool("gitleaks") {
         return;
     }
-    let project = TempProject::empty();
-    project.write("pyproject.toml", PYPROJECT);
-    project.write("settings.py", SETTINGS_CLEAN);
-    project.git_init();
+    let project = clean_repository();
     project.write("app.py", "x = 1\n");
     project.git(&["add", "-A"]);
     project.git(&["commit", "-q", "-m", "second"]);
@@ -75,10 +72,7 @@ fn a_secret_added_and_removed_since_the_last_run_is_found() {
     if !require_tool("gitleaks") {
         return;
     }
-    let project = TempProject::empty();
-    project.write("pyproject.toml", PYPROJECT);
-    project.write("settings.py", SETTINGS_CLEAN);
-    project.git_init();
+    let project = clean_repository();
     let result = run_gitleaks(project.path(), &[]);
     assert_eq!(result.code, Some(0), "{}", result.output());
     // Two new commits leave the files exactly as they were: only the history changed.
@@ -139,10 +133,7 @@ fn the_cache_replays_a_scan_until_the_history_changes() {
     if !require_tool("gitleaks") {
         return;
     }
-    let project = TempProject::empty();
-    project.write("pyproject.toml", PYPROJECT);
-    project.write("settings.py", SETTINGS_CLEAN);
-    project.git_init();
+    let project = clean_repository();
     let first = gitleaks_check(&run_gitleaks(project.path(), &[]));
     assert_eq!((first.outcome, first.cached), (Outcome::Passed, false));
     let second = run_gitleaks(project.path(), &[]);

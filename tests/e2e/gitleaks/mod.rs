@@ -66,6 +66,15 @@ fn settings_with_key() -> String {
 const SETTINGS_CLEAN: &str =
     "import os\n\nAWS_ACCESS_KEY_ID = os.environ[\"AWS_ACCESS_KEY_ID\"]\nREGION = \"eu-west-1\"\n";
 
+/// A project in git with one commit and no secret.
+fn clean_repository() -> TempProject {
+    let project = TempProject::empty();
+    project.write("pyproject.toml", PYPROJECT);
+    project.write("settings.py", SETTINGS_CLEAN);
+    project.git_init();
+    project
+}
+
 /// A project whose history holds a fake AWS key in `settings.py:3`, added in the second commit
 /// and removed in the third. Returns the project and the sha of the commit that added it.
 fn key_committed_then_removed() -> (TempProject, String) {
