@@ -224,6 +224,73 @@ fn ctrl_c_cancels_writes_the_report_and_exits_130() {
     }
 }
 
+/// A SIGKILLed greenlight takes the tools it started with it (`PR_SET_PDEATHSIG`); what those
+/// tools started (in their group, or in a session of its own) is killed by the next run.
+#[test]
+fn a_killed_run_takes_its_tools_along_and_the_next_run_kills_the_rest() {
+    let project = with_fake_ruff(
+        "sleep 300 & echo $! > member.pid; setsid sleep 301 >/dev/null 2>&1 & echo $! > escaped.pid; \
+         echo $$ > tool.pid; exec sleep 300",
+    );
+    let mut child = spawn_greenlight(project.path(), &["run", "ruff-check", "--no-progress"]);
+    let pid = |name: &str| std::fs::read_to_string(project.path().join(name)).unwrap_or_default();
+    let started =
+        || ["tool.pid", "member.pid", "escaped.pid"].iter().all(|name| pid(name).trim().parse::<u32>().is_ok());
+    assert!(wait_for(Duration::from_secs(20), started), "the fake tool never started");
+    let runs_sleep = || {
+        std::fs::read(format!("/proc/{}/cmdline", pid("escaped.pid").trim()))
+            .is_ok_and(|cmdline| cmdline == b"sleep\x00301\x00")
+    };
+    assert!(wait_for(Duration::from_secs(20), runs_sleep), "the daemon never ran `sleep 301`");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(gone(&pid("tool.pid")), "the tool outlived the greenlight that started it");
+    assert!(greenlight_e2e::pid_alive(&pid("member.pid")) && greenlight_e2e::pid_alive(&pid("escaped.pid")));
+
+    project.write("fake-ruff", "#!/bin/sh\necho '[]'\n");
+    let result = project.run_checks(&["ruff-check"]);
+    assert!(gone(&pid("member.pid")), "the tool's child outlived the next run");
+    assert!(gone(&pid("escaped.pid")), "the tool's daemon outlived the next run");
+    assert!(
+        // The tool's background child and its daemon.
+        result.stderr.contains("killed 2 processes that an earlier greenlight run left running when it was killed"),
+        "{}",
+        result.output()
+    );
+    assert!(result.stderr.contains(&format!("pid {}, `sleep 301`", pid("escaped.pid").trim())), "{}", result.output());
+}
+
+/// A process that ruff leaves behind holding its stdout (here: started by a wrapper after
+/// ruff printed its report) no longer costs the report: the leak is killed after a moment and
+/// the check decides from what ruff printed.
+#[test]
+fn a_process_that_outlives_ruff_holding_stdout_does_not_lose_the_report() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let ruff = greenlight_e2e::workspace().join("target/tools/venv/bin/ruff");
+    // The wrapper exits only once its daemon has left the group (it wrote its pid after setsid).
+    let project = with_fake_ruff(&format!(
+        "if [ \"$1\" = --version ]; then exec {0} --version; fi\n\
+         {0} \"$@\"; code=$?\n\
+         setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' 2>/dev/null &\n\
+         while [ ! -s escaped.pid ]; do sleep 0.01; done\n\
+         exit $code",
+        ruff.display()
+    ));
+    project.write("apps/unformatted.py", "x = {  'a':1 }\n");
+    let result = project.run_checks(&["ruff-format"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let check = result.report().check("ruff-format").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::Failed, "{check:?}");
+    let paths: Vec<&str> = check.findings.iter().filter_map(|f| f.location.as_ref()).map(|l| l.path.as_str()).collect();
+    assert_eq!(paths, ["apps/unformatted.py"], "{check:?}");
+    let escaped = std::fs::read_to_string(project.path().join("escaped.pid")).unwrap();
+    assert!(gone(&escaped), "the process holding stdout was not killed");
+    let log = std::fs::read_to_string(project.path().join(&check.log.as_ref().unwrap().path)).unwrap();
+    assert!(log.contains(&format!("a process started by `fake-ruff` outlived it (pid {}", escaped.trim())), "{log}");
+}
+
 #[test]
 fn fix_is_the_only_way_to_edit_files() {
     if !require_tool("ruff") {

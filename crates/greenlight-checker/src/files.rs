@@ -117,7 +117,7 @@ pub async fn list(dir: &Path, git: Option<&Git>, stop: &Stop) -> Result<ProjectF
     let command = git
         .cmd(dir)
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."])
-        .capture_limit(LS_FILES_LIMIT)
+        .stdout_limit(LS_FILES_LIMIT)
         .timeout(LS_FILES_TIMEOUT);
     let output = command.run(stop).await?;
     if output.status == ExitState::Cancelled {

@@ -124,6 +124,12 @@ impl ToolInvocation {
         self.map(|command| command.capture_limit(bytes))
     }
 
+    /// Keeps at most this many bytes of stdout in memory (stderr keeps its own limit).
+    #[must_use]
+    pub fn stdout_limit(self, bytes: usize) -> Self {
+        self.map(|command| command.stdout_limit(bytes))
+    }
+
     /// Stops the tool (and its process group) after this long: [`CheckError::TimedOut`].
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> Self {
@@ -168,17 +174,26 @@ impl ToolInvocation {
             }
         };
         let name = &self.name;
+        let leak = output.leaked.as_ref().map(|leak| leak.message(name));
         let error = match output.status {
-            ExitState::Exited(_) => return Ok(ToolOutput { argv, output }),
-            ExitState::TimedOut => CheckError::timed_out(format!("{name} timed out"), None),
+            ExitState::Exited(_) => return Ok(ToolOutput { argv, output, leak }),
+            ExitState::TimedOut => CheckError::timed_out(format!("{name} timed out"), leak),
             ExitState::Cancelled => CheckError::Cancelled { summary: format!("{name} was cancelled"), command: None },
             ExitState::Signaled(_) => {
                 let tail = output.both_tails(CRASH_TAIL_LINES);
                 let tail = if tail.is_empty() { "(no output)".to_string() } else { tail };
-                CheckError::errored(format!("{name} crashed: {}\n{tail}", output.status))
+                CheckError::errored(with_leak(format!("{name} crashed: {}\n{tail}", output.status), leak.as_deref()))
             }
         };
         Err(error.with_command(argv, None))
+    }
+}
+
+/// `reason` followed, on a line of its own, by what the tool left running, if anything.
+fn with_leak(reason: String, leak: Option<&str>) -> String {
+    match leak {
+        Some(leak) => format!("{}\n{leak}", reason.trim_end()),
+        None => reason,
     }
 }
 
@@ -190,6 +205,11 @@ pub struct ToolOutput {
     pub argv: Vec<String>,
     /// How it ended and what it printed.
     pub output: Output,
+    /// What it left running when it exited, killed since, as a sentence ("a process started
+    /// by `ruff` outlived it (pid 123, `sleep 300`); it was killed"; see
+    /// [`greenlight_process::Leak`]). [`ToolOutput::error`] adds it to the reason, and
+    /// [`ToolOutput::attach`] to a result that has one; the check's log always has it.
+    pub leak: Option<String>,
 }
 
 impl ToolOutput {
@@ -198,14 +218,18 @@ impl ToolOutput {
         self.output.status.code().unwrap_or(-1)
     }
 
-    /// `result` with this command line and exit code as the check's command.
-    pub fn attach(&self, result: CheckResult) -> CheckResult {
+    /// `result` with this command line and exit code as the check's command, and what the
+    /// tool left running added to its reason when it has one (errored, skipped).
+    pub fn attach(&self, mut result: CheckResult) -> CheckResult {
+        result.reason = result.reason.map(|reason| with_leak(reason, self.leak.as_deref()));
         result.with_command(self.argv.clone(), Some(&self.output))
     }
 
-    /// `errored` because of `reason`, with this command line and exit code.
+    /// `errored` because of `reason` (and what the tool left running), with this command line
+    /// and exit code.
     pub fn error(&self, reason: impl Into<String>) -> CheckError {
-        CheckError::errored(reason).with_command(self.argv.clone(), self.output.status.code())
+        CheckError::errored(with_leak(reason.into(), self.leak.as_deref()))
+            .with_command(self.argv.clone(), self.output.status.code())
     }
 }
 
@@ -214,5 +238,66 @@ impl std::ops::Deref for ToolOutput {
 
     fn deref(&self) -> &Output {
         &self.output
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::Project;
+
+    fn context(root: &Path) -> CheckContext {
+        CheckContext {
+            project: Arc::new(Project { root: root.to_path_buf(), ..Project::default() }),
+            tools: BTreeMap::new(),
+            environment: None,
+            scratch: root.join("scratch"),
+            log_path: root.join("check.log"),
+            stop: Stop::new(),
+            fix: false,
+            pass_env: Vec::new(),
+            run_id: "test".into(),
+            vars: BTreeMap::new(),
+            at_revision: false,
+        }
+    }
+
+    /// A script that leaves a process of its own session running (its pid in `pidfile`),
+    /// then ends with `end`.
+    fn leaving(cx: &CheckContext, pidfile: &str, end: &str) -> ToolInvocation {
+        let script = format!(
+            "setsid sh -c 'echo $$ > {pidfile}; exec sleep 300' >/dev/null 2>&1 & \
+             until [ -s {pidfile} ] && [ \"$(tr '\\0' ' ' < /proc/$(cat {pidfile})/cmdline)\" = 'sleep 300 ' ]; \
+             do sleep 0.01; done; {end}"
+        );
+        cx.invocation("leaver", cx.cmd("sh").args(["-c", &script]))
+    }
+
+    #[tokio::test]
+    async fn what_a_tool_left_running_reaches_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = context(dir.path());
+        let output = leaving(&cx, "daemon.pid", "echo done").run().await.unwrap();
+        let pid = std::fs::read_to_string(dir.path().join("daemon.pid")).unwrap();
+        let leak = output.leak.clone().expect("the leak is named");
+        assert_eq!(
+            leak,
+            format!("a process started by `leaver` outlived it (pid {}, `sleep 300`); it was killed", pid.trim())
+        );
+        // A result with a reason gets the sentence; a verdict of its own stays as it is.
+        let errored = output.attach(CheckResult::errored("the report is unreadable"));
+        assert_eq!(errored.reason.unwrap(), format!("the report is unreadable\n{leak}"));
+        assert_eq!(output.attach(CheckResult::passed("ok")).reason, None);
+        let CheckError::Errored { reason, .. } = output.error("no report") else { panic!("errored") };
+        assert_eq!(reason, format!("no report\n{leak}"));
+
+        let crashed = leaving(&cx, "crashed.pid", "kill -SEGV $$").run().await.unwrap_err();
+        let CheckError::Errored { reason, .. } = crashed else { panic!("errored: {crashed:?}") };
+        assert!(reason.starts_with("leaver crashed: killed by SIGSEGV"), "{reason}");
+        let last = reason.lines().last().unwrap_or_default();
+        assert!(last.starts_with("a process started by `leaver` outlived it (pid "), "{reason}");
     }
 }

@@ -36,6 +36,10 @@ env_vars! {
     /// The user cache (provisioned tools, tool versions, parsed advisory databases). Default:
     /// `$XDG_CACHE_HOME/greenlight`, else `~/.cache/greenlight`.
     GREENLIGHT_CACHE_DIR,
+    /// Set by greenlight for every tool it starts: which command started it (what the tool
+    /// starts inherits it). greenlight reads it back from `/proc/<pid>/environ` to find and
+    /// kill what a tool left running, also after a killed run; never from its own environment.
+    GREENLIGHT_PROCESS_TAG,
 
     // The platform.
     /// The user cache's base directory (XDG), when `GREENLIGHT_CACHE_DIR` is not set.

@@ -274,9 +274,9 @@ pub async fn project_files(project: &Project, env: &Env, outputs: &[PathBuf], st
 /// `<mode>:<blob id>` from the index of each tracked file that matches it (`git ls-files -s`
 /// without what `git diff-files` reports changed); `None` when git cannot say.
 async fn index_ids(root: &Path, git: &Git, stop: &Stop) -> Option<BTreeMap<String, String>> {
-    let staged = git.cmd(root).args(["ls-files", "-s", "-z", "--", "."]).capture_limit(usize::MAX);
+    let staged = git.cmd(root).args(["ls-files", "-s", "-z", "--", "."]).stdout_limit(usize::MAX);
     let modified =
-        git.cmd(root).args(["diff-files", "--name-only", "-z", "--relative", "--", "."]).capture_limit(usize::MAX);
+        git.cmd(root).args(["diff-files", "--name-only", "-z", "--relative", "--", "."]).stdout_limit(usize::MAX);
     let (staged, modified) = tokio::join!(staged.run(stop), modified.run(stop));
     let (staged, modified) = (staged.ok()?, modified.ok()?);
     if !(staged.status.success() && modified.status.success()) {

@@ -130,7 +130,7 @@ pub(crate) async fn hunk_starts(cx: &CheckContext, layout: &Layout, leaks: &[Lea
             .git(cx)
             .args(["show", "--format=", "--patch", "-U0", "--no-color", "--no-ext-diff"])
             .arg(commit)
-            .capture_limit(DIFF_LIMIT);
+            .stdout_limit(DIFF_LIMIT);
         if let Ok(output) = command.run(&cx.stop).await
             && output.status.success()
             && output.stdout.is_complete()

@@ -114,7 +114,7 @@ impl Checker for RuffChecker {
         let ruff = cx.tool(&RUFF)?.args(ruff_args(self.mode, cx.fix, &self.options, &report_file));
         // `ruff check` writes its report to a file; `ruff format` has no such option, so its
         // JSON is read from stdout, kept whole.
-        let ruff = if self.mode == Mode::Format { ruff.capture_limit(STDOUT_REPORT_LIMIT) } else { ruff };
+        let ruff = if self.mode == Mode::Format { ruff.stdout_limit(STDOUT_REPORT_LIMIT) } else { ruff };
         let output = ruff.run().await?;
         let report = match self.mode {
             Mode::Check => std::fs::read(&report_file).unwrap_or_default(),

@@ -42,6 +42,8 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
     let log_base = state_dir.parent().map_or_else(|| project.root.clone(), Path::to_path_buf);
     // The CLI prepares it first and stops with its error; here a failure shows in each check.
     let _ = prepare_state_dir(&state_dir);
+    // Kills what an earlier run that was killed left running; records this run's processes.
+    let _processes = greenlight_process::ProcessRecord::open(&state_dir).ok();
     let log_dir = state_dir.join("logs").join(&run_id);
     let _ = std::fs::create_dir_all(&log_dir);
     prune_logs(&state_dir.join("logs"), 20);
