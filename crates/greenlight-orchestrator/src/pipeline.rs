@@ -49,7 +49,7 @@ pub async fn run_project(
     observer: Arc<dyn Observer>,
     stop: &Stop,
 ) -> Result<RunReport, PipelineError> {
-    let project = crate::project::load_project(root).await;
+    let project = crate::project::load_project(root, &request.env).await;
     let plan = Plan::new(project, request.registry, &request.selection, &request.overrides)?;
     let mut settings = RunSettings::resolve(&request.flags, &plan.config.settings, &request.env);
     settings.state = request.state.clone();
