@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use greenlight_report::RunReport;
@@ -115,6 +115,20 @@ impl TempProject {
         self.git(&["commit", "-q", "-m", "initial commit"]);
     }
 
+    /// Gives the project to another user (`nobody`), as a container's bind mount or a CI
+    /// workspace is: git then refuses the repository unless it is marked safe. Needs root:
+    /// when the tests do not run as root, prints why the test is skipped and returns false.
+    pub fn give_to_another_user(&self) -> bool {
+        let uid = Command::new("id").arg("-u").output().expect("run `id -u`");
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            eprintln!("skipped: giving the repository to another user needs root");
+            return false;
+        }
+        let status = Command::new("chown").args(["-R", "nobody"]).arg(self.path()).status().expect("run chown");
+        assert!(status.success(), "chown -R nobody {}", self.path().display());
+        true
+    }
+
     /// A listing of every file and its content hash, to prove a run changed nothing
     /// (`.greenlight/` excepted).
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
@@ -175,8 +189,9 @@ impl RunResult {
     }
 }
 
-/// Runs the binary in `dir` with extra environment variables.
-pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunResult {
+/// The binary with `args` in `dir`: the tools first on `PATH`, not on GitHub Actions, no
+/// colour, the suite's user cache, stdin closed.
+fn greenlight_command(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(greenlight_bin());
     command
         .args(args)
@@ -185,14 +200,21 @@ pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunRes
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("GITHUB_EVENT_PATH")
-        .env("NO_COLOR", "1");
-    command.env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"));
-    // The full advisory database the suite may be given is for the tests that ask for it.
-    command.env_remove("GREENLIGHT_ADVISORY_DB");
+        .env("NO_COLOR", "1")
+        .env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"))
+        // The full advisory database the suite may be given is for the tests that ask for it.
+        .env_remove("GREENLIGHT_ADVISORY_DB")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs the binary in `dir` with extra environment variables.
+pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunResult {
+    let mut command = greenlight_command(dir, args);
     for (name, value) in env {
         command.env(name, value);
     }
-    let output = command.stdin(Stdio::null()).output().expect("run greenlight");
+    let output = command.output().expect("run greenlight");
     RunResult {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -202,22 +224,25 @@ pub fn run_greenlight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> RunRes
 }
 
 /// Starts the binary without waiting (for signal tests).
-pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> std::process::Child {
-    Command::new(greenlight_bin())
-        .args(args)
-        .current_dir(dir)
-        .env("PATH", tools_path())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env_remove("GITHUB_EVENT_PATH")
-        .env("NO_COLOR", "1")
-        .env("GREENLIGHT_CACHE_DIR", workspace().join("target/e2e-cache"))
-        .env_remove("GREENLIGHT_ADVISORY_DB")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn greenlight")
+pub fn spawn_greenlight(dir: &Path, args: &[&str]) -> Child {
+    greenlight_command(dir, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn greenlight")
+}
+
+/// Presses Ctrl-C: sends SIGINT to `child` and waits up to `timeout` for it to exit. Returns
+/// how it exited; panics (after killing it) when it is still running then.
+pub fn interrupt(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("run kill");
+    assert!(status.success(), "kill -INT {}", child.id());
+    let mut finished = None;
+    let exited = wait_for(timeout, || {
+        finished = child.try_wait().expect("wait for greenlight");
+        finished.is_some()
+    });
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    finished.unwrap_or_else(|| panic!("greenlight did not exit within {timeout:?} after SIGINT"))
 }
 
 /// Runs git in `dir` with a fixed identity; panics with git's output when it fails.

@@ -26,6 +26,15 @@ fn a_build_backend_that_cannot_be_installed_is_errored() {
     check_fixture("build-backend-unavailable");
 }
 
+/// The docker-service fixture in git, with `apps/api/local_settings.py` there but ignored.
+fn service_with_an_ignored_file() -> TempProject {
+    let project = TempProject::fixture("docker-service");
+    project.write(".gitignore", "apps/api/local_settings.py\n");
+    project.write("apps/api/local_settings.py", "DEBUG = True\n");
+    project.git_init();
+    project
+}
+
 /// A git project with an ignored file inside a package: the build sees what CI's clean
 /// checkout sees, leaves no `*.egg-info/`, `build/` or `dist/` behind, and reports verified
 /// artifacts with their hashes.
@@ -34,10 +43,7 @@ fn builds_from_a_clean_copy_and_reports_verified_artifacts() {
     if !require_tool("pyproject-build") {
         return;
     }
-    let project = TempProject::fixture("docker-service");
-    project.write(".gitignore", "apps/api/local_settings.py\n");
-    project.write("apps/api/local_settings.py", "DEBUG = True\n");
-    project.git_init();
+    let project = service_with_an_ignored_file();
     let before = project.snapshot();
     let result = project.run_checks(&["build"]);
     assert_eq!(result.code, Some(0), "{}", result.output());
@@ -89,22 +95,14 @@ fn a_file_missing_from_git_fails_as_in_ci() {
 /// unless it is marked safe, and the build must still copy only what git lists, never fall
 /// back to a walk that brings along git-ignored files.
 #[test]
-#[expect(clippy::print_stderr, reason = "the test says why it skips")]
 fn a_checkout_owned_by_another_user_builds_what_git_lists() {
     if !require_tool("pyproject-build") {
         return;
     }
-    let uid = std::process::Command::new("id").arg("-u").output().expect("id");
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        eprintln!("skipped: giving the repository to another user needs root");
+    let project = service_with_an_ignored_file();
+    if !project.give_to_another_user() {
         return;
     }
-    let project = TempProject::fixture("docker-service");
-    project.write(".gitignore", "apps/api/local_settings.py\n");
-    project.write("apps/api/local_settings.py", "DEBUG = True\n");
-    project.git_init();
-    let status = std::process::Command::new("chown").args(["-R", "nobody"]).arg(project.path()).status().unwrap();
-    assert!(status.success());
 
     let result = project.run_checks(&["build"]);
     assert_eq!(result.code, Some(0), "{}", result.output());

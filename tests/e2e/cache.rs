@@ -149,3 +149,38 @@ fn errored_results_are_never_replayed() {
     assert_eq!(check.outcome, Outcome::Errored);
     assert!(!check.cached);
 }
+
+/// The user's own git configuration passed in the environment (`GIT_CONFIG_COUNT`,
+/// `GIT_CONFIG_KEY_n`, `GIT_CONFIG_VALUE_n`, as CI systems do) applies to greenlight's git
+/// commands on a checkout owned by another user, where greenlight adds its own entry to trust
+/// the repository: a file the user's excludes file ignores is neither an uncommitted change
+/// nor an input of the cache.
+#[test]
+fn the_users_git_config_entries_apply_on_a_checkout_owned_by_another_user() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("lint-errors");
+    project.git_init();
+    project.write("scratch.txt", "notes");
+    if !project.give_to_another_user() {
+        return;
+    }
+    let excludes = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(excludes.path(), "scratch.txt\n").unwrap();
+    let excludes = excludes.path().display().to_string();
+    let user_config = [
+        ("GIT_CONFIG_COUNT", "1"),
+        ("GIT_CONFIG_KEY_0", "core.excludesFile"),
+        ("GIT_CONFIG_VALUE_0", excludes.as_str()),
+    ];
+    let first = project.run_checks_with(&["ruff-check"], &user_config);
+    assert_eq!(first.code, Some(1), "{}", first.output());
+    let report = first.report();
+    assert!(report.project.commit.is_some(), "git did not answer on the other user's checkout: {:?}", report.project);
+    assert_eq!(report.project.dirty, Some(false), "the user's excludes file was not applied: {:?}", report.project);
+
+    project.write("scratch.txt", "more notes");
+    let second = project.run_checks_with(&["ruff-check"], &user_config);
+    assert!(cached(second.report(), "ruff-check"), "a file the user's git ignores invalidated\n{}", second.output());
+}

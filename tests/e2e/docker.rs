@@ -12,8 +12,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use greenlight_e2e::{
-    DOCKER_BASE_IMAGE, Expected, RunResult, TempProject, docker, require_docker, run_greenlight, spawn_greenlight,
-    wait_for,
+    DOCKER_BASE_IMAGE, Expected, RunResult, TempProject, docker, interrupt, require_docker, run_greenlight,
+    spawn_greenlight, wait_for,
 };
 use greenlight_report::Outcome;
 
@@ -263,19 +263,9 @@ fn a_build_past_its_deadline_is_timed_out_and_removed() {
 fn interrupt_when(project: &TempProject, before: &EngineState, ready: impl Fn(&TempProject) -> bool) {
     let mut child = spawn_greenlight(project.path(), &["run", "docker", "--no-progress", "--json", "report.json"]);
     let started = wait_for(Duration::from_secs(120), || ready(project));
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let mut finished = None;
-    let exited = wait_for(Duration::from_secs(30), || {
-        finished = child.try_wait().unwrap();
-        finished.is_some()
-    });
-    if !exited {
-        let _ = child.kill();
-    }
+    let status = interrupt(&mut child, Duration::from_secs(30));
     assert!(started, "the run never reached the point to interrupt");
-    assert!(exited, "greenlight did not exit after SIGINT");
-    assert_eq!(finished.unwrap().code(), Some(130));
+    assert_eq!(status.code(), Some(130));
     let report: greenlight_report::RunReport =
         serde_json::from_str(&std::fs::read_to_string(project.path().join("report.json")).unwrap()).unwrap();
     assert!(report.interrupted);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use greenlight_e2e::{TempProject, gone, require_tool, spawn_greenlight, wait_for};
+use greenlight_e2e::{TempProject, gone, interrupt, require_tool, spawn_greenlight, wait_for};
 use greenlight_report::Outcome;
 
 fn check_fixture(name: &str) {
@@ -211,17 +211,7 @@ fn ctrl_c_cancels_writes_the_report_and_exits_130() {
             .is_ok_and(|pids| pids.lines().next().is_some_and(|pid| pid.trim().parse::<u32>().is_ok()))
     };
     assert!(wait_for(Duration::from_secs(20), started), "the fake tool never started");
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let mut finished = None;
-    assert!(
-        wait_for(Duration::from_secs(20), || {
-            finished = child.try_wait().unwrap();
-            finished.is_some()
-        }),
-        "greenlight did not exit after SIGINT"
-    );
-    assert_eq!(finished.unwrap().code(), Some(130));
+    assert_eq!(interrupt(&mut child, Duration::from_secs(20)).code(), Some(130));
     let report: greenlight_report::RunReport =
         serde_json::from_str(&std::fs::read_to_string(project.path().join("report.json")).unwrap()).unwrap();
     assert!(report.interrupted);

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use greenlight_e2e::{TempProject, check_fixture, gone, require_tool, run_greenlight, wait_for, workspace};
+use greenlight_e2e::{TempProject, check_fixture, gone, interrupt, require_tool, run_greenlight, wait_for, workspace};
 use greenlight_report::{Outcome, RunReport, Severity};
 
 /// A proxy nobody listens on: with it, nothing reaches the network.
@@ -284,11 +284,7 @@ fn interrupt_stops_pip_audit_and_the_endpoint() {
     assert!(std::net::TcpStream::connect(&address).is_ok(), "the endpoint serves while pip-audit runs");
 
     // Ctrl-C.
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let exited = wait_for(Duration::from_secs(30), || child.try_wait().ok().flatten().is_some());
-    assert!(exited, "greenlight did not exit after Ctrl-C");
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(interrupt(&mut child, Duration::from_secs(30)).code(), Some(130));
     let pid = std::fs::read_to_string(project.path().join("pid")).unwrap();
     assert!(gone(&pid), "the fake pip-audit outlived the run");
     assert!(std::net::TcpStream::connect(&address).is_err(), "the endpoint is gone");

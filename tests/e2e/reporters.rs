@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use greenlight_e2e::{TempProject, require_tool, run_greenlight, spawn_greenlight, wait_for};
+use greenlight_e2e::{RunResult, TempProject, interrupt, require_tool, run_greenlight, spawn_greenlight, wait_for};
 use greenlight_report::{Outcome, RunReport};
 use serde_json::Value;
 
@@ -76,16 +76,22 @@ fn junit_suite<'a>(junit: &'a quick_junit::Report, id: &str) -> &'a quick_junit:
     junit.test_suites.iter().find(|suite| suite.name.as_str() == id).unwrap_or_else(|| panic!("no suite {id}"))
 }
 
-#[test]
-fn every_format_from_a_real_ruff_run() {
-    if !require_tool("ruff") {
-        return;
-    }
+/// ruff on the lint-errors fixture, writing every format.
+fn lint_errors_with_every_output() -> (TempProject, RunResult) {
     let project = TempProject::fixture("lint-errors");
     let mut args = vec!["run", "ruff-check", "ruff-format", "--no-progress"];
     args.extend(OUTPUTS);
     let result = project.run(&args);
     assert_eq!(result.code, Some(1), "{}", result.output());
+    (project, result)
+}
+
+#[test]
+fn every_format_from_a_real_ruff_run() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let (project, result) = lint_errors_with_every_output();
     let dir = project.path();
 
     let sarif = valid_sarif(&read(dir, "out/report.sarif"));
@@ -141,11 +147,7 @@ fn report_render_reproduces_the_run_outputs() {
     if !require_tool("ruff") {
         return;
     }
-    let project = TempProject::fixture("lint-errors");
-    let mut args = vec!["run", "ruff-check", "ruff-format", "--no-progress"];
-    args.extend(OUTPUTS);
-    let result = project.run(&args);
-    assert_eq!(result.code, Some(1), "{}", result.output());
+    let (project, _) = lint_errors_with_every_output();
     let rendered = project.run(&[
         "report",
         "render",
@@ -267,17 +269,7 @@ fn every_file_is_written_when_the_run_is_interrupted() {
     let mut child = spawn_greenlight(project.path(), &args);
     let pidfile = project.path().join("grandchild.pid");
     assert!(wait_for(Duration::from_secs(20), || pidfile.exists()), "the fake tool never started");
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let mut finished = None;
-    assert!(
-        wait_for(Duration::from_secs(20), || {
-            finished = child.try_wait().unwrap();
-            finished.is_some()
-        }),
-        "greenlight did not exit after SIGINT"
-    );
-    assert_eq!(finished.unwrap().code(), Some(130));
+    assert_eq!(interrupt(&mut child, Duration::from_secs(20)).code(), Some(130));
     let dir = project.path();
     let saved = report(dir, "out/report.json");
     assert!(saved.interrupted);

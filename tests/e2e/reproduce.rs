@@ -528,17 +528,10 @@ fn interrupt_when_started(mut child: std::process::Child, marker: &Path) -> Stri
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    let mut finished = None;
-    let exited = wait_for(Duration::from_secs(30), || {
-        finished = child.try_wait().unwrap();
-        finished.is_some()
-    });
-    assert!(exited, "greenlight did not exit after SIGINT");
+    let status = greenlight_e2e::interrupt(&mut child, Duration::from_secs(30));
     let output = child.wait_with_output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert_eq!(finished.unwrap().code(), Some(130), "{text}");
+    assert_eq!(status.code(), Some(130), "{text}");
     let pid = std::fs::read_to_string(marker).unwrap();
     assert!(greenlight_e2e::gone(&pid), "the slow tool outlived Ctrl-C");
     text

@@ -345,7 +345,8 @@ pub struct CommonOptions {
 pub const COMMON_KEYS: &[&str] = &["enabled", "timeout", "needs", "pass-env", "cache"];
 
 /// Declares a check's options struct: the given fields plus the [`CommonOptions`] keys (read
-/// by the orchestrator, ignored here), with unknown keys rejected.
+/// by the orchestrator, ignored here), with unknown keys rejected. The plugin needs no serde
+/// dependency of its own for it.
 ///
 /// ```
 /// greenlight_checker::check_options! {
@@ -368,25 +369,25 @@ macro_rules! check_options {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, ::serde::Deserialize)]
-        #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+        #[derive(Debug, Clone, Default, $crate::__private::serde::Deserialize)]
+        #[serde(crate = "greenlight_checker::__private::serde", default, deny_unknown_fields, rename_all = "kebab-case")]
         $vis struct $name {
             $( $(#[$field_meta])* $field_vis $field: $type, )*
             #[doc(hidden)]
             #[serde(rename = "enabled")]
-            pub __enabled: ::serde::de::IgnoredAny,
+            pub __enabled: $crate::__private::serde::de::IgnoredAny,
             #[doc(hidden)]
             #[serde(rename = "timeout")]
-            pub __timeout: ::serde::de::IgnoredAny,
+            pub __timeout: $crate::__private::serde::de::IgnoredAny,
             #[doc(hidden)]
             #[serde(rename = "needs")]
-            pub __needs: ::serde::de::IgnoredAny,
+            pub __needs: $crate::__private::serde::de::IgnoredAny,
             #[doc(hidden)]
             #[serde(rename = "pass-env")]
-            pub __pass_env: ::serde::de::IgnoredAny,
+            pub __pass_env: $crate::__private::serde::de::IgnoredAny,
             #[doc(hidden)]
             #[serde(rename = "cache")]
-            pub __cache: ::serde::de::IgnoredAny,
+            pub __cache: $crate::__private::serde::de::IgnoredAny,
         }
     };
 }

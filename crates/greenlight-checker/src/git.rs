@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use greenlight_process::Cmd;
 
 use crate::context::CheckContext;
+use crate::project::Project;
 
 /// The git setup of one repository (see the [module documentation](self)).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,14 @@ impl Git {
     /// For a project outside git (a tool that runs git finds nothing to trust).
     pub fn none(user_config_count: Option<&str>) -> Self {
         Self { trusted: Trusted::Nothing, user_entries: entries(user_config_count) }
+    }
+
+    /// For `project`: its repository when it is in one, else nothing.
+    pub fn for_project(project: &Project, user_config_count: Option<&str>) -> Self {
+        match &project.git {
+            Some(git) => Self::repository(&git.toplevel, user_config_count),
+            None => Self::none(user_config_count),
+        }
     }
 
     /// The variables that carry the rule, to set on git or on a tool that runs git.
@@ -91,11 +100,7 @@ fn entries(user_config_count: Option<&str>) -> usize {
 impl CheckContext {
     /// The git setup of the project's repository (trusting nothing outside git).
     pub fn git(&self) -> Git {
-        let count = self.var("GIT_CONFIG_COUNT");
-        match &self.project.git {
-            Some(git) => Git::repository(&git.toplevel, count),
-            None => Git::none(count),
-        }
+        Git::for_project(&self.project, self.var("GIT_CONFIG_COUNT"))
     }
 
     /// A `git` command in `dir` for this check: [`CheckContext::git`], the allowed variables,

@@ -20,6 +20,9 @@
 //! - [`CheckLog`] ([`CheckContext::log`]): lines in the check's log.
 //! - [`text`]: plural, clip, first and last lines, ANSI stripping, shell quoting, durations.
 
+// `check_options!` names this crate by its name, also when used here.
+extern crate self as greenlight_checker;
+
 mod config;
 mod context;
 mod error;
@@ -50,6 +53,12 @@ pub use log::CheckLog;
 pub use project::{GitInfo, Project, PyProject, PyProjectError, normalize_name, relative_to, requirement_name};
 pub use result::CheckResult;
 pub use tool::{ToolInvocation, ToolOutput};
+
+/// What the macros of this crate expand to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
 
 /// A check greenlight can run (`ruff-check`, `pytest`, ...).
 #[async_trait]

@@ -54,14 +54,14 @@ impl CheckResult {
     /// becomes the summary.
     pub fn errored(reason: impl Into<String>) -> Self {
         let reason = reason.into();
-        let summary = first_line(&reason);
+        let summary = greenlight_report::text::first_line(&reason).to_string();
         Self { reason: Some(reason), ..Self::new(Outcome::Errored, summary) }
     }
 
     /// Skipped, because of `reason`.
     pub fn skipped(reason: impl Into<String>) -> Self {
         let reason = reason.into();
-        let summary = first_line(&reason);
+        let summary = greenlight_report::text::first_line(&reason).to_string();
         Self { reason: Some(reason), ..Self::new(Outcome::Skipped, summary) }
     }
 
@@ -77,8 +77,4 @@ impl CheckResult {
         self.findings = findings;
         self
     }
-}
-
-fn first_line(text: &str) -> String {
-    greenlight_report::text::first_line(text).to_string()
 }

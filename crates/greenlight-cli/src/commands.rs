@@ -135,7 +135,7 @@ async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
 
 async fn list(args: ProjectArgs, env: &Env) -> Result<ExitCode, Failure> {
     let root = project_root(&args)?;
-    let project = greenlight_orchestrator::load_project(&root).await;
+    let project = greenlight_orchestrator::load_project(&root, env).await;
     let plan = Plan::new(project, &registry(), &Selection::default(), &Default::default())?;
     println!("project: {}", plan.project.root.display());
     match &plan.config.source.path {
@@ -155,7 +155,7 @@ async fn list(args: ProjectArgs, env: &Env) -> Result<ExitCode, Failure> {
         if !tools.is_empty() {
             extras.push(format!("tools: {}", tools.join(", ")));
         }
-        extras.push(format!("timeout {}", humantime_short(check.timeout())));
+        extras.push(format!("timeout {}", greenlight_report::text::limit(check.timeout())));
         println!(" {state}  {:<12} {why}  ({})", check.id(), extras.join("; "));
     }
     println!();
@@ -169,11 +169,6 @@ async fn list(args: ProjectArgs, env: &Env) -> Result<ExitCode, Failure> {
         println!("  {:<10} {version:<9} {:<8} {}", row.name, row.origin, row.source);
     }
     Ok(ExitCode::Success)
-}
-
-fn humantime_short(duration: std::time::Duration) -> String {
-    let seconds = duration.as_secs();
-    if seconds.is_multiple_of(60) { format!("{}m", seconds / 60) } else { format!("{seconds}s") }
 }
 
 fn cache_clean(args: &ProjectArgs) -> Result<ExitCode, Failure> {

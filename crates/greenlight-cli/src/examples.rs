@@ -9,10 +9,7 @@ use clap::Parser as _;
 use serde_yaml_ng::Value;
 
 use crate::cli::Cli;
-
-/// The check ids of the contract (DESIGN §4); examples name only these.
-const CHECK_IDS: [&str; 8] =
-    ["ruff-check", "ruff-format", "pytest", "gitleaks", "pip-audit", "build", "docker", "policy"];
+use crate::registry::registry;
 
 /// Actions the GitHub examples may use: majors that run on Node 24 (a typo, an unpinned
 /// action or an older major fails the test).
@@ -277,8 +274,9 @@ fn check_named_checks(file: &Path, value: &Value) {
                 if let (Some("checks" | "CHECKS"), Value::String(ids)) = (key.as_str(), value)
                     && !ids.contains("${{")
                 {
+                    let known: Vec<&str> = registry().iter().map(|factory| factory.id).collect();
                     for id in ids.split_whitespace() {
-                        assert!(CHECK_IDS.contains(&id), "{}: unknown check id `{id}`", file.display());
+                        assert!(known.contains(&id), "{}: unknown check id `{id}`", file.display());
                     }
                 } else {
                     check_named_checks(file, value);

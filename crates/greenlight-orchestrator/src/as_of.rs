@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use greenlight_checker::{ResolvedTool, ToolSpec};
+use greenlight_checker::git::Git;
+use greenlight_checker::{Project, ResolvedTool, ToolSpec};
+use greenlight_env::{Env, EnvVars};
 use greenlight_process::{Cmd, Stop};
 use serde::{Deserialize, Serialize};
 
@@ -147,10 +149,12 @@ impl ResolvedAsOf {
     }
 }
 
-/// The committer date of `rev` (`HEAD`: the checkout's commit) in the repository at `root`:
-/// `--as-of commit`.
-pub async fn commit_moment(root: &Path, rev: &str, stop: &Stop) -> Result<(String, Moment), String> {
-    let output = crate::project::git(root)
+/// The committer date of `rev` (`HEAD`: the checkout's commit) in the repository of
+/// `project`, git running with the user's configuration from `env`: `--as-of commit`.
+pub async fn commit_moment(project: &Project, env: &Env, rev: &str, stop: &Stop) -> Result<(String, Moment), String> {
+    let root = &project.root;
+    let output = Git::for_project(project, env.get(EnvVars::GIT_CONFIG_COUNT))
+        .cmd(root)
         .args(["show", "-s", "--no-show-signature", "--format=%H %ct", rev])
         .run(stop)
         .await

@@ -14,17 +14,17 @@
 //! configured time to live; nothing with `--fix`. A false hit is a correctness bug: when in
 //! doubt, miss.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use greenlight_checker::Project;
+use greenlight_checker::git::Git;
+use greenlight_checker::{Project, files};
+use greenlight_env::{Env, EnvVars};
 use greenlight_process::Stop;
 use greenlight_report::CheckReport;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-use crate::project::git;
 
 /// Directory of the cache under the project's state directory.
 pub const CACHE_DIR: &str = "cache";
@@ -208,22 +208,28 @@ impl ResultCache {
     }
 }
 
-/// Hashes the project's files (see the module documentation). `outputs` (the report files of
-/// this run) are not inputs and are left out.
-pub async fn project_files(project: &Project, outputs: &[PathBuf], stop: &Stop) -> ProjectFiles {
+/// Hashes the project's files (see the module documentation): the files the shared listing
+/// gives ([`files::list`]: what CI's checkout has, one skip list outside git), tracked ones
+/// that match the index by their blob id. `outputs` (the report files of this run) are not
+/// inputs and are left out. `None` when the files cannot be listed: the cache is not used.
+pub async fn project_files(project: &Project, env: &Env, outputs: &[PathBuf], stop: &Stop) -> Option<ProjectFiles> {
     let root = &project.root;
-    let mut files = BTreeMap::new();
-    let in_git = project.git.is_some();
-    let listed = if in_git { git_files(root, stop).await } else { None };
-    match listed {
-        Some((index, to_hash)) => {
-            files.extend(index);
-            for path in to_hash {
-                files.insert(path.clone(), content_hash(&root.join(&path)));
-            }
+    let git = project.git.as_ref().map(|_| Git::for_project(project, env.get(EnvVars::GIT_CONFIG_COUNT)));
+    let index = async {
+        match &git {
+            Some(git) => index_ids(root, git, stop).await,
+            None => Some(BTreeMap::new()),
         }
-        None => walk(root, root, &mut files),
-    }
+    };
+    let (listed, index) = tokio::join!(files::list(root, git.as_ref(), stop), index);
+    let listed = match listed {
+        Ok(listed) => listed,
+        Err(error) => {
+            tracing::info!("cache: not used: {error}");
+            return None;
+        }
+    };
+    let index = index?;
     let outputs: Vec<String> = outputs
         .iter()
         .map(|output| {
@@ -235,7 +241,26 @@ pub async fn project_files(project: &Project, outputs: &[PathBuf], stop: &Stop) 
             greenlight_checker::relative_to(root, &absolute)
         })
         .collect();
-    files.retain(|path, _| !path.starts_with(".greenlight/") && !outputs.contains(path));
+    let root = root.clone();
+    let hashed = files::in_background(move || {
+        let mut files = BTreeMap::new();
+        for path in listed.files {
+            let path = path.to_string_lossy().into_owned();
+            if outputs.contains(&path) {
+                continue;
+            }
+            let hash = index.get(&path).cloned().unwrap_or_else(|| content_hash(&root.join(&path)));
+            files.insert(path, hash);
+        }
+        Ok(files)
+    });
+    let files = match hashed.await {
+        Ok(files) => files,
+        Err(error) => {
+            tracing::info!("cache: not used: cannot hash the project's files: {error}");
+            return None;
+        }
+    };
     let mut hasher = Sha256::new();
     for (path, hash) in &files {
         hasher.update(path.as_bytes());
@@ -243,33 +268,27 @@ pub async fn project_files(project: &Project, outputs: &[PathBuf], stop: &Stop) 
         hasher.update(hash.as_bytes());
         hasher.update([0]);
     }
-    ProjectFiles { digest: hex(&hasher.finalize()[..16]), files }
+    Some(ProjectFiles { digest: hex(&hasher.finalize()[..16]), files })
 }
 
-/// `(index blob ids of unmodified tracked files, paths to hash by content)`.
-async fn git_files(root: &Path, stop: &Stop) -> Option<(BTreeMap<String, String>, Vec<String>)> {
-    let staged = git(root).args(["ls-files", "-s", "-z", "--", "."]).stdout_limit(usize::MAX);
+/// `<mode>:<blob id>` from the index of each tracked file that matches it (`git ls-files -s`
+/// without what `git diff-files` reports changed); `None` when git cannot say.
+async fn index_ids(root: &Path, git: &Git, stop: &Stop) -> Option<BTreeMap<String, String>> {
+    let staged = git.cmd(root).args(["ls-files", "-s", "-z", "--", "."]).stdout_limit(usize::MAX);
     let modified =
-        git(root).args(["diff-files", "--name-only", "-z", "--relative", "--", "."]).stdout_limit(usize::MAX);
-    let untracked = git(root).args(["ls-files", "-o", "--exclude-standard", "-z", "--", "."]).stdout_limit(usize::MAX);
-    let (staged, modified, untracked) = tokio::join!(staged.run(stop), modified.run(stop), untracked.run(stop));
-    let (staged, modified, untracked) = (staged.ok()?, modified.ok()?, untracked.ok()?);
-    if !(staged.status.success() && modified.status.success() && untracked.status.success()) {
+        git.cmd(root).args(["diff-files", "--name-only", "-z", "--relative", "--", "."]).stdout_limit(usize::MAX);
+    let (staged, modified) = tokio::join!(staged.run(stop), modified.run(stop));
+    let (staged, modified) = (staged.ok()?, modified.ok()?);
+    if !(staged.status.success() && modified.status.success()) {
         return None;
     }
-    let split = |bytes: Vec<u8>| -> Vec<String> {
-        bytes
-            .split(|byte| *byte == 0)
-            .filter(|part| !part.is_empty())
-            .map(|part| String::from_utf8_lossy(part).into_owned())
-            .collect()
-    };
-    let modified: std::collections::BTreeSet<String> = split(modified.stdout.bytes()).into_iter().collect();
+    let modified: BTreeSet<PathBuf> = files::parse_ls_files(&modified.stdout.bytes()).into_iter().collect();
     let mut index = BTreeMap::new();
-    for entry in split(staged.stdout.bytes()) {
+    for entry in staged.stdout.bytes().split(|byte| *byte == 0) {
         // `<mode> <sha> <stage>\t<path>`
+        let entry = String::from_utf8_lossy(entry);
         let Some((meta, path)) = entry.split_once('\t') else { continue };
-        if modified.contains(path) {
+        if modified.contains(Path::new(path)) {
             continue;
         }
         let mut fields = meta.split(' ');
@@ -277,41 +296,7 @@ async fn git_files(root: &Path, stop: &Stop) -> Option<(BTreeMap<String, String>
         let sha = fields.next().unwrap_or_default();
         index.insert(path.to_string(), format!("{mode}:{sha}"));
     }
-    let mut to_hash: Vec<String> = modified.into_iter().collect();
-    to_hash.extend(split(untracked.stdout.bytes()));
-    Some((index, to_hash))
-}
-
-/// Directories never hashed outside git: outputs, caches, environments.
-const SKIPPED_DIRS: &[&str] = &[
-    ".git",
-    ".greenlight",
-    "__pycache__",
-    ".venv",
-    "venv",
-    "node_modules",
-    ".ruff_cache",
-    ".pytest_cache",
-    ".mypy_cache",
-    "build",
-    "dist",
-    ".tox",
-];
-
-fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
-        if kind.is_dir() {
-            if !SKIPPED_DIRS.contains(&name.as_str()) && !name.ends_with(".egg-info") {
-                walk(root, &path, files);
-            }
-        } else {
-            files.insert(greenlight_checker::relative_to(root, &path), content_hash(&path));
-        }
-    }
+    Some(index)
 }
 
 /// `<mode>:<git blob id>` of a file, the same form `git ls-files -s` gives for tracked files,
@@ -422,19 +407,22 @@ mod tests {
         assert_eq!(base.clone().key(), key);
     }
 
-    #[test]
-    fn walk_skips_outputs_and_hashes_content() {
+    #[tokio::test]
+    async fn outside_git_the_shared_listing_is_hashed_by_content() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
         std::fs::create_dir_all(dir.path().join("__pycache__")).unwrap();
         std::fs::write(dir.path().join("__pycache__/a.pyc"), "junk").unwrap();
-        let mut files = BTreeMap::new();
-        walk(dir.path(), dir.path(), &mut files);
-        assert_eq!(files.keys().collect::<Vec<_>>(), ["a.py"]);
-        let before = files["a.py"].clone();
+        std::fs::write(dir.path().join("report.json"), "{}").unwrap();
+        let project = Project { root: dir.path().to_path_buf(), pyproject: None, pyproject_error: None, git: None };
+        let outputs = [dir.path().join("report.json")];
+        let stop = Stop::new();
+        let files = project_files(&project, &Env::default(), &outputs, &stop).await.unwrap();
+        assert_eq!(files.files.keys().collect::<Vec<_>>(), ["a.py"]);
         std::fs::write(dir.path().join("a.py"), "x = 2\n").unwrap();
-        walk(dir.path(), dir.path(), &mut files);
-        assert_ne!(files["a.py"], before);
+        let changed = project_files(&project, &Env::default(), &outputs, &stop).await.unwrap();
+        assert_ne!(changed.files["a.py"], files.files["a.py"]);
+        assert_ne!(changed.digest, files.digest);
     }
 }
 

@@ -53,7 +53,7 @@ pub async fn run_project(
     observer: Arc<dyn Observer>,
     stop: &Stop,
 ) -> Result<RunReport, PipelineError> {
-    let project = crate::project::load_project(root).await;
+    let project = crate::project::load_project(root, &request.env).await;
     let plan = Plan::with_config(
         project,
         request.registry,
@@ -70,7 +70,7 @@ pub async fn run_project(
     };
     if let Some(rev) = commit {
         let (commit, moment) =
-            crate::as_of::commit_moment(&plan.project.root, rev, stop).await.map_err(PipelineError::AsOf)?;
+            crate::as_of::commit_moment(&plan.project, &request.env, rev, stop).await.map_err(PipelineError::AsOf)?;
         settings.as_of = Some(ResolvedAsOf { moment, source: AsOfSource::Commit(commit) });
     }
     crate::run::prepare_state_dir(&settings.state_dir(&plan.project.root)).map_err(PipelineError::StateDir)?;

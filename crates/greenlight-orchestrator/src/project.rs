@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use greenlight_checker::git::Git;
 use greenlight_checker::{GitInfo, Project, PyProject};
-use greenlight_process::{Cmd, Stop};
+use greenlight_env::{Env, EnvVars};
+use greenlight_process::Stop;
 
 /// The nearest ancestor of `start` (itself included) holding `pyproject.toml` or
 /// `greenlight.toml`.
@@ -14,8 +16,9 @@ pub fn discover_root(start: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// Reads the project at `root` (which must exist): pyproject.toml and git state.
-pub async fn load_project(root: &Path) -> Project {
+/// Reads the project at `root` (which must exist): pyproject.toml and git state (git runs with
+/// the user's configuration from `env`).
+pub async fn load_project(root: &Path, env: &Env) -> Project {
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let (pyproject, pyproject_error) = match std::fs::read_to_string(root.join("pyproject.toml")) {
         Ok(text) => match PyProject::parse(&text) {
@@ -25,37 +28,28 @@ pub async fn load_project(root: &Path) -> Project {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => (None, None),
         Err(error) => (None, Some(format!("cannot read pyproject.toml: {error}"))),
     };
-    let git = git_info(&root).await;
+    let git = git_info(&root, env).await;
     Project { root, pyproject, pyproject_error, git }
 }
 
-/// Runs `git` in `dir` with safe.directory allowed for this repository only, so a checkout
-/// owned by another user (containers, CI) still answers.
-pub fn git(dir: &Path) -> Cmd {
-    Cmd::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_COUNT", "1")
-        .env("GIT_CONFIG_KEY_0", "safe.directory")
-        .env("GIT_CONFIG_VALUE_0", "*")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("LC_ALL", "C")
-}
-
-async fn git_info(root: &Path) -> Option<GitInfo> {
+/// The repository around `root` and its state. The top level is found with every directory
+/// trusted ([`Git::discovery`]), then git runs with that repository trusted
+/// ([`Git::repository`]), so a checkout owned by another user answers; the user's own
+/// `GIT_CONFIG_COUNT` entries apply to both.
+async fn git_info(root: &Path, env: &Env) -> Option<GitInfo> {
     let stop = Stop::new();
-    let toplevel = git(root).args(["rev-parse", "--show-toplevel"]);
-    let head = git(root).args(["rev-parse", "--verify", "-q", "HEAD"]);
-    let status = git(root).args(["status", "--porcelain", "--untracked-files=normal", "--", "."]);
-    let (toplevel, head, status) = tokio::join!(toplevel.run(&stop), head.run(&stop), status.run(&stop));
+    let count = env.get(EnvVars::GIT_CONFIG_COUNT);
+    let toplevel = Git::discovery(count).cmd(root).args(["rev-parse", "--show-toplevel"]).run(&stop).await;
     let toplevel = toplevel.ok().filter(|output| output.status.success())?;
+    let toplevel = PathBuf::from(toplevel.stdout.text().trim());
+    let git = Git::repository(&toplevel, count);
+    let head = git.cmd(root).args(["rev-parse", "--verify", "-q", "HEAD"]);
+    let status = git.cmd(root).args(["status", "--porcelain", "--untracked-files=normal", "--", "."]);
+    let (head, status) = tokio::join!(head.run(&stop), status.run(&stop));
     let head = head.ok().filter(|output| output.status.success()).map(|output| output.stdout.text().trim().to_string());
     let dirty = status
         .ok()
         .filter(|output| output.status.success())
         .is_some_and(|output| output.stdout.text().lines().any(|line| !line.ends_with(".greenlight/")));
-    Some(GitInfo {
-        toplevel: PathBuf::from(toplevel.stdout.text().trim()),
-        head: head.filter(|sha| !sha.is_empty()),
-        dirty,
-    })
+    Some(GitInfo { toplevel, head: head.filter(|sha| !sha.is_empty()), dirty })
 }

@@ -10,9 +10,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use greenlight_checker::git::Git;
+use greenlight_env::{Env, EnvVars};
 use greenlight_process::{Cmd, Stop};
-
-use crate::project::git;
 
 /// Environment variables git needs to write commits as the user (the process layer drops
 /// names containing `AUTH` unless they are passed on by name).
@@ -32,6 +32,8 @@ pub struct Repo {
     pub toplevel: PathBuf,
     /// The project root relative to `toplevel` (empty when they are the same).
     pub prefix: PathBuf,
+    /// The user's `GIT_CONFIG_COUNT`: greenlight's git entries come after theirs.
+    user_config_count: Option<String>,
 }
 
 /// A commit with what people recognise it by.
@@ -71,9 +73,12 @@ async fn git_text(command: Cmd, stop: &Stop) -> Result<String, String> {
 }
 
 impl Repo {
-    /// The repository around `project_root`, or why there is none.
-    pub async fn open(project_root: &Path, stop: &Stop) -> Result<Self, String> {
-        let text = git_text(git(project_root).args(["rev-parse", "--show-toplevel", "--show-prefix"]), stop)
+    /// The repository around `project_root`, or why there is none. git runs with the user's
+    /// configuration from `env` (see [`greenlight_checker::git`]).
+    pub async fn open(project_root: &Path, env: &Env, stop: &Stop) -> Result<Self, String> {
+        let user_config_count = env.get(EnvVars::GIT_CONFIG_COUNT).map(str::to_string);
+        let discovery = Git::discovery(user_config_count.as_deref()).cmd(project_root);
+        let text = git_text(discovery.args(["rev-parse", "--show-toplevel", "--show-prefix"]), stop)
             .await
             .map_err(|_| {
                 format!(
@@ -87,12 +92,17 @@ impl Repo {
         if toplevel.as_os_str().is_empty() {
             return Err(format!("{} is not inside a git work tree", project_root.display()));
         }
-        Ok(Self { toplevel, prefix })
+        Ok(Self { toplevel, prefix, user_config_count })
+    }
+
+    /// How git runs on the work tree at `toplevel` (this repository's or one of its worktrees).
+    fn setup(&self, toplevel: &Path) -> Git {
+        Git::repository(toplevel, self.user_config_count.as_deref())
     }
 
     /// A git command in the user's work tree.
     pub fn git(&self) -> Cmd {
-        git(&self.toplevel)
+        self.setup(&self.toplevel).cmd(&self.toplevel)
     }
 
     /// The full sha of the commit `rev` names, or an error that says what to do.
@@ -271,13 +281,9 @@ impl Worktree {
             }
         };
         let mut worktree = Self { repo: repo.clone(), dir: dir.clone(), admin: None, temp, lock, removed: false };
-        let add = repo
-            .git()
-            .args(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet"])
-            .arg(&dir)
-            .arg(commit);
+        let add = repo.git().args(["worktree", "add", "--detach", "--quiet"]).arg(&dir).arg(commit);
         let added = match git_text(add, stop).await {
-            Ok(_) => git_text(git(&dir).args(["rev-parse", "--absolute-git-dir"]), stop).await,
+            Ok(_) => git_text(repo.setup(&dir).cmd(&dir).args(["rev-parse", "--absolute-git-dir"]), stop).await,
             Err(error) => Err(format!("cannot check out {commit} in a worktree: {error}")),
         };
         match added {
@@ -304,14 +310,14 @@ impl Worktree {
         if self.repo.prefix.as_os_str().is_empty() { self.dir.clone() } else { self.dir.join(&self.repo.prefix) }
     }
 
-    /// A git command in the worktree, with hooks off and the user's identity passed on.
+    /// A git command in the worktree, with hooks off ([`greenlight_checker::git`]) and the
+    /// user's identity passed on.
     pub fn git(&self) -> Cmd {
-        git(&self.dir).pass_env(&IDENTITY_VARS.iter().map(|name| (*name).to_string()).collect::<Vec<_>>()).args([
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "advice.detachedHead=false",
-        ])
+        self.repo
+            .setup(&self.dir)
+            .cmd(&self.dir)
+            .pass_env(&IDENTITY_VARS.iter().map(|name| (*name).to_string()).collect::<Vec<_>>())
+            .args(["-c", "advice.detachedHead=false"])
     }
 
     /// Runs git in the worktree and returns its stdout.

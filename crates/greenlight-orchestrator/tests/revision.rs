@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use greenlight_env::Env;
 use greenlight_orchestrator::revision::{Placement, Repo, Worktree};
 use greenlight_process::{Cmd, Stop};
 
@@ -41,7 +42,7 @@ async fn repository() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 async fn state(root: &Path) -> String {
-    let repo = Repo::open(root, &Stop::new()).await.unwrap();
+    let repo = Repo::open(root, &Env::default(), &Stop::new()).await.unwrap();
     repo.state(&Stop::new()).await.unwrap()
 }
 
@@ -50,7 +51,7 @@ async fn worktrees_are_removed_and_dropped_ones_leave_nothing() {
     let (_dir, root) = repository().await;
     let stop = Stop::new();
     let before = state(&root).await;
-    let repo = Repo::open(&root.join("svc"), &stop).await.unwrap();
+    let repo = Repo::open(&root.join("svc"), &Env::default(), &stop).await.unwrap();
     assert_eq!(repo.prefix, Path::new("svc"));
     let head = repo.resolve("HEAD", &stop).await.unwrap();
 
@@ -86,7 +87,7 @@ async fn a_leftover_of_a_killed_run_is_cleared() {
     let (_dir, root) = repository().await;
     let stop = Stop::new();
     let before = state(&root).await;
-    let repo = Repo::open(&root, &stop).await.unwrap();
+    let repo = Repo::open(&root, &Env::default(), &stop).await.unwrap();
     let head = repo.resolve("main", &stop).await.unwrap();
     let fixed = Worktree::add(&repo, &head, "test", Placement::Fixed, &stop).await.unwrap();
     let dir = fixed.dir().to_path_buf();
@@ -114,7 +115,7 @@ async fn checkout_moves_between_commits_and_cleans() {
     let stop = Stop::new();
     let first = git(&root, &["rev-parse", "HEAD"]).await;
     let second = commit(&root, "svc/b.txt", "two").await;
-    let repo = Repo::open(&root, &stop).await.unwrap();
+    let repo = Repo::open(&root, &Env::default(), &stop).await.unwrap();
     let worktree = Worktree::add(&repo, &second, "test", Placement::Fresh, &stop).await.unwrap();
     std::fs::write(worktree.dir().join("svc/build-output.txt"), "x").unwrap();
     worktree.checkout(&first, &stop).await.unwrap();
@@ -135,7 +136,7 @@ async fn first_parent_path_keeps_descendants_of_good() {
     git(&root, &["merge", "-q", "--no-ff", "feature", "-m", "merge"]).await;
     let merge = git(&root, &["rev-parse", "HEAD"]).await;
     let b = commit(&root, "b", "b").await;
-    let repo = Repo::open(&root, &stop).await.unwrap();
+    let repo = Repo::open(&root, &Env::default(), &stop).await.unwrap();
     assert_eq!(repo.first_parent_path(&good, &b, &stop).await.unwrap(), [a.clone(), merge.clone(), b.clone()]);
     // A good commit on a merged branch: the first-parent commits that contain it.
     assert_eq!(repo.first_parent_path(&side, &b, &stop).await.unwrap(), [merge.clone(), b.clone()]);

@@ -69,21 +69,8 @@ impl Captured {
 
     /// The last `lines` lines of the kept text, trimmed of trailing whitespace.
     pub fn tail_lines(&self, lines: usize) -> String {
-        tail_lines(&self.text(), lines)
+        greenlight_report::text::last_lines(&self.text(), lines)
     }
-}
-
-/// The last `count` lines of `text`, trimmed of trailing whitespace.
-pub(crate) fn tail_lines(text: &str, count: usize) -> String {
-    let trimmed = text.trim_end();
-    let mut start = trimmed.len();
-    for _ in 0..count {
-        match trimmed[..start].rfind('\n') {
-            Some(index) => start = index,
-            None => return trimmed.to_string(),
-        }
-    }
-    trimmed[start + 1..].to_string()
 }
 
 #[cfg(test)]
@@ -122,7 +109,9 @@ mod tests {
 
     #[test]
     fn tail_of_lines() {
-        assert_eq!(tail_lines("a\nb\nc\n", 2), "b\nc");
-        assert_eq!(tail_lines("a\nb", 5), "a\nb");
+        let mut captured = Captured::new(64);
+        captured.push(b"a\nb\nc\n\n");
+        assert_eq!(captured.tail_lines(2), "b\nc");
+        assert_eq!(captured.tail_lines(5), "a\nb\nc");
     }
 }

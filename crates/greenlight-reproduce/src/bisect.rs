@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use greenlight_orchestrator::bisect::{MultiBisection, State, Verdict};
 use greenlight_orchestrator::revision::{CommitInfo, Placement, Repo, Worktree};
-use greenlight_report::{CheckReport, Finding, NodeKind, Outcome, RunReport, SkipCause};
+use greenlight_report::{CheckReport, Finding, NodeKind, Outcome, RunReport, SkipCause, text};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Runs, Show, project_in};
@@ -116,7 +116,7 @@ pub async fn bisect(runs: &Runs<'_>, root: &Path, request: &BisectRequest) -> Re
     let started = Instant::now();
     let usage = |error: String| runs.or_interrupted(Error::Usage(error));
     let stop = runs.stop;
-    let repo = Repo::open(root, stop).await.map_err(usage)?;
+    let repo = Repo::open(root, &runs.env, stop).await.map_err(usage)?;
     let good = repo.resolve(&request.good, stop).await.map_err(usage)?;
     let bad = repo.resolve(&request.bad, stop).await.map_err(usage)?;
     if good == bad {
@@ -249,7 +249,7 @@ impl Session<'_> {
             "{label:<10} {}  {}  {}",
             info.short,
             outcomes.join(", "),
-            truncate(&info.subject, 60)
+            text::clip(&info.subject, 60)
         ));
         Ok(())
     }
@@ -539,20 +539,9 @@ pub(crate) fn finding_line(finding: &Finding) -> String {
     let place = finding.location.as_ref().map(|location| location.display()).unwrap_or_default();
     let message = finding.message.lines().next().unwrap_or_default();
     if place.is_empty() {
-        format!("{}  {}", finding.rule, truncate(message, 120))
+        format!("{}  {}", finding.rule, text::clip(message, 120))
     } else {
-        format!("{place}  {}  {}", finding.rule, truncate(message, 120))
-    }
-}
-
-/// `text` cut to `max` characters with `…`.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_string()
-    } else {
-        let mut out: String = text.chars().take(max - 1).collect();
-        out.push('…');
-        out
+        format!("{place}  {}  {}", finding.rule, text::clip(message, 120))
     }
 }
 

@@ -4,16 +4,16 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use greenlight_report::{Finding, NodeKind, Outcome, RunReport};
+use greenlight_report::{Finding, NodeKind, Outcome, RunReport, text};
 
-use crate::bisect::{finding_line, truncate};
+use crate::bisect::finding_line;
 use crate::hotfix::Revert;
 
 /// The PR title's description when none is given.
 pub(crate) fn default_description(reverts: &[Revert], base_rev: &str) -> String {
     match reverts {
         [one] => {
-            format!("revert {} \"{}\" to restore a green {base_rev}", one.info.short, truncate(&one.info.subject, 60))
+            format!("revert {} \"{}\" to restore a green {base_rev}", one.info.short, text::clip(&one.info.subject, 60))
         }
         many => format!(
             "revert {} to restore a green {base_rev}",
@@ -155,13 +155,6 @@ pub(crate) fn hotfix_body(input: &BodyInput<'_>) -> String {
         }
     }
     out
-}
-
-/// `word` quoted for a POSIX shell when it needs quoting.
-pub(crate) fn shell_quote(word: &str) -> String {
-    let plain =
-        !word.is_empty() && word.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_./=:@,+%".contains(&byte));
-    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use greenlight_orchestrator::revision::{CommitInfo, Placement, Repo, Worktree};
 use greenlight_orchestrator::{AsOf, Combine as _, Config, Selection};
 use greenlight_process::Stop;
-use greenlight_report::{CheckReport, Finding, NodeKind, Outcome, RunReport};
+use greenlight_report::{CheckReport, Finding, NodeKind, Outcome, RunReport, text};
 
 use crate::bisect::BisectResult;
-use crate::body::{BodyInput, default_description, hotfix_body, shell_quote};
+use crate::body::{BodyInput, default_description, hotfix_body};
 use crate::{Error, Runs, Show, project_in, short};
 
 /// The default branch `hotfix` creates.
@@ -132,7 +132,7 @@ impl<'a> Hotfix<'a> {
         let branch =
             request.branch.clone().combine(settings.branch.clone()).unwrap_or_else(|| DEFAULT_BRANCH.to_string());
         let base_rev = request.base.clone().combine(settings.base.clone()).unwrap_or_else(|| DEFAULT_BASE.to_string());
-        let repo = Repo::open(root, stop).await.map_err(usage)?;
+        let repo = Repo::open(root, &runs.env, stop).await.map_err(usage)?;
         let valid_name = repo
             .git()
             .args(["check-ref-format", "--branch", &branch])
@@ -468,8 +468,8 @@ impl<'a> Hotfix<'a> {
         let _ = writeln!(
             out,
             "  gh pr create --base {base_rev} --head {branch} --title {} --body-file {}",
-            shell_quote(&made.title),
-            shell_quote(&made.body_path.display().to_string())
+            text::shell_quote(&made.title),
+            text::shell_quote(&made.body_path.display().to_string())
         );
         match kept {
             Some(dir) => {

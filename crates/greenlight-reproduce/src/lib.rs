@@ -182,7 +182,8 @@ fn short(sha: &str) -> &str {
 /// commit.
 pub async fn run_at_rev(runs: &Runs<'_>, root: &Path, rev: &str, checks: &[String]) -> Result<RunReport, Error> {
     let root = &absolute(root)?;
-    let repo = Repo::open(root, runs.stop).await.map_err(|error| runs.or_interrupted(Error::Usage(error)))?;
+    let repo =
+        Repo::open(root, &runs.env, runs.stop).await.map_err(|error| runs.or_interrupted(Error::Usage(error)))?;
     let sha = repo.resolve(rev, runs.stop).await.map_err(|error| runs.or_interrupted(Error::Usage(error)))?;
     let worktree = Worktree::add(&repo, &sha, "rev", Placement::Fixed, runs.stop)
         .await

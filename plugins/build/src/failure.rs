@@ -4,6 +4,8 @@
 //! build prints its own verdict as the last `ERROR ...` line on stderr; the backend's traceback
 //! and messages land on either stream, so both are searched.
 
+use greenlight_checker::text;
+
 /// Who is at fault for a failed build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
@@ -117,9 +119,10 @@ fn installer_messages(text: &str) -> Vec<String> {
             .iter()
             .any(|marker| lower.contains(marker))
     };
-    let mut lines: Vec<String> = logical.iter().filter(|line| wanted(line)).map(|line| clip(line)).collect();
+    let mut lines: Vec<String> =
+        logical.iter().filter(|line| wanted(line)).map(|line| text::clip(line, MAX_LINE)).collect();
     if lines.is_empty() {
-        lines = logical.iter().rev().take(5).rev().map(|line| clip(line)).collect();
+        lines = logical.iter().rev().take(5).rev().map(|line| text::clip(line, MAX_LINE)).collect();
     }
     lines.dedup();
     lines.truncate(MAX_CAUSE_LINES);
@@ -130,7 +133,7 @@ fn installer_messages(text: &str) -> Vec<String> {
 fn project_causes(stdout: &str, stderr: &str) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut push = |line: &str| {
-        let line = clip(line.trim());
+        let line = text::clip(line.trim(), MAX_LINE);
         if !line.is_empty() && !lines.contains(&line) {
             lines.push(line);
         }
@@ -192,14 +195,6 @@ fn pyproject_position(headline: &str) -> Option<(u32, u32)> {
     let (line, rest) = rest.split_once(", column ")?;
     let column = rest.split(')').next()?;
     Some((line.trim().parse().ok()?, column.trim().parse().ok()?))
-}
-
-fn clip(line: &str) -> String {
-    if line.chars().count() <= MAX_LINE {
-        return line.to_string();
-    }
-    let kept: String = line.chars().take(MAX_LINE).collect();
-    format!("{kept}…")
 }
 
 #[cfg(test)]

@@ -489,15 +489,14 @@ fn failure_reason(code: i32, log: &[LogLine], context: &FailureContext<'_>, what
     if !errors.is_empty() {
         reason.push_str("\ngitleaks said:");
         for error in errors.iter().take(12) {
-            let error: String = error.chars().take(400).collect();
-            reason.push_str(&format!("\n  {error}"));
+            reason.push_str(&format!("\n  {}", text::clip(error, 400)));
         }
     } else if code != 0 && code != LEAKS_EXIT_CODE {
         let tail: Vec<&LogLine> = log.iter().rev().take(5).collect();
         if !tail.is_empty() {
             reason.push_str("\ngitleaks said:");
             for line in tail.iter().rev() {
-                reason.push_str(&format!("\n  {}", line.message.chars().take(400).collect::<String>()));
+                reason.push_str(&format!("\n  {}", text::clip(&line.message, 400)));
             }
         }
     }

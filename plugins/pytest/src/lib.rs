@@ -226,7 +226,7 @@ fn counts(summary: &TestSummary) -> String {
         parts.push(format!("{} skipped", summary.skipped));
     }
     if summary.errors > 0 {
-        parts.push(format!("{} error{}", summary.errors, if summary.errors == 1 { "" } else { "s" }));
+        parts.push(text::plural(summary.errors as usize, "error"));
     }
     parts.join(", ")
 }

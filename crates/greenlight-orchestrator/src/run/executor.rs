@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use greenlight_checker::{CheckContext, CheckResult, Checker, Project, PythonEnv, ToolSpec};
+use greenlight_checker::{CheckContext, CheckResult, Checker, Project, PythonEnv, ToolSpec, text};
 use greenlight_process::Stop;
 use greenlight_report::{CheckReport, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, SkipCause, sort_findings};
 
@@ -84,7 +84,8 @@ pub(super) struct Shared {
     pub cache: Option<ResultCache>,
     pub config_hash: String,
     environment: Mutex<Option<(PythonEnv, String)>>,
-    files: tokio::sync::OnceCell<ProjectFiles>,
+    /// The project's files for the cache key, listed once; `None` inside when they could not be.
+    files: tokio::sync::OnceCell<Option<ProjectFiles>>,
 }
 
 impl Shared {
@@ -164,7 +165,7 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     if let (Some(cache), Some(parts)) = (&shared.cache, parts)
         && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
         && !stopped
-        && let Some(files) = shared.files.get()
+        && let Some(Some(files)) = shared.files.get()
     {
         cache.store(&parts, files, &report, &log_path);
     }
@@ -226,10 +227,12 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                         );
                         return Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, None);
                     };
-                    let files = shared
-                        .files
-                        .get_or_init(|| cache::project_files(&shared.project, &shared.settings.outputs, stop))
-                        .await;
+                    let listed = shared.files.get_or_init(|| {
+                        cache::project_files(&shared.project, &shared.settings.env, &shared.settings.outputs, stop)
+                    });
+                    let Some(files) = listed.await else {
+                        return Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, None);
+                    };
                     let key = key_parts(shared, &node.id, &cx, files, environment_key, env_vars, &state);
                     if let Some(report) = result_cache.lookup(&key, ttl, log_path) {
                         tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
@@ -321,42 +324,26 @@ fn log_ref(path: &Path, root: &Path) -> Option<LogRef> {
     file.seek(SeekFrom::Start(start)).ok()?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).ok()?;
-    let text = strip_ansi(&String::from_utf8_lossy(&bytes));
-    let lines: Vec<&str> = text.trim_end().lines().collect();
-    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+    // Tools colour their logs even when not on a terminal.
+    let text = text::strip_ansi(&String::from_utf8_lossy(&bytes));
+    let tail = text::last_lines(&text, 30);
     Some(LogRef { path: greenlight_checker::relative_to(root, path), tail })
-}
-
-/// `text` without ANSI escape sequences (tools colour their logs even when not on a terminal).
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                // CSI: parameters and intermediates up to a final byte in @..~.
-                for next in chars.by_ref() {
-                    if ('@'..='~').contains(&next) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn ansi_is_stripped() {
-        assert_eq!(
-            super::strip_ansi("\u{1b}[90m1:02PM\u{1b}[0m \u{1b}[32mINF\u{1b}[0m scan done"),
-            "1:02PM INF scan done"
-        );
-        assert_eq!(super::strip_ansi("plain"), "plain");
+    fn the_log_tail_is_its_last_lines_without_colours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/ruff.log");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut log: String = (1..=40).map(|n| format!("line {n}\n")).collect();
+        log.push_str("\u{1b}[90m1:02PM\u{1b}[0m \u{1b}[32mINF\u{1b}[0m scan done\n\n");
+        std::fs::write(&path, log).unwrap();
+        let log = super::log_ref(&path, dir.path()).unwrap();
+        assert_eq!(log.path, "logs/ruff.log");
+        let lines: Vec<&str> = log.tail.lines().collect();
+        assert_eq!(lines.len(), 30);
+        assert_eq!((lines[0], lines[29]), ("line 12", "1:02PM INF scan done"));
     }
 }
