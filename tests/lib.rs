@@ -99,6 +99,15 @@ impl TempProject {
         git(self.path(), args)
     }
 
+    /// Commits everything as `subject` with author and committer date `date` (RFC 3339), and
+    /// returns the commit's sha: histories of the past, for `--as-of commit`.
+    pub fn commit_at(&self, subject: &str, date: &str) -> String {
+        self.git(&["add", "-A"]);
+        let dates = [("GIT_AUTHOR_DATE", date), ("GIT_COMMITTER_DATE", date)];
+        git_with(self.path(), &["commit", "-q", "--allow-empty", "-m", subject], &dates);
+        self.git(&["rev-parse", "HEAD"]).trim().to_string()
+    }
+
     /// `git init` with a fixed identity and one commit of everything.
     pub fn git_init(&self) {
         self.git(&["init", "-q", "-b", "main"]);
@@ -238,6 +247,11 @@ pub fn interrupt(child: &mut Child, timeout: Duration) -> ExitStatus {
 
 /// Runs git in `dir` with a fixed identity; panics with git's output when it fails.
 pub fn git(dir: &Path, args: &[&str]) -> String {
+    git_with(dir, args, &[])
+}
+
+/// [`git`] with more environment variables (commit dates).
+pub fn git_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -247,6 +261,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "author@example.com")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("run git");
     assert!(
@@ -461,4 +476,64 @@ pub fn require_docker() -> bool {
     }
     eprintln!("skipped: {problem}");
     false
+}
+
+/// The user cache the end-to-end runs share (`GREENLIGHT_CACHE_DIR` of every run): tools
+/// greenlight installs stay there between test runs.
+pub fn e2e_cache() -> PathBuf {
+    workspace().join("target/e2e-cache")
+}
+
+/// The newest release of `package` uploaded before `moment` (RFC 3339), as the package index
+/// says through `uv pip compile --exclude-newer`: what a CI that pinned nothing installed then.
+pub fn release_as_of(package: &str, moment: &str) -> String {
+    let input = tempfile::NamedTempFile::new().expect("a temp file");
+    std::fs::write(input.path(), format!("{package}\n")).expect("write");
+    let output = Command::new("uv")
+        .args(["pip", "compile", "--no-deps", "--no-header", "--no-annotate", "--quiet", "--exclude-newer", moment])
+        .arg("--python")
+        .arg("python3")
+        .arg(input.path())
+        .env("PATH", tools_path())
+        .output()
+        .expect("run uv");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let prefix = format!("{package}==");
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix(&prefix).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {package} as of {moment}: {text}{}", String::from_utf8_lossy(&output.stderr)))
+}
+
+/// `package==version` installed from PyPI into the user cache (`pinned-tools/`, once; later
+/// runs reuse it), independently of greenlight: the tool a test pins by hand. Returns its
+/// `bin` directory.
+pub fn pinned_tool(package: &str, version: &str) -> PathBuf {
+    let dir = e2e_cache().join("pinned-tools").join(format!("{package}-{version}"));
+    if dir.join(".complete").is_file() {
+        return dir.join("bin");
+    }
+    if dir.exists() {
+        // Left by an install that did not finish.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let staging = dir.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let output = Command::new("uv")
+        .args(["pip", "install", "--quiet", "--target"])
+        .arg(&staging)
+        .arg(format!("{package}=={version}"))
+        .env("PATH", tools_path())
+        .output()
+        .expect("run uv");
+    assert!(
+        output.status.success(),
+        "uv pip install {package}=={version}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::write(staging.join(".complete"), version).expect("write");
+    // Another test may have installed it meanwhile: either copy is complete.
+    if std::fs::rename(&staging, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    dir.join("bin")
 }

@@ -30,6 +30,7 @@ pub mod files;
 pub mod git;
 mod log;
 mod project;
+pub mod release;
 mod result;
 mod tool;
 

@@ -64,6 +64,10 @@ pub enum CacheCommand {
 pub enum ReportCommand {
     /// Render a saved JSON report in any format (the terminal summary when no format is given).
     Render(RenderArgs),
+    /// Write the escalation issue of a red run: `[CRITICAL] CI Failure - <description>`, its
+    /// labels and a Markdown body (what fails, the steps greenlight took, the status) for
+    /// `gh issue create --title ... --body-file FILE`.
+    Issue(IssueArgs),
     /// Merge the JSON reports of shards of one pipeline run (same commit) into one.
     ///
     /// For each check, the entry that ran wins over one that was skipped or cancelled; between
@@ -80,6 +84,30 @@ pub struct RenderArgs {
     pub report: PathBuf,
     #[command(flatten)]
     pub formats: FormatArgs,
+}
+
+/// `greenlight report issue`.
+#[derive(Debug, Clone, Args)]
+pub struct IssueArgs {
+    /// The JSON report of the red run (CI's, or `greenlight run --rev main --json FILE`).
+    #[arg(value_name = "REPORT.json")]
+    pub report: PathBuf,
+    /// Write the body to FILE (and its title to ISSUE_TITLE.txt beside it) and print the `gh
+    /// issue create` command; default: the body on stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The result of `greenlight bisect --json FILE`: the first bad commits.
+    #[arg(long, value_name = "FILE")]
+    pub bisect: Option<PathBuf>,
+    /// The report of the hotfix branch (`greenlight hotfix --json FILE`).
+    #[arg(long, value_name = "REPORT.json")]
+    pub hotfix: Option<PathBuf>,
+    /// What broke, for the title (default: the failing checks and the revision).
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// A label for the issue (repeatable; default: `critical` and `ci-failure`).
+    #[arg(long = "label", value_name = "NAME")]
+    pub labels: Vec<String>,
 }
 
 /// `greenlight report merge`.
@@ -167,9 +195,26 @@ pub struct ExecutionArgs {
     /// Timeout of the whole run (`90s`, `10m`; default: [tool.greenlight] timeout, else none).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
-    /// Use the tool versions recorded in an earlier JSON report.
+    /// Use the tool versions recorded in an earlier JSON report (and its `--as-of` moment for
+    /// the project environment).
     #[arg(long, value_name = "REPORT")]
     pub tools_from: Option<PathBuf>,
+    /// Use this version of a tool (repeatable: `--tool ruff=0.14.10 --tool pytest=7.4.4`);
+    /// wins over `--tools-from` and [tool.greenlight.tools]. greenlight installs it when it is
+    /// not found at that version.
+    #[arg(long = "tool", value_name = "NAME=VERSION", value_parser = parse_tool)]
+    pub tools: Vec<(String, String)>,
+    /// Install the Python tools and the project's dependencies as they were at a moment: a date
+    /// (`2025-06-10`, the start of that day in UTC), a time (`2025-06-10T14:30:00Z`), or
+    /// `commit` for the committer date of each checked commit. Pinned tools keep their version;
+    /// tools on PATH are not used.
+    #[arg(long, value_name = "DATE|commit", value_parser = parse_as_of)]
+    pub as_of: Option<greenlight_orchestrator::AsOf>,
+    /// Read greenlight's configuration from FILE (a `greenlight.toml`, or a `pyproject.toml`
+    /// for its [tool.greenlight]) instead of the project's; with --rev, bisect and hotfix, at
+    /// every revision.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Run every check even when its inputs did not change since a stored result.
     #[arg(long)]
     pub no_cache: bool,
@@ -342,6 +387,23 @@ pub struct HotfixArgs {
     pub json: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+fn parse_as_of(text: &str) -> Result<greenlight_orchestrator::AsOf, String> {
+    text.parse().map_err(|error: greenlight_orchestrator::as_of::AsOfError| error.to_string())
+}
+
+/// `ruff=0.14.10` (or `ruff==0.14.10`) → (`ruff`, `0.14.10`).
+fn parse_tool(text: &str) -> Result<(String, String), String> {
+    let (name, version) =
+        text.split_once('=').ok_or_else(|| format!("`{text}` is not NAME=VERSION (`ruff=0.14.10`)"))?;
+    let version = version.strip_prefix('=').unwrap_or(version).trim();
+    let name = name.trim();
+    let valid = |part: &str| !part.is_empty() && !part.contains(|c: char| c.is_whitespace() || c == '=');
+    if !valid(name) || !valid(version) {
+        return Err(format!("`{text}` is not NAME=VERSION (`ruff=0.14.10`)"));
+    }
+    Ok((name.to_string(), version.to_string()))
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

@@ -30,6 +30,7 @@ pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
         Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
         Command::Report(ReportCommand::Render(args)) => crate::output::render(args, env),
         Command::Report(ReportCommand::Merge(args)) => crate::output::merge(args, env),
+        Command::Report(ReportCommand::Issue(args)) => reproduce::issue(&args),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", error.message());

@@ -13,24 +13,48 @@ use std::path::{Path, PathBuf};
 use greenlight_checker::{ConfigError, ConfigOverrides};
 use greenlight_env::{Env, EnvVars};
 use greenlight_orchestrator::RunFlags;
+use greenlight_orchestrator::config::ToolPin;
 
 use crate::cli::{CheckOptionArgs, ExecutionArgs};
 use crate::output::tools_from;
 use crate::shared::Failure;
 
 impl ExecutionArgs {
-    /// The run settings these flags give (`--tools-from` is read here).
+    /// The run settings these flags give (`--tools-from` and `--config` are read here).
     pub fn run_flags(&self) -> Result<RunFlags, Failure> {
+        let (mut tool_pins, report_as_of) = match &self.tools_from {
+            Some(path) => tools_from(path)?,
+            None => Default::default(),
+        };
+        let known = greenlight_orchestrator::known_tools(&crate::registry::registry());
+        for (name, version) in &self.tools {
+            if !known.contains(&name.as_str()) {
+                return Err(Failure::usage(format!(
+                    "--tool {name}={version}: greenlight has no tool `{name}`; the tools are {}",
+                    known.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            tool_pins.insert(name.clone(), ToolPin { version: Some(version.clone()), path: None });
+        }
+        let config = match &self.config {
+            Some(path) => Some(std::fs::canonicalize(path).map_err(|error| {
+                Failure::usage(format!(
+                    "--config {}: {error}; give the path of a greenlight.toml (or a pyproject.toml with [tool.greenlight])",
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
         Ok(RunFlags {
             jobs: self.jobs,
             fail_fast: self.fail_fast.then_some(true),
             timeout: self.timeout,
             cache: self.no_cache.then_some(false),
             rebuild_env: self.rebuild_env,
-            tool_pins: match &self.tools_from {
-                Some(path) => tools_from(path)?,
-                None => Default::default(),
-            },
+            tool_pins,
+            as_of: self.as_of.clone(),
+            report_as_of,
+            config,
             ..RunFlags::default()
         })
     }

@@ -8,6 +8,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use greenlight_env::{Env, EnvVars};
+use greenlight_orchestrator::Moment;
 use greenlight_orchestrator::config::ToolPin;
 use greenlight_report::{ExitCode, RunReport};
 
@@ -213,17 +214,25 @@ fn emit(formats: &FormatArgs, report: &RunReport, unasked: Unasked, env: &Env) -
     Ok(written.exit_code(ExitCode::for_report(report)))
 }
 
-/// Pins from an earlier report's `tools` (versions that are known).
-pub fn tools_from(path: &Path) -> Result<BTreeMap<String, ToolPin>, Failure> {
+/// Pins from an earlier report's `tools` (versions that are known), and its `--as-of` moment.
+pub fn tools_from(path: &Path) -> Result<(BTreeMap<String, ToolPin>, Option<Moment>), Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|error| Failure::usage(format!("--tools-from {}: {error}", path.display())))?;
     let report = greenlight_reporters::json::parse(&text).map_err(|error| {
         Failure::usage(format!("--tools-from {}: not a greenlight JSON report ({error})", path.display()))
     })?;
-    Ok(report
+    let as_of =
+        match &report.as_of {
+            Some(as_of) => Some(as_of.date.parse::<Moment>().map_err(|error| {
+                Failure::usage(format!("--tools-from {}: its `as_of.date`: {error}", path.display()))
+            })?),
+            None => None,
+        };
+    let pins = report
         .tools
         .into_iter()
         .filter(|(_, tool)| tool.version != "unknown" && !tool.version.is_empty())
         .map(|(name, tool)| (name, ToolPin { version: Some(tool.version), path: None }))
-        .collect())
+        .collect();
+    Ok((pins, as_of))
 }

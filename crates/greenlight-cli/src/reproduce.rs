@@ -16,11 +16,12 @@ use greenlight_reproduce::{
     AfterwardsWorktree, BisectRequest, BisectResult, Console, Hotfix, HotfixDone, HotfixRequest, Runs, Show,
 };
 
-use crate::cli::{BisectArgs, HotfixArgs, SelectionArgs};
+use crate::cli::{BisectArgs, HotfixArgs, IssueArgs, SelectionArgs};
 use crate::output::{read_report, write_file, write_json};
 use crate::printer::{Live, LiveObserver, Printer, Stream};
 use crate::registry::registry;
 use crate::shared::{Failure, project_root, watch_signals};
+use greenlight_report::text::shell_quote;
 
 /// The terminal as the console of runs on other commits: progress lines on stderr unless
 /// quiet, and each run's live view.
@@ -140,20 +141,92 @@ pub async fn hotfix(args: HotfixArgs, env: &Env) -> Result<ExitCode, Failure> {
     }
 }
 
+/// `greenlight report issue`: the escalation issue from a red report, and what bisect and
+/// hotfix found.
+pub fn issue(args: &IssueArgs) -> Result<ExitCode, Failure> {
+    use greenlight_reporters::issue::{BisectFacts, Culprit, IssueInput, render};
+    let report = read_report(&args.report)?;
+    let bisect = match &args.bisect {
+        Some(path) => {
+            let result = read_bisect(path, "--bisect")?;
+            Some(BisectFacts {
+                good: result.good.rev,
+                bad: result.bad.rev,
+                commits: result.commits,
+                runs: result.runs,
+                culprits: result
+                    .checks
+                    .iter()
+                    .filter_map(|check| {
+                        let commit = check.first_bad.as_ref()?;
+                        Some(Culprit {
+                            check: check.check.clone(),
+                            short: commit.short.clone(),
+                            subject: commit.subject.clone(),
+                            author: commit.author.clone(),
+                            date: commit.date.clone(),
+                            merge: commit.is_merge(),
+                        })
+                    })
+                    .collect(),
+                ambiguous: result
+                    .checks
+                    .iter()
+                    .filter(|check| check.first_bad.is_none())
+                    .map(|check| (check.check.clone(), check.candidates.iter().map(|c| c.short.clone()).collect()))
+                    .collect(),
+            })
+        }
+        None => None,
+    };
+    let hotfix = match &args.hotfix {
+        Some(path) => {
+            Some(read_report(path).map_err(|failure| Failure::usage(format!("--hotfix {}", failure.message())))?)
+        }
+        None => None,
+    };
+    let input = IssueInput {
+        description: args.description.clone(),
+        labels: args.labels.clone(),
+        bisect,
+        hotfix: hotfix.as_ref(),
+    };
+    let issue =
+        render(&report, &input).map_err(|error| Failure::usage(format!("{}: {error}", args.report.display())))?;
+    let labels: String = issue.labels.iter().map(|label| format!(" --label {}", shell_quote(label))).collect();
+    match &args.out {
+        Some(path) => {
+            write_file(path, &issue.body)?;
+            let title_path = path.with_file_name("ISSUE_TITLE.txt");
+            write_file(&title_path, &format!("{}\n", issue.title))?;
+            println!(
+                "gh issue create --title {}{labels} --body-file {}",
+                shell_quote(&issue.title),
+                shell_quote(&path.display().to_string())
+            );
+        }
+        None => {
+            print!("{}", issue.body);
+            eprintln!("title: {}", issue.title);
+            eprintln!("labels: {}", issue.labels.join(", "));
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Reads a `greenlight bisect --json` result named by `flag`.
+fn read_bisect(path: &Path, flag: &str) -> Result<BisectResult, Failure> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| Failure::usage(format!("{flag} {}: {error}", path.display())))?;
+    serde_json::from_str(&text).map_err(|error| {
+        Failure::usage(format!("{flag} {}: not a `greenlight bisect --json` result ({error})", path.display()))
+    })
+}
+
 /// The hotfix flags, with the files they name read.
 fn hotfix_request(args: &HotfixArgs) -> Result<HotfixRequest, Failure> {
     let from_bisect = match &args.from_bisect {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| Failure::usage(format!("--from-bisect {}: {error}", path.display())))?;
-            let result: BisectResult = serde_json::from_str(&text).map_err(|error| {
-                Failure::usage(format!(
-                    "--from-bisect {}: not a `greenlight bisect --json` result ({error})",
-                    path.display()
-                ))
-            })?;
-            Some((path.clone(), result))
-        }
+        Some(path) => Some((path.clone(), read_bisect(path, "--from-bisect")?)),
         None => None,
     };
     let main_report = match &args.main_report {

@@ -182,6 +182,21 @@ impl Config {
         Self::from_source(source.with_overrides(overrides.clone()), check_ids)
     }
 
+    /// [`Config::load`], or the configuration in `file` when given (`--config`): a file named
+    /// `pyproject.toml` is read for its `[tool.greenlight]`, any other as a `greenlight.toml`.
+    pub fn load_from(
+        root: &Path,
+        file: Option<&Path>,
+        check_ids: &[&str],
+        overrides: &ConfigOverrides,
+    ) -> Result<Self, ConfigError> {
+        let Some(file) = file else { return Self::load(root, check_ids, overrides) };
+        let text = read(file)?;
+        let prefix: &[&str] =
+            if file.file_name().is_some_and(|name| name == "pyproject.toml") { &["tool", "greenlight"] } else { &[] };
+        Self::from_source(ConfigSource::new(file, text, prefix).with_overrides(overrides.clone()), check_ids)
+    }
+
     /// Loads from an explicit source (tests, `--config`).
     pub fn from_source(source: ConfigSource, check_ids: &[&str]) -> Result<Self, ConfigError> {
         let keys: Option<Vec<toml::Spanned<String>>> = source.root::<KeysOnly>()?.map(|keys| keys.0);
@@ -342,6 +357,29 @@ mod tests {
         assert_eq!(config.settings.hotfix.base.as_deref(), Some("trunk"));
         let error = load("[tool.greenlight.hotfix]\nbrnach = 'x'\n").unwrap_err();
         assert!(error.message.contains("unknown field `brnach`"), "{error}");
+    }
+
+    #[test]
+    fn a_config_file_replaces_the_projects() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("greenlight.toml"), "jobs = 1\n").unwrap();
+        let other = dir.path().join("ci.toml");
+        std::fs::write(&other, "jobs = 4\n[ruff-check]\nenabled = false\n").unwrap();
+        let overrides = ConfigOverrides::default();
+        let config = Config::load_from(dir.path(), Some(&other), IDS, &overrides).unwrap();
+        assert_eq!(config.settings.jobs, Some(4));
+        assert_eq!(config.common("ruff-check").enabled, Some(false));
+        assert_eq!(config.source.path.as_deref(), Some(other.as_path()));
+        let pyproject = dir.path().join("sub/pyproject.toml");
+        std::fs::create_dir_all(pyproject.parent().unwrap()).unwrap();
+        std::fs::write(&pyproject, "[project]\nname = 'x'\n[tool.greenlight]\njobs = 7\n").unwrap();
+        assert_eq!(Config::load_from(dir.path(), Some(&pyproject), IDS, &overrides).unwrap().settings.jobs, Some(7));
+        assert_eq!(Config::load_from(dir.path(), None, IDS, &overrides).unwrap().settings.jobs, Some(1));
+        let error = Config::load_from(dir.path(), Some(&dir.path().join("nope.toml")), IDS, &overrides).unwrap_err();
+        assert!(error.message.contains("cannot read it"), "{error}");
+        std::fs::write(&other, "jbos = 4\n").unwrap();
+        let error = Config::load_from(dir.path(), Some(&other), IDS, &overrides).unwrap_err();
+        assert_eq!((error.line, error.column), (1, 1), "{error}");
     }
 
     #[test]

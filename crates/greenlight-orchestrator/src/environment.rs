@@ -9,6 +9,10 @@
 //! worktree in another directory) gets only the project reinstalled (`--no-deps -e`), not its
 //! dependencies. The single `.greenlight/venv` of a project that moved is rebuilt (a venv's
 //! scripts name its own path).
+//!
+//! With `--as-of` ([`EnvRequest::as_of`]) the install takes only what was uploaded before the
+//! moment (uv's `--exclude-newer`; pip's `--uploaded-prior-to` where the environment's pip has
+//! it, else today's packages, which the node's summary says), and the moment is part of the key.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,7 @@ use greenlight_process::{Cmd, Stop};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::as_of::Moment;
 use crate::config::{EnvironmentSettings, Installer};
 use crate::lock::FileLock;
 use crate::tools::{ToolResolver, UV};
@@ -56,6 +61,8 @@ pub struct EnvRequest {
     pub store: Option<PathBuf>,
     /// Secret-looking variables the installer may see (a private index's credential).
     pub pass_env: Vec<String>,
+    /// `--as-of`: install only what the index had at this moment.
+    pub as_of: Option<Moment>,
 }
 
 /// The outcome of preparing the environment.
@@ -76,6 +83,9 @@ pub struct Prepared {
     /// True when a reused environment was pointed at this project root (its dependencies
     /// were kept; only the project was reinstalled).
     pub repointed: bool,
+    /// With `--as-of`: why the packages are today's and not the moment's (an installer that
+    /// cannot filter by upload time), for the node's summary.
+    pub not_as_of: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -210,6 +220,7 @@ pub async fn prepare(
             command,
             display_dir,
             repointed: repoint,
+            not_as_of: None,
         });
     }
 
@@ -231,12 +242,20 @@ pub async fn prepare(
     install_args.extend(request.packages.iter().cloned());
 
     let venv_python = root.join("bin/python");
+    let mut not_as_of = None;
+    let as_of_args: Vec<String> = match (request.as_of, &installer) {
+        (None, _) => Vec::new(),
+        (Some(moment), Some(_)) => vec!["--exclude-newer".to_string(), moment.to_string()],
+        // pip filters by upload time only since 25.3; the venv's pip is known once it exists.
+        (Some(moment), None) => vec![format!("--uploaded-prior-to={moment}")],
+    };
     let (create, install) = match &installer {
         Some(uv) => (
             Cmd::new(uv).args(["venv", "--no-project", "--quiet", "--python"]).arg(&python).arg(&root),
             Cmd::new(uv)
                 .args(["pip", "install", "--compile-bytecode", "--python"])
                 .arg(&venv_python)
+                .args(&as_of_args)
                 .args(&install_args),
         ),
         None => (
@@ -252,8 +271,22 @@ pub async fn prepare(
         steps.push(install);
     }
     let mut command = None;
-    for step in steps {
+    for (index, step) in steps.into_iter().enumerate() {
         let step = step.current_dir(&project.root).log_file(log).pass_env(&request.pass_env).timeout(timeout);
+        // The install step, with pip: filtered by upload time if the new venv's pip can.
+        let step = match request.as_of {
+            Some(moment) if installer.is_none() && index == 1 => {
+                if pip_filters_by_upload_time(&venv_python, stop).await {
+                    step.args(&as_of_args)
+                } else {
+                    not_as_of = Some(format!(
+                        "not as of {moment}: this pip has no `--uploaded-prior-to` (pip 25.3 and later have it; uv's `--exclude-newer` does it: [tool.greenlight.environment] installer = \"uv\"), so the packages are today's"
+                    ));
+                    step
+                }
+            }
+            _ => step,
+        };
         command = Some(step.argv());
         let output = step.run(stop).await.map_err(|error| error.to_string())?;
         if !output.status.success() {
@@ -273,7 +306,22 @@ pub async fn prepare(
     if let Some(store) = &request.store {
         prune_store(store, &key, STORE_KEEP);
     }
-    Ok(Prepared { env, reused: false, installer: installer_name, key, command, display_dir, repointed: false })
+    Ok(Prepared {
+        env,
+        reused: false,
+        installer: installer_name,
+        key,
+        command,
+        display_dir,
+        repointed: false,
+        not_as_of,
+    })
+}
+
+/// True when the pip of the environment at `python` has `--uploaded-prior-to`.
+async fn pip_filters_by_upload_time(python: &Path, stop: &Stop) -> bool {
+    let help = Cmd::new(python).args(["-m", "pip", "install", "--help"]).timeout(std::time::Duration::from_secs(60));
+    help.run(stop).await.is_ok_and(|output| output.stdout.text().contains("--uploaded-prior-to"))
 }
 
 fn write_stamp(
@@ -361,6 +409,9 @@ pub fn env_key(
     field("installer", installer.as_bytes());
     field("extras", request.extras.join(",").as_bytes());
     field("packages", request.packages.join(",").as_bytes());
+    if let Some(moment) = request.as_of {
+        field("as-of", moment.to_string().as_bytes());
+    }
     let mut files: Vec<PathBuf> = request.requirements.iter().map(|path| project.root.join(path)).collect();
     if let Ok(entries) = std::fs::read_dir(&project.root) {
         for entry in entries.flatten() {

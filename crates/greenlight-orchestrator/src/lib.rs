@@ -7,6 +7,7 @@
 //! see which variables); [`run`] runs the graph of setup steps and checks and returns one
 //! [`greenlight_report::RunReport`]. [`run_project`] is all of it for a project directory.
 
+pub mod as_of;
 pub mod bisect;
 pub mod cache;
 pub mod config;
@@ -22,9 +23,10 @@ mod run;
 pub mod settings;
 pub mod tools;
 
+pub use as_of::{AsOf, AsOfSource, Moment, ResolvedAsOf};
 pub use config::Config;
 pub use pipeline::{PipelineError, RunRequest, run_project};
-pub use plan::{Plan, PlanError, PlannedCheck, Selection, Skip};
+pub use plan::{Plan, PlanError, PlannedCheck, Selection, Skip, known_tools};
 pub use project::{discover_root, load_project};
 pub use run::{NoObserver, Observer, RunEvent, prepare_state_dir, run};
 pub use settings::{Combine, RunFlags, RunSettings, StateLocation};

@@ -10,6 +10,7 @@ use greenlight_env::Env;
 use greenlight_process::Stop;
 use greenlight_report::RunReport;
 
+use crate::as_of::{AsOf, AsOfSource, ResolvedAsOf};
 use crate::plan::{Plan, PlanError, Selection};
 use crate::run::Observer;
 use crate::settings::{RunFlags, RunSettings, StateLocation};
@@ -40,6 +41,9 @@ pub enum PipelineError {
     /// The state directory cannot be made.
     #[error("{0}")]
     StateDir(String),
+    /// `--as-of commit` outside a repository with commits.
+    #[error("{0}")]
+    AsOf(String),
 }
 
 /// Loads the project at `root`, plans `request` and runs it.
@@ -50,9 +54,25 @@ pub async fn run_project(
     stop: &Stop,
 ) -> Result<RunReport, PipelineError> {
     let project = crate::project::load_project(root, &request.env).await;
-    let plan = Plan::new(project, request.registry, &request.selection, &request.overrides)?;
+    let plan = Plan::with_config(
+        project,
+        request.registry,
+        &request.selection,
+        &request.overrides,
+        request.flags.config.as_deref(),
+    )?;
     let mut settings = RunSettings::resolve(&request.flags, &plan.config.settings, &request.env);
     settings.state = request.state.clone();
+    let commit = match &request.flags.as_of {
+        Some(AsOf::Commit) => Some("HEAD"),
+        Some(AsOf::CommitOf(sha)) => Some(sha.as_str()),
+        _ => None,
+    };
+    if let Some(rev) = commit {
+        let (commit, moment) =
+            crate::as_of::commit_moment(&plan.project, &request.env, rev, stop).await.map_err(PipelineError::AsOf)?;
+        settings.as_of = Some(ResolvedAsOf { moment, source: AsOfSource::Commit(commit) });
+    }
     crate::run::prepare_state_dir(&settings.state_dir(&plan.project.root)).map_err(PipelineError::StateDir)?;
     Ok(crate::run::run(plan, settings, observer, stop.clone()).await)
 }

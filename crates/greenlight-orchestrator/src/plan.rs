@@ -119,6 +119,18 @@ impl Plan {
         selection: &Selection,
         overrides: &ConfigOverrides,
     ) -> Result<Self, PlanError> {
+        Self::with_config(project, registry, selection, overrides, None)
+    }
+
+    /// [`Plan::new`] with the configuration read from `config_file` (`--config`) instead of
+    /// the project's, when given.
+    pub fn with_config(
+        project: Project,
+        registry: &[CheckerFactory],
+        selection: &Selection,
+        overrides: &ConfigOverrides,
+        config_file: Option<&std::path::Path>,
+    ) -> Result<Self, PlanError> {
         let ids: Vec<&str> = registry.iter().map(|factory| factory.id).collect();
         for id in selection.only.iter().chain(&selection.skip) {
             if !ids.contains(&id.as_str()) {
@@ -128,7 +140,7 @@ impl Plan {
                 });
             }
         }
-        let config = Config::load(&project.root, &ids, overrides)?;
+        let config = Config::load_from(&project.root, config_file, &ids, overrides)?;
         let mut checks = Vec::new();
         for factory in registry {
             let checker = (factory.build)(&config.source)?;
@@ -201,4 +213,22 @@ impl Plan {
     pub fn selected(&self) -> impl Iterator<Item = &PlannedCheck> {
         self.checks.iter().filter(|check| check.skip.is_none())
     }
+}
+
+/// The name of every tool the checks of `registry` declare, and uv: what `--tool NAME=VERSION`
+/// and `[tool.greenlight.tools]` may name.
+pub fn known_tools(registry: &[CheckerFactory]) -> Vec<&'static str> {
+    let mut names = vec![crate::tools::UV.name];
+    let source = greenlight_checker::ConfigSource::empty();
+    for factory in registry {
+        if let Ok(checker) = (factory.build)(&source) {
+            for tool in checker.info().tools {
+                if !names.contains(&tool.name) {
+                    names.push(tool.name);
+                }
+            }
+        }
+    }
+    names.sort_unstable();
+    names
 }

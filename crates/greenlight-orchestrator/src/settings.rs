@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use greenlight_env::Env;
 
+use crate::as_of::{AsOf, AsOfSource, Moment, ResolvedAsOf};
 use crate::config::{Settings, ToolPin};
 
 /// Combines two layers of one setting: `self` is the higher layer and wins where it has a
@@ -57,8 +58,16 @@ pub struct RunFlags {
     pub rebuild_env: bool,
     /// `--no-cache` (`Some(false)`).
     pub cache: Option<bool>,
-    /// `--tools-from REPORT`: the tool versions of an earlier report.
+    /// `--tool NAME=VERSION` over `--tools-from REPORT` (the tool versions of an earlier
+    /// report).
     pub tool_pins: BTreeMap<String, ToolPin>,
+    /// `--as-of DATE|commit`.
+    pub as_of: Option<AsOf>,
+    /// The `as_of` of the `--tools-from` report: the moment, unless `--as-of` is given.
+    pub report_as_of: Option<Moment>,
+    /// `--config FILE`: greenlight's configuration from this file (absolute) instead of the
+    /// project's `greenlight.toml` or `[tool.greenlight]`, at every revision.
+    pub config: Option<PathBuf>,
     /// `--rev REV`, for the report.
     pub rev: Option<String>,
     /// The files this run writes (reports): never inputs of the result cache.
@@ -98,8 +107,12 @@ pub struct RunSettings {
     /// project environment's installer, tool probes and provisioning. A node's own list adds
     /// to it ([`RunSettings::pass_env_for`]).
     pub pass_env: Vec<String>,
-    /// Tool pins: the configuration's, with `--tools-from`'s over them.
+    /// Tool pins: the configuration's, with `--tools-from`'s and `--tool`'s over them.
     pub tool_pins: BTreeMap<String, ToolPin>,
+    /// The moment the run's Python tools and project environment are resolved as of
+    /// (`--as-of`, else the `--tools-from` report's). `--as-of commit` is the checked
+    /// commit's date, which [`crate::run_project`] fills in (it needs git).
+    pub as_of: Option<ResolvedAsOf>,
     /// The user cache (provisioned tools, tool versions).
     pub cache_dir: PathBuf,
     /// The environment captured at start; checks read their variables from it.
@@ -131,6 +144,12 @@ impl RunSettings {
             cache: !fix && flags.cache.combine(config.cache.enabled).unwrap_or(true),
             pass_env: config.pass_env.clone(),
             tool_pins: flags.tool_pins.clone().combine(config.tools.clone()),
+            as_of: match (&flags.as_of, flags.report_as_of) {
+                (Some(AsOf::Moment(moment)), _) => Some(ResolvedAsOf { moment: *moment, source: AsOfSource::Given }),
+                (Some(AsOf::Commit | AsOf::CommitOf(_)), _) => None,
+                (None, Some(moment)) => Some(ResolvedAsOf { moment, source: AsOfSource::Report }),
+                (None, None) => None,
+            },
             cache_dir: crate::tools::cache_dir(env.vars()),
             env: env.clone(),
             rev: flags.rev.clone(),
@@ -221,6 +240,21 @@ mod tests {
         assert!(defaults.jobs >= 1 && !defaults.fail_fast && defaults.cache && defaults.timeout.is_none());
         let no_jobs = RunSettings::resolve(&RunFlags { jobs: Some(0), ..RunFlags::default() }, &config(), &env);
         assert_eq!(no_jobs.jobs, 1);
+    }
+
+    #[test]
+    fn as_of_is_the_flag_else_the_reports() {
+        let moment = |text: &str| text.parse::<Moment>().unwrap();
+        let resolve = |as_of: Option<AsOf>, report: Option<&str>| {
+            let flags = RunFlags { as_of, report_as_of: report.map(moment), ..RunFlags::default() };
+            RunSettings::resolve(&flags, &Settings::default(), &Env::default()).as_of
+        };
+        assert_eq!(resolve(None, None), None);
+        let given = resolve(Some(AsOf::Moment(moment("2025-06-10"))), Some("2024-01-01")).unwrap();
+        assert_eq!((given.moment, given.source), (moment("2025-06-10"), AsOfSource::Given));
+        let report = resolve(None, Some("2024-01-01")).unwrap();
+        assert_eq!((report.moment, report.source), (moment("2024-01-01"), AsOfSource::Report));
+        assert_eq!(resolve(Some(AsOf::Commit), Some("2024-01-01")), None, "the commit's date is filled in later");
     }
 
     #[test]

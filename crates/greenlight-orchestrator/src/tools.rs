@@ -10,6 +10,8 @@
 //! `<cache>/tools/uv-<version>/` (never into the user's environment). Each install holds a
 //! lock file in its directory and is marked complete only at the end, so concurrent runs
 //! install once and never use a half-made tool. `provision = false` turns all of it off.
+//!
+//! With `--as-of`, an unpinned Python tool is the release of that moment ([`crate::as_of`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use greenlight_process::{Cmd, Stop};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::as_of::Moment;
 use crate::config::ToolPin;
 use crate::lock::FileLock;
 
@@ -103,12 +106,16 @@ pub struct InstallFailure {
 pub struct ToolResolver {
     root: PathBuf,
     pins: BTreeMap<String, ToolPin>,
-    cache_dir: PathBuf,
+    pub(crate) cache_dir: PathBuf,
     path_var: Option<String>,
-    provision: bool,
+    pub(crate) provision: bool,
     versions: Mutex<VersionCache>,
     resolved: Mutex<BTreeMap<String, ResolvedTool>>,
-    pass_env: Vec<String>,
+    pub(crate) pass_env: Vec<String>,
+    /// `--as-of`: the moment unpinned Python tools are resolved as of.
+    as_of: Option<Moment>,
+    /// The tools installed as the release of `as_of` ([`crate::as_of`]).
+    pub(crate) as_of_tools: Mutex<BTreeMap<String, Moment>>,
 }
 
 /// The version reported by an executable, cached by path, size and modification time so that
@@ -150,7 +157,20 @@ impl ToolResolver {
             versions: Mutex::new(versions),
             resolved: Mutex::new(BTreeMap::new()),
             pass_env: Vec::new(),
+            as_of: None,
+            as_of_tools: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Resolves unpinned Python tools as of `moment` (`--as-of`); `None`: today's.
+    pub fn as_of(mut self, moment: Option<Moment>) -> Self {
+        self.as_of = moment;
+        self
+    }
+
+    /// The `--as-of` moment `tool` was installed as the release of, if it was.
+    pub fn resolved_as_of(&self, tool: &str) -> Option<Moment> {
+        self.as_of_tools.lock().unwrap_or_else(|p| p.into_inner()).get(tool).copied()
     }
 
     /// Turns provisioning on or off (`provision` in `[tool.greenlight]`; on by default).
@@ -296,6 +316,22 @@ impl ToolResolver {
             }
             return Ok(self.tool(spec, path.clone(), version, ToolSource::Config));
         }
+        if let (Some(moment), None, Some(package)) = (self.as_of, &pin.version, spec.pypi)
+            && spec.name != UV.name
+            && spec.wheel.is_none()
+        {
+            // The project environment is made as of the same moment: what it declares is used.
+            if let Some(environment) = environment {
+                let path = environment.bin().join(spec.executable);
+                if path.is_file() {
+                    let version = self.version(spec, &path, stop).await;
+                    return Ok(self.tool(spec, path, version, ToolSource::Environment));
+                }
+            }
+            if !spec.in_environment {
+                return self.provision_as_of(spec, package, moment, stop).await;
+            }
+        }
 
         let mut looked = Vec::new();
         let mut candidates = Vec::new();
@@ -368,7 +404,7 @@ impl ToolResolver {
         ResolvedTool { name: spec.name.to_string(), path, version, source }
     }
 
-    fn which(&self, executable: &str) -> Option<PathBuf> {
+    pub(crate) fn which(&self, executable: &str) -> Option<PathBuf> {
         let cwd = std::env::current_dir().ok()?;
         which::which_in(executable, self.path_var.as_deref(), cwd).ok()
     }
@@ -406,7 +442,7 @@ impl ToolResolver {
 
     /// Installs `spec` at `version` into its directory of the user cache unless it is there
     /// already (another run may be installing it: its lock is waited for).
-    async fn provision(
+    pub(crate) async fn provision(
         &self,
         spec: &ToolSpec,
         version: &str,

@@ -32,6 +32,26 @@ pub struct RunReport {
     pub tools: BTreeMap<String, ToolInfo>,
     /// One entry per check and setup step, sorted by id.
     pub checks: Vec<CheckReport>,
+    /// `--as-of`: the moment the run's Python tools and project environment were resolved as
+    /// of. `None` for a run with today's tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<AsOfInfo>,
+}
+
+/// The moment a run's tools and packages were resolved as of (`--as-of`), and where it came
+/// from.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AsOfInfo {
+    /// The moment, RFC 3339 in UTC (`2025-06-10T00:00:00Z`): only what was uploaded to the
+    /// package index before it was installed.
+    pub date: String,
+    /// `date` (given as `--as-of DATE`), `commit` (the committer date of the checked commit,
+    /// `--as-of commit`) or `report` (the `as_of` of the `--tools-from` report).
+    pub source: String,
+    /// With `source: commit`, the commit whose date it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 impl RunReport {
@@ -106,6 +126,10 @@ pub struct ToolInfo {
     /// Where it was found: `config`, `environment`, `path`, `provisioned`.
     #[serde(default)]
     pub source: String,
+    /// For a tool installed as the release of an `--as-of` moment: that moment (RFC 3339).
+    /// `None` for a pinned, found or default tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 /// Whether a report entry is a check or a setup step (the project environment).

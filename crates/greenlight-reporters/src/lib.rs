@@ -1,7 +1,8 @@
 //! Renderers of a [`RunReport`]: every output format reads only the report model.
 //!
 //! File formats are pure functions from a report to text: [`json`], [`junit`], [`sarif`],
-//! [`markdown`] and the GitHub workflow commands of [`github`]. The live terminal view
+//! [`markdown`], the GitHub workflow commands of [`github`] and the escalation issue of
+//! [`issue`]. The live terminal view
 //! ([`terminal::LiveView`]) is the only stateful renderer; it owns the progress bars.
 //! [`merge`] combines the reports of shards of one pipeline.
 //!
@@ -10,6 +11,7 @@
 
 mod common;
 pub mod github;
+pub mod issue;
 pub mod json;
 pub mod junit;
 pub mod markdown;

@@ -284,12 +284,12 @@ pub fn cell(text: &str) -> String {
 }
 
 /// Text for a line outside tables: no raw HTML, no line breaks.
-fn inline(text: &str) -> String {
+pub(crate) fn inline(text: &str) -> String {
     text.replace('\r', "").replace('<', "&lt;").replace('\n', " ")
 }
 
 /// `text` as inline code that is also safe in a table cell.
-fn code(text: &str) -> String {
+pub(crate) fn code(text: &str) -> String {
     if text.contains('`') || text.contains('\n') {
         cell(text).replace('`', "\\`")
     } else {
@@ -298,7 +298,7 @@ fn code(text: &str) -> String {
 }
 
 /// `text` in a fenced code block whose fence no line of it can close.
-fn fenced(text: &str) -> String {
+pub(crate) fn fenced(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let body: String = text.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).collect();

@@ -231,6 +231,7 @@ pub fn sample_report() -> RunReport {
                 version: version.to_string(),
                 path: format!("/home/dev/monorepo/services/payments/.greenlight/venv/bin/{name}"),
                 source: "environment".to_string(),
+                as_of: None,
             },
         );
     }
@@ -253,6 +254,7 @@ pub fn sample_report() -> RunReport {
         duration_ms: 612_400,
         tools,
         checks,
+        as_of: None,
     };
     report.recompute_outcome();
     report

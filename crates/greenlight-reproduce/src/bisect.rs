@@ -220,6 +220,7 @@ impl Session<'_> {
                     duration_ms: 0,
                     tools: Default::default(),
                     checks: Vec::new(),
+                    as_of: None,
                 };
                 for id in checks {
                     let mut check = CheckReport::new(id, id, Outcome::Errored);
@@ -269,6 +270,9 @@ impl Session<'_> {
         ));
         // The checks failing at bad (or the ones asked for).
         let bad_report = self.run_at(bad, &args.checks).await?;
+        if let Ok(checkout) = project_in(self.worktree, bad) {
+            self.runs.untracked_config_note(self.root, &checkout, &args.bad);
+        }
         self.progress("bad", bad, &bad_report).await?;
         let mut notes = Vec::new();
         let mut selected = Vec::new();

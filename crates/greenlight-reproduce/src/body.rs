@@ -187,6 +187,7 @@ mod tests {
                     check
                 })
                 .collect(),
+            as_of: None,
         }
     }
 

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use greenlight_orchestrator::revision::{CommitInfo, Placement, Repo, Worktree};
-use greenlight_orchestrator::{Combine as _, Config, Selection};
+use greenlight_orchestrator::{AsOf, Combine as _, Config, Selection};
 use greenlight_process::Stop;
 use greenlight_report::{CheckReport, Finding, NodeKind, Outcome, RunReport, text};
 
@@ -99,7 +99,8 @@ pub struct Made {
 
 /// A hotfix, decided and ready to be made.
 pub struct Hotfix<'a> {
-    runs: &'a Runs<'a>,
+    /// The runs' shared settings; `--as-of commit` is the base's date for every run.
+    runs: Runs<'a>,
     request: &'a HotfixRequest,
     root: PathBuf,
     repo: Repo,
@@ -125,7 +126,8 @@ impl<'a> Hotfix<'a> {
         let stop = runs.stop;
         let usage = |error: String| runs.or_interrupted(Error::Usage(error));
         let ids: Vec<&str> = runs.registry.iter().map(|factory| factory.id).collect();
-        let config = Config::load(root, &ids, &runs.overrides).map_err(|error| Error::Usage(error.to_string()))?;
+        let config = Config::load_from(root, runs.flags.config.as_deref(), &ids, &runs.overrides)
+            .map_err(|error| Error::Usage(error.to_string()))?;
         let settings = &config.settings.hotfix;
         let branch =
             request.branch.clone().combine(settings.branch.clone()).unwrap_or_else(|| DEFAULT_BRANCH.to_string());
@@ -157,6 +159,12 @@ impl<'a> Hotfix<'a> {
             return Err(Error::Usage(format!(
                 "the branch `{branch}` already exists; delete it (`git branch -D {branch}`) or pass --branch NAME"
             )));
+        }
+        // The branch is judged by the tools of the base it restores: `--as-of commit` is the
+        // base's committer date for main's run and the branch's.
+        let mut runs = runs.clone();
+        if runs.flags.as_of == Some(AsOf::Commit) {
+            runs.flags.as_of = Some(AsOf::CommitOf(base.clone()));
         }
         Ok(Self { runs, request, root: root.to_path_buf(), repo, config, branch, base_rev, base, reverts })
     }

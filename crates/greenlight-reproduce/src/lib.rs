@@ -69,6 +69,7 @@ pub trait Console: Send + Sync {
 
 /// What every run on another commit shares: the checks, the settings from the command line,
 /// the environment and the stop signal.
+#[derive(Clone)]
 pub struct Runs<'a> {
     /// Every checker greenlight has.
     pub registry: &'a [CheckerFactory],
@@ -131,6 +132,21 @@ impl Runs<'_> {
         }
     }
 
+    /// A note when the user's checkout has a `greenlight.toml` that the checkout of `rev` at
+    /// `checkout` does not (untracked, or changed since): runs on other commits use the
+    /// configuration committed there, unless `--config` names a file.
+    fn untracked_config_note(&self, user_root: &Path, checkout: &Path, rev: &str) {
+        if self.flags.config.is_some() {
+            return;
+        }
+        let Ok(yours) = std::fs::read(user_root.join("greenlight.toml")) else { return };
+        if std::fs::read(checkout.join("greenlight.toml")).ok().as_ref() != Some(&yours) {
+            self.console.note(&format!(
+                "note: your greenlight.toml is not the one committed at `{rev}` (untracked or changed); the run uses the configuration committed there; pass `--config greenlight.toml` to use yours"
+            ));
+        }
+    }
+
     /// Removes `worktree`, warning (not failing) when git could not.
     async fn remove(&self, worktree: Worktree) {
         let dir = worktree.dir().to_path_buf();
@@ -174,7 +190,10 @@ pub async fn run_at_rev(runs: &Runs<'_>, root: &Path, rev: &str, checks: &[Strin
         .map_err(|error| runs.or_interrupted(Error::Errored(error)))?;
     let result = match project_in(&worktree, rev) {
         Ok(_) if runs.stop.is_cancelled() => Err(Error::Interrupted("interrupted before the run started".to_string())),
-        Ok(checkout) => runs.run(&checkout, root, checks, rev, Show::Progress).await,
+        Ok(checkout) => {
+            runs.untracked_config_note(root, &checkout, rev);
+            runs.run(&checkout, root, checks, rev, Show::Progress).await
+        }
         Err(failure) => Err(failure),
     };
     runs.remove(worktree).await;

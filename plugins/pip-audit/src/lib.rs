@@ -14,6 +14,7 @@
 //! the check is `errored` with pip-audit's own message.
 
 pub mod advisory;
+pub mod compat;
 pub mod locate;
 pub mod parse;
 
@@ -202,6 +203,7 @@ impl Checker for PipAuditChecker {
 
     async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
         let pip_audit = cx.tool(&PIP_AUDIT)?;
+        let features = compat::Features::of(&cx.resolved(&PIP_AUDIT)?.version);
         let target = self.target(cx)?;
         // The offline database, served for the duration of the check only.
         let loaded = self.load_database(cx).await?;
@@ -213,10 +215,20 @@ impl Checker for PipAuditChecker {
         };
         let report_file = cx.scratch.join("pip-audit.json");
         let _ = std::fs::remove_file(&report_file);
-        let mut audit = pip_audit.args(self.audit_args(&report_file, &target, server.as_ref()));
-        if server.is_some() {
+        let mut audit = pip_audit.args(self.audit_args(&report_file, &target, server.as_ref(), features));
+        if let Some(server) = &server {
             let no_proxy = no_proxy(cx);
             audit = audit.env("NO_PROXY", &no_proxy).env("no_proxy", &no_proxy);
+            if !features.osv_url {
+                // A release without `--osv-url`: its queries are redirected by a shim.
+                let shim = cx.scratch.join("osv-shim");
+                std::fs::create_dir_all(&shim)
+                    .and_then(|()| std::fs::write(shim.join("sitecustomize.py"), compat::OSV_SHIM))
+                    .map_err(|error| {
+                        CheckError::errored(format!("not audited: cannot write {}: {error}", shim.display()))
+                    })?;
+                audit = audit.env("PYTHONPATH", &shim).env(compat::OSV_URL_VAR, server.query_url());
+            }
         }
         let output = audit.run().await;
         if let Some(server) = server {
@@ -262,10 +274,19 @@ struct Loaded {
 impl PipAuditChecker {
     /// The arguments of pip-audit (after the program), with the advisory endpoint when one
     /// serves.
-    fn audit_args(&self, report_file: &Path, target: &Target, server: Option<&AdvisoryServer>) -> Vec<OsString> {
+    fn audit_args(
+        &self,
+        report_file: &Path,
+        target: &Target,
+        server: Option<&AdvisoryServer>,
+        features: compat::Features,
+    ) -> Vec<OsString> {
         let mut args: Vec<OsString> = ["--format", "json", "--output"].map(Into::into).to_vec();
         args.push(report_file.as_os_str().to_os_string());
-        args.extend(["--progress-spinner", "off", "--aliases", "on", "--desc", "on"].map(Into::into));
+        args.extend(["--progress-spinner", "off", "--desc", "on"].map(Into::into));
+        if features.aliases_flag {
+            args.extend(["--aliases", "on"].map(Into::into));
+        }
         for id in &self.options.ignore_vulns {
             args.extend(["--ignore-vuln".into(), id.into()]);
         }
@@ -273,7 +294,10 @@ impl PipAuditChecker {
         // otherwise change the service behind the configuration's back.
         args.push("--vulnerability-service".into());
         match server {
-            Some(server) => args.extend(["osv".into(), "--osv-url".into(), server.query_url().into()]),
+            Some(server) if features.osv_url => {
+                args.extend(["osv".into(), "--osv-url".into(), server.query_url().into()])
+            }
+            Some(_) => args.push("osv".into()),
             None => args.push(self.options.service.unwrap_or_default().as_str().into()),
         }
         match target {
@@ -613,7 +637,11 @@ fn vulnerability_finding(name: &str, version: &str, vuln: &Vuln, cx: &Context<'_
         ),
     });
     finding.package = Some(PackageRef { name: name.to_string(), version: version.to_string() });
-    finding.aliases = vuln.aliases.clone();
+    // pip-audit before 2.7 reports no aliases; the advisory database has them.
+    finding.aliases = match cx.database.and_then(|db| db.get(&vuln.id)) {
+        Some(advisory) if vuln.aliases.is_empty() => advisory.aliases.clone(),
+        _ => vuln.aliases.clone(),
+    };
     finding.fix_versions = vuln.fix_versions.clone();
     finding
 }

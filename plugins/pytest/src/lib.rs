@@ -8,6 +8,7 @@
 //! report (TOOL-FACTS §2.1): failures and collection errors are `failed`; an internal or usage
 //! error, a conftest that cannot be imported, or a non-zero exit without a report is `errored`.
 
+mod extras;
 mod junit;
 
 use std::sync::Arc;
@@ -105,8 +106,32 @@ impl Checker for PytestChecker {
             .run()
             .await?;
         let xml = std::fs::read_to_string(&report).ok();
-        Ok(output.attach(interpret(&self.options, &output, xml.as_deref())))
+        let result = interpret(&self.options, &output, xml.as_deref());
+        Ok(output.attach(with_extra_hint(result, cx, &output, xml.as_deref())))
     }
+}
+
+/// A failed or errored run whose tests could not import a module that an extra of the
+/// project provides says which extra, and how to select it.
+fn with_extra_hint(mut result: CheckResult, cx: &CheckContext, output: &Output, xml: Option<&str>) -> CheckResult {
+    if !matches!(result.outcome, Outcome::Failed | Outcome::Errored) {
+        return result;
+    }
+    let Some(pyproject) = &cx.project.pyproject else { return result };
+    let mut modules = extras::missing_modules(&output.both_tails(60));
+    for module in extras::missing_modules(xml.unwrap_or_default()) {
+        if !modules.contains(&module) {
+            modules.push(module);
+        }
+    }
+    let site_packages = cx.environment.as_ref().map(|environment| environment.site_packages.as_path());
+    if let Some(hint) = extras::missing_extra_hint(&modules, pyproject, site_packages) {
+        result.reason = Some(match result.reason.take() {
+            Some(reason) => format!("{reason}\n{hint}"),
+            None => hint,
+        });
+    }
+    result
 }
 
 /// Decides the outcome from the exit code, the JUnit report (if written) and the output.

@@ -1,22 +1,40 @@
-//! The `ruff-check` and `ruff-format` checkers.
+//! The `ruff-check` and `ruff-format` checkers, for every ruff since 0.1.
 //!
-//! Both run ruff with `--output-format json --no-cache` (no `.ruff_cache` in the user's tree)
-//! and decide from the parsed JSON, not the exit code alone: `ruff format --check` exits 2 for
-//! a syntax error *and* for a configuration error, and only the JSON tells them apart
-//! (TOOL-FACTS §1). `--fix` is passed only when the user gave `--fix`.
+//! `ruff check` runs with `--output-format json --output-file` (every release has them) and
+//! is decided from the parsed JSON. `ruff format --check` prints JSON only since 0.16: for
+//! older releases it runs without `--output-format`, and its text is read instead
+//! ([`format_text`]); which flags each release accepts is in [`version`] (a table by
+//! version, and a probe of `ruff format --help` when the version cannot be read). The outcome
+//! never comes from the exit code alone: `ruff format --check` exits 2 for a syntax error
+//! *and* for a configuration error, and only the output tells them apart (TOOL-FACTS §1).
+//!
+//! Nothing is written into the project: `--no-cache` where the release has it, and
+//! `RUFF_CACHE_DIR` in the check's scratch directory always. greenlight's own `.greenlight/`
+//! is excluded (`--extend-exclude`, or `--config 'extend-exclude = [...]'` for the formatter
+//! of 0.2.2 to 0.15, which keeps the project's own `extend-exclude`; a 0.1 formatter checks
+//! it and its results there are dropped). `--fix` is passed only when the user gave `--fix`.
 
+mod format_text;
 mod parse;
+pub mod version;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use greenlight_checker::process::Output;
 use greenlight_checker::{
-    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigSource, Detection, Finding,
-    Outcome, Project, ToolSpec, async_trait, check_options, text,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigSource, Detection, Outcome,
+    Project, ToolSpec, async_trait, check_options, text,
 };
 
-pub use parse::{Applicability, Mode, RuffDiagnostic, RuffFix, RuffLocation, parse_diagnostics, parse_findings};
+pub use format_text::{FormatText, parse_format_text};
+pub use parse::{
+    Applicability, Diagnostics, Mode, RuffDiagnostic, RuffFix, RuffLocation, parse_diagnostics, parse_findings,
+};
+pub use version::Features;
+
+/// greenlight's state directory, never checked.
+const STATE_DIR: &str = ".greenlight";
 
 /// Most bytes of JSON read from `ruff format`'s stdout.
 const STDOUT_REPORT_LIMIT: usize = 512 * 1024 * 1024;
@@ -110,36 +128,100 @@ impl Checker for RuffChecker {
     }
 
     async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
-        let report_file = cx.scratch.join(format!("{}.json", self.id()));
-        let ruff = cx.tool(&RUFF)?.args(ruff_args(self.mode, cx.fix, &self.options, &report_file));
-        // `ruff check` writes its report to a file; `ruff format` has no such option, so its
-        // JSON is read from stdout, kept whole.
-        let ruff = if self.mode == Mode::Format { ruff.stdout_limit(STDOUT_REPORT_LIMIT) } else { ruff };
-        let output = ruff.run().await?;
-        let report = match self.mode {
-            Mode::Check => std::fs::read(&report_file).unwrap_or_default(),
-            Mode::Format if output.stdout.is_complete() => output.stdout.bytes(),
-            Mode::Format => {
-                return Err(output.error(format!(
-                    "ruff printed more than {STDOUT_REPORT_LIMIT} bytes; narrow `paths` in [tool.greenlight.ruff-format]"
-                )));
+        let ruff = cx.resolved(&RUFF)?;
+        let version = ruff.version.clone();
+        let features = match Features::of(&version) {
+            Some(features) => features,
+            // `ruff check`'s flags are the same in every release.
+            None if self.mode == Mode::Check => Features::LATEST,
+            None => {
+                // A version that cannot be read: ask this ruff which flags its formatter has.
+                let help = cx.tool(&RUFF)?.args(["format", "--help"]).run().await?;
+                Features::from_help(&help.stdout.text())
             }
         };
-        Ok(output.attach(interpret(self.mode, cx, &report, &output)))
+        let report_file = cx.scratch.join(format!("{}.json", self.id()));
+        let output_kind = OutputKind::of(self.mode, cx.fix, features);
+        let ruff = cx
+            .tool(&RUFF)?
+            .args(ruff_args(self.mode, cx.fix, features, &self.options, &report_file))
+            .env("RUFF_CACHE_DIR", cx.scratch.join("ruff-cache"));
+        // `ruff check` writes its report to a file; `ruff format` has no such option, so its
+        // output is read from stdout, kept whole.
+        let ruff = if self.mode == Mode::Format { ruff.stdout_limit(STDOUT_REPORT_LIMIT) } else { ruff };
+        let output = ruff.run().await?;
+        if self.mode == Mode::Format && !output.stdout.is_complete() {
+            return Err(output.error(format!(
+                "ruff printed more than {STDOUT_REPORT_LIMIT} bytes; narrow `paths` in [tool.greenlight.ruff-format]"
+            )));
+        }
+        let report = match output_kind {
+            OutputKind::JsonFile => std::fs::read(&report_file).unwrap_or_default(),
+            OutputKind::JsonStdout => output.stdout.bytes(),
+            OutputKind::Text | OutputKind::Fixing => Vec::new(),
+        };
+        let read = Reading { mode: self.mode, kind: output_kind, root: &cx.project.root, version: &version };
+        Ok(output.attach(read.interpret(&report, &output)))
     }
 }
 
-/// The arguments of ruff (after the program) for `mode`.
-fn ruff_args(mode: Mode, fix: bool, options: &RuffOptions, report_file: &std::path::Path) -> Vec<std::ffi::OsString> {
+/// Where the result of a ruff run is, for its release and the mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputKind {
+    /// `ruff check`: a JSON report in `--output-file`.
+    JsonFile,
+    /// `ruff format --check --output-format json` (0.16 and later): JSON on stdout.
+    JsonStdout,
+    /// `ruff format --check` of an older release: text ([`format_text`]).
+    Text,
+    /// `ruff format` (with `--fix`): only the exit code and a count.
+    Fixing,
+}
+
+impl OutputKind {
+    fn of(mode: Mode, fix: bool, features: Features) -> Self {
+        match mode {
+            Mode::Check => OutputKind::JsonFile,
+            Mode::Format if fix => OutputKind::Fixing,
+            Mode::Format if features.format_json => OutputKind::JsonStdout,
+            Mode::Format => OutputKind::Text,
+        }
+    }
+}
+
+/// The arguments of ruff (after the program) for `mode`, as the release with `features`
+/// accepts them.
+fn ruff_args(
+    mode: Mode,
+    fix: bool,
+    features: Features,
+    options: &RuffOptions,
+    report_file: &std::path::Path,
+) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = match mode {
         Mode::Check if fix => vec!["check".into(), "--fix".into()],
         Mode::Check => vec!["check".into()],
         Mode::Format if fix => vec!["format".into()],
         Mode::Format => vec!["format".into(), "--check".into()],
     };
-    args.extend(["--output-format", "json", "--no-cache", "--extend-exclude", ".greenlight"].map(Into::into));
-    if mode == Mode::Check {
-        args.extend(["--output-file".into(), report_file.as_os_str().to_os_string()]);
+    match mode {
+        Mode::Check => {
+            args.extend(["--output-format", "json", "--no-cache", "--extend-exclude", STATE_DIR].map(Into::into));
+            args.extend(["--output-file".into(), report_file.as_os_str().to_os_string()]);
+        }
+        Mode::Format => {
+            if features.format_json && !fix {
+                args.extend(["--output-format", "json"].map(Into::into));
+            }
+            if features.format_no_cache {
+                args.push("--no-cache".into());
+            }
+            if features.format_extend_exclude {
+                args.extend(["--extend-exclude", STATE_DIR].map(Into::into));
+            } else if features.inline_config {
+                args.extend(["--config".into(), format!("extend-exclude = [\"{STATE_DIR}\"]").into()]);
+            }
+        }
     }
     args.extend(options.args.iter().map(Into::into));
     if options.paths.is_empty() {
@@ -150,32 +232,74 @@ fn ruff_args(mode: Mode, fix: bool, options: &RuffOptions, report_file: &std::pa
     args
 }
 
-/// Decides the outcome from ruff's exit code and its JSON report.
-fn interpret(mode: Mode, cx: &CheckContext, report: &[u8], output: &Output) -> CheckResult {
-    let code = output.status.code().unwrap_or(-1);
-    if mode == Mode::Format && cx.fix {
-        return match code {
-            0 => CheckResult::passed(match text::first_line(&output.stdout.text()) {
-                "" => "formatted".to_string(),
-                line => line.to_string(),
-            }),
-            _ => errored_with_output("ruff format", code, output),
+/// How to read one run's output.
+struct Reading<'a> {
+    mode: Mode,
+    kind: OutputKind,
+    root: &'a std::path::Path,
+    /// The ruff version, for messages.
+    version: &'a str,
+}
+
+impl Reading<'_> {
+    /// Decides the outcome from ruff's exit code and its report (JSON, else its text).
+    fn interpret(&self, report: &[u8], output: &Output) -> CheckResult {
+        let code = output.status.code().unwrap_or(-1);
+        if self.kind == OutputKind::Fixing {
+            return match code {
+                0 => CheckResult::passed(match text::first_line(&output.stdout.text()) {
+                    "" => "formatted".to_string(),
+                    line => line.to_string(),
+                }),
+                _ => errored_with_output("ruff format", code, output),
+            };
+        }
+        if self.kind == OutputKind::Text || (self.kind == OutputKind::JsonStdout && !looks_like_json(report)) {
+            // Text where JSON was asked for: a release that ignores `--output-format`.
+            return self.interpret_text(code, output);
+        }
+        let parsed = if report.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            Some(parse_findings(report, self.root, self.mode))
         };
+        match (code, parsed) {
+            (0..=2, Some(Ok(diagnostics))) if code == 0 || !diagnostics.findings.is_empty() => {
+                summarize(self.mode, diagnostics)
+            }
+            (0, None) => summarize(self.mode, Diagnostics::default()),
+            (_, Some(Err(error))) => CheckResult::errored(format!(
+                "ruff {} printed a report greenlight cannot read ({error}); greenlight reads the JSON of every ruff since 0.1: if this ruff is an unusual build, pin a release with `--tool ruff=VERSION` or in [tool.greenlight.tools]\n{}",
+                self.version,
+                output.both_tails(10)
+            )),
+            (code, _) => errored_with_output("ruff", code, output),
+        }
     }
-    let parsed = if report.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        Some(parse_findings(report, &cx.project.root, mode))
-    };
-    match (code, parsed) {
-        (0..=2, Some(Ok(findings))) if code == 0 || !findings.is_empty() => summarize(mode, findings),
-        (0, None) => summarize(mode, Vec::new()),
-        (_, Some(Err(error))) => CheckResult::errored(format!(
-            "ruff printed a report greenlight cannot read ({error}); run `ruff --version` and check the tool is ruff ≥ 0.5\n{}",
-            output.both_tails(10)
-        )),
-        (code, _) => errored_with_output("ruff", code, output),
+
+    /// `ruff format --check`'s text: 0 clean, 1 files to reformat, 2 syntax errors (decided)
+    /// or anything else (not decided).
+    fn interpret_text(&self, code: i32, output: &Output) -> CheckResult {
+        let parsed = parse_format_text(&output.stdout.text(), &output.stderr.text(), self.root);
+        let decided = match code {
+            0 => parsed.errors.is_empty(),
+            1 => parsed.errors.is_empty() && !parsed.diagnostics.findings.is_empty(),
+            2 => {
+                parsed.errors.is_empty()
+                    && parsed.diagnostics.findings.iter().any(|finding| finding.rule == "invalid-syntax")
+            }
+            _ => false,
+        };
+        if !decided {
+            return errored_with_output("ruff format", code, output);
+        }
+        summarize(self.mode, parsed.diagnostics)
     }
+}
+
+/// True when `bytes` starts like a JSON array (after whitespace).
+fn looks_like_json(bytes: &[u8]) -> bool {
+    bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[')
 }
 
 fn errored_with_output(tool: &str, code: i32, output: &Output) -> CheckResult {
@@ -185,13 +309,23 @@ fn errored_with_output(tool: &str, code: i32, output: &Output) -> CheckResult {
         || text.contains("unknown field")
     {
         "\nruff could not load its configuration: fix the [tool.ruff] table (or ruff.toml) it names."
+    } else if text.contains("unexpected argument") {
+        "\nthis ruff does not accept an argument greenlight or [tool.greenlight] args passed: check `args` for this ruff version"
     } else {
         ""
     };
     CheckResult::errored(format!("{tool} failed with exit code {code} and no report:\n{text}{hint}"))
 }
 
-fn summarize(mode: Mode, findings: Vec<Finding>) -> CheckResult {
+fn summarize(mode: Mode, diagnostics: Diagnostics) -> CheckResult {
+    let Diagnostics { mut findings, unsafe_fixes } = diagnostics;
+    // greenlight's own directory is not the project's (a 0.1 formatter cannot exclude it).
+    findings.retain(|finding| {
+        finding
+            .location
+            .as_ref()
+            .is_none_or(|location| location.path != STATE_DIR && !location.path.starts_with(&format!("{STATE_DIR}/")))
+    });
     if findings.is_empty() {
         return CheckResult::passed(match mode {
             Mode::Check => "no findings",
@@ -201,12 +335,7 @@ fn summarize(mode: Mode, findings: Vec<Finding>) -> CheckResult {
     let syntax = findings.iter().filter(|finding| finding.rule == "invalid-syntax").count();
     let summary = match mode {
         Mode::Check => {
-            let fixable = findings.iter().filter(|finding| finding.fix_available).count();
-            let mut summary = text::plural(findings.len(), "finding");
-            if fixable > 0 {
-                summary.push_str(&format!(" ({fixable} fixable)"));
-            }
-            summary
+            fixable_summary(findings.len(), findings.iter().filter(|f| f.fix_available).count(), unsafe_fixes)
         }
         Mode::Format => {
             let unformatted = findings.len() - syntax;
@@ -223,4 +352,74 @@ fn summarize(mode: Mode, findings: Vec<Finding>) -> CheckResult {
     let mut result = CheckResult::new(Outcome::Failed, summary);
     result.findings = findings;
     result
+}
+
+/// `106 findings (97 fixable, 9 with unsafe fixes)`: fixable as ruff counts it (the safe
+/// fixes `ruff check --fix` applies), unsafe ones apart.
+fn fixable_summary(findings: usize, fixable: usize, unsafe_fixes: usize) -> String {
+    let mut summary = text::plural(findings, "finding");
+    let mut parts = Vec::new();
+    if fixable > 0 {
+        parts.push(format!("{fixable} fixable"));
+    }
+    if unsafe_fixes > 0 {
+        parts.push(format!("{unsafe_fixes} with unsafe fixes"));
+    }
+    if !parts.is_empty() {
+        summary.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(mode: Mode, version: &str) -> Vec<String> {
+        let features = Features::of(version).unwrap();
+        ruff_args(mode, false, features, &RuffOptions::default(), std::path::Path::new("/s/r.json"))
+            .into_iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn each_release_gets_the_flags_it_accepts() {
+        assert_eq!(
+            args(Mode::Format, "0.17.6"),
+            ["format", "--check", "--output-format", "json", "--no-cache", "--extend-exclude", ".greenlight", "."]
+        );
+        for version in ["0.4.10", "0.9.10", "0.14.10", "0.15.22"] {
+            assert_eq!(
+                args(Mode::Format, version),
+                ["format", "--check", "--no-cache", "--config", "extend-exclude = [\".greenlight\"]", "."],
+                "{version}"
+            );
+        }
+        assert_eq!(args(Mode::Format, "0.1.0"), ["format", "--check", "."]);
+        assert_eq!(
+            args(Mode::Check, "0.1.0"),
+            [
+                "check",
+                "--output-format",
+                "json",
+                "--no-cache",
+                "--extend-exclude",
+                ".greenlight",
+                "--output-file",
+                "/s/r.json",
+                "."
+            ]
+        );
+        assert_eq!(OutputKind::of(Mode::Format, false, Features::of("0.14.10").unwrap()), OutputKind::Text);
+        assert_eq!(OutputKind::of(Mode::Format, false, Features::LATEST), OutputKind::JsonStdout);
+    }
+
+    #[test]
+    fn fixable_counts_match_ruff() {
+        assert_eq!(fixable_summary(106, 97, 9), "106 findings (97 fixable, 9 with unsafe fixes)");
+        assert_eq!(fixable_summary(1, 1, 0), "1 finding (1 fixable)");
+        assert_eq!(fixable_summary(2, 0, 2), "2 findings (2 with unsafe fixes)");
+        assert_eq!(fixable_summary(3, 0, 0), "3 findings");
+    }
 }

@@ -1,4 +1,9 @@
 //! Parsing ruff's JSON output (`--output-format json`), shared by `check` and `format --check`.
+//!
+//! The JSON of every ruff since 0.1 has the same shape; what differs is how a syntax error
+//! is named: `E999` with a `SyntaxError: ` message (0.1 to 0.4), no code at all (0.5 to 0.9)
+//! or `invalid-syntax` (later). All three become `invalid-syntax`, so findings compare across
+//! ruff versions (bisect's "findings that appeared").
 
 use std::path::Path;
 
@@ -74,9 +79,20 @@ pub enum Applicability {
     Unsafe,
     /// Shown, never applied.
     DisplayOnly,
-    /// A level this ruff does not know yet: treated as applicable, as ruff offers it.
+    /// A level this ruff does not know yet: not counted as fixable, since `ruff check --fix`
+    /// may not apply it.
     #[serde(other)]
     Other,
+}
+
+/// The findings of one report, and how many of them have only an unsafe fix (ruff's "hidden
+/// fixes", applied only with `--unsafe-fixes`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diagnostics {
+    /// One finding per diagnostic.
+    pub findings: Vec<Finding>,
+    /// Findings whose fix is unsafe (their `fix_available` is false).
+    pub unsafe_fixes: usize,
 }
 
 /// Parses ruff's JSON array.
@@ -86,7 +102,7 @@ pub fn parse_diagnostics(bytes: &[u8]) -> Result<Vec<RuffDiagnostic>, serde_json
 
 /// Parses ruff's JSON array straight into findings, one diagnostic at a time (large reports
 /// are never held twice in memory).
-pub fn parse_findings(bytes: &[u8], root: &Path, mode: Mode) -> Result<Vec<Finding>, serde_json::Error> {
+pub fn parse_findings(bytes: &[u8], root: &Path, mode: Mode) -> Result<Diagnostics, serde_json::Error> {
     use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 
     struct Findings<'a> {
@@ -94,22 +110,26 @@ pub fn parse_findings(bytes: &[u8], root: &Path, mode: Mode) -> Result<Vec<Findi
         mode: Mode,
     }
     impl<'de> DeserializeSeed<'de> for Findings<'_> {
-        type Value = Vec<Finding>;
+        type Value = Diagnostics;
         fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
             deserializer.deserialize_seq(self)
         }
     }
     impl<'de> Visitor<'de> for Findings<'_> {
-        type Value = Vec<Finding>;
+        type Value = Diagnostics;
         fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             formatter.write_str("a JSON array of ruff diagnostics")
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut findings = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            let mut diagnostics =
+                Diagnostics { findings: Vec::with_capacity(seq.size_hint().unwrap_or(0)), unsafe_fixes: 0 };
             while let Some(diagnostic) = seq.next_element::<RuffDiagnostic>()? {
-                findings.push(diagnostic.to_finding(self.root, self.mode));
+                if diagnostic.applicability() == Some(Applicability::Unsafe) {
+                    diagnostics.unsafe_fixes += 1;
+                }
+                diagnostics.findings.push(diagnostic.to_finding(self.root, self.mode));
             }
-            Ok(findings)
+            Ok(diagnostics)
         }
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
@@ -119,9 +139,25 @@ pub fn parse_findings(bytes: &[u8], root: &Path, mode: Mode) -> Result<Vec<Findi
 }
 
 impl RuffDiagnostic {
+    /// How its fix applies; `None` without a fix.
+    pub fn applicability(&self) -> Option<Applicability> {
+        self.fix.as_ref().map(|fix| fix.applicability.unwrap_or(Applicability::Other))
+    }
+
+    /// The rule and message, with a syntax error named `invalid-syntax` whatever the ruff
+    /// version called it.
+    fn rule_and_message(&self) -> (String, String) {
+        let syntax = self.message.strip_prefix("SyntaxError: ");
+        match (self.code.as_deref(), syntax) {
+            (None | Some("E999"), Some(message)) => ("invalid-syntax".to_string(), message.to_string()),
+            (Some(code), _) => (code.to_string(), self.message.clone()),
+            (None, None) => ("ruff".to_string(), self.message.clone()),
+        }
+    }
+
     /// The finding for this diagnostic, with the path made relative to `root`.
     pub fn to_finding(&self, root: &Path, mode: Mode) -> Finding {
-        let code = self.code.clone().unwrap_or_else(|| "ruff".to_string());
+        let (code, message) = self.rule_and_message();
         let path = relative_to(root, Path::new(&self.filename));
         let location = Location {
             path,
@@ -130,7 +166,7 @@ impl RuffDiagnostic {
             end_line: self.end_location.map(|l| l.row),
             end_column: self.end_location.map(|l| l.column),
         };
-        let mut finding = Finding::new(code.clone(), self.message.clone(), Some(location));
+        let mut finding = Finding::new(code.clone(), message, Some(location));
         finding.kind =
             if mode == Mode::Format && code == "unformatted" { FindingKind::Format } else { FindingKind::Lint };
         finding.severity = match self.severity.as_deref() {
@@ -142,13 +178,14 @@ impl RuffDiagnostic {
             Some(name) if name != &code => format!("ruff {code} ({name})"),
             _ => format!("ruff {code}"),
         });
-        // A fix ruff offers to apply (safe with `--fix`; unsafe ones need --unsafe-fixes).
-        let applicability = self.fix.as_ref().map(|fix| fix.applicability);
-        finding.fix_available = applicability.is_some_and(|level| level != Some(Applicability::DisplayOnly));
+        // Fixable: what `ruff check --fix` (and so `greenlight run --fix`) applies, the safe
+        // fixes; an unsafe one needs `--unsafe-fixes` and is said so in the help.
+        let applicability = self.applicability();
+        finding.fix_available = applicability == Some(Applicability::Safe);
         if finding.fix_available && code == "unformatted" {
             finding.help = Some("run `ruff format` (or `greenlight run --fix`)".to_string());
         } else if let Some(message) = self.fix.as_ref().and_then(|fix| fix.message.clone()) {
-            finding.help = Some(if applicability == Some(Some(Applicability::Unsafe)) {
+            finding.help = Some(if applicability == Some(Applicability::Unsafe) {
                 format!("{message} (unsafe fix: `ruff check --fix --unsafe-fixes`)")
             } else {
                 message
@@ -182,7 +219,7 @@ mod tests {
             summary,
             vec![
                 ("F401".into(), "bad.py".into(), Some(1), Some(8), true),
-                ("F841".into(), "bad.py".into(), Some(6), Some(5), true),
+                ("F841".into(), "bad.py".into(), Some(6), Some(5), false),
                 ("invalid-syntax".into(), "syntax.py".into(), Some(1), Some(7), false),
                 ("invalid-syntax".into(), "syntax.py".into(), Some(1), Some(8), false),
             ]
@@ -213,8 +250,42 @@ mod tests {
             .iter()
             .map(|d| d.to_finding(Path::new("/project"), Mode::Check))
             .collect();
-        assert_eq!(streamed, whole);
+        assert_eq!(streamed.findings, whole);
+        assert_eq!(streamed.unsafe_fixes, 1, "F841's fix is unsafe");
         assert!(parse_findings(b"[] trailing", Path::new("/"), Mode::Check).is_err());
+    }
+
+    /// The JSON of ruff 0.1.0, 0.4.10, 0.9.10 and 0.14.10 on one project (an unused import with
+    /// a safe fix, an unused variable and a comparison to None with unsafe fixes, a syntax
+    /// error): the same findings, the syntax error named `invalid-syntax` in each.
+    #[test]
+    fn parses_the_json_of_old_releases() {
+        let recordings: [(&str, &[u8]); 4] = [
+            ("0.1.0", include_bytes!("../tests/data/check-0.1.0.json")),
+            ("0.4.10", include_bytes!("../tests/data/check-0.4.10.json")),
+            ("0.9.10", include_bytes!("../tests/data/check-0.9.10.json")),
+            ("0.14.10", include_bytes!("../tests/data/check-0.14.10.json")),
+        ];
+        for (version, bytes) in recordings {
+            let parsed = parse_findings(bytes, Path::new("/project"), Mode::Check).unwrap();
+            let rules: Vec<(&str, &str, bool)> = parsed
+                .findings
+                .iter()
+                .map(|f| (f.rule.as_str(), f.location.as_ref().unwrap().path.as_str(), f.fix_available))
+                .collect();
+            assert_eq!(&rules[..3], [("F401", "bad.py", true), ("F841", "bad.py", false), ("E711", "bad.py", false)]);
+            assert!(
+                rules[3..].iter().all(|(rule, path, _)| *rule == "invalid-syntax" && *path == "syntax.py"),
+                "{version}: {rules:?}"
+            );
+            assert!(
+                parsed.findings[3].message.starts_with("Expected")
+                    || parsed.findings[3].message.starts_with("Unexpected"),
+                "{version}: {}",
+                parsed.findings[3].message
+            );
+            assert_eq!(parsed.unsafe_fixes, 2, "{version}");
+        }
     }
 
     #[test]

@@ -266,6 +266,11 @@ async fn prepare_environment(request: &EnvRequest, shared: &Shared, log_path: &P
                 };
                 format!("created {} with {} ({extras})", prepared.display_dir, prepared.installer)
             };
+            let summary = match (request.as_of, &prepared.not_as_of) {
+                (_, Some(not_as_of)) => format!("{summary}; {not_as_of}"),
+                (Some(moment), None) => format!("{summary}, as of {moment}"),
+                (None, None) => summary,
+            };
             *shared.environment.lock().unwrap_or_else(|p| p.into_inner()) = Some((prepared.env, prepared.key));
             let mut result = CheckResult::passed(summary);
             result.command = prepared.command;

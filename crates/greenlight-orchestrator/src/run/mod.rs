@@ -57,7 +57,9 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         settings.env.get(EnvVars::PATH).map(str::to_string),
     )
     .provisioning(plan.config.settings.provisions())
-    .with_pass_env(settings.pass_env.clone());
+    .with_pass_env(settings.pass_env.clone())
+    .as_of(settings.as_of.as_ref().map(|as_of| as_of.moment));
+    let as_of = settings.as_of.as_ref().map(crate::as_of::ResolvedAsOf::info);
     let history = History::load(&state_dir);
     let (nodes, skipped) = nodes::build(&plan, &settings, &resolver, &history);
     let limits = Limits { jobs: settings.jobs, fail_fast: settings.fail_fast, deadline: settings.timeout };
@@ -91,6 +93,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         .into_values()
         .map(|tool| {
             let info = ToolInfo {
+                as_of: shared.resolver.resolved_as_of(&tool.name).map(|moment| moment.to_string()),
                 version: tool.version,
                 path: tool.path.display().to_string(),
                 source: tool.source.as_str().to_string(),
@@ -119,6 +122,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         tools,
         checks: finished,
+        as_of,
     };
     report.recompute_outcome();
     drop(scratch);

@@ -57,8 +57,9 @@ pub(super) fn build(
             }
             for tool in check.info.tools.iter().filter(|tool| tool.in_environment) {
                 if let Some(pypi) = tool.pypi {
-                    // Pinned, else what the project declares, else greenlight's default.
-                    let provision = config.provisions();
+                    // Pinned, else what the project declares, else greenlight's default; with
+                    // `--as-of`, the release of that moment (the installer's resolution).
+                    let provision = config.provisions() && settings.as_of.is_none();
                     let version = resolver.pin(tool.name).and_then(|pin| pin.version.clone()).or_else(|| {
                         tool.default_version.filter(|_| provision && !declared.contains(pypi)).map(str::to_string)
                     });
@@ -123,6 +124,7 @@ pub(super) fn build(
                         rebuild: settings.rebuild_env,
                         store: settings.env_store(),
                         pass_env: settings.pass_env_for(&env_settings.pass_env),
+                        as_of: settings.as_of.as_ref().map(|as_of| as_of.moment),
                     },
                 },
             },
