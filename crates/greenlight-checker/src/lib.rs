@@ -19,6 +19,7 @@
 //! - [`files`]: the project's files as CI's checkout has them (git-aware, one skip list).
 //! - [`CheckLog`] ([`CheckContext::log`]): lines in the check's log.
 //! - [`text`]: plural, clip, first and last lines, ANSI stripping, shell quoting, durations.
+//! - [`junit`]: JUnit XML test reports into cases and findings (pytest and defined checks).
 
 // `check_options!` names this crate by its name, also when used here.
 extern crate self as greenlight_checker;
@@ -28,6 +29,7 @@ mod context;
 mod error;
 pub mod files;
 pub mod git;
+pub mod junit;
 mod log;
 mod project;
 pub mod release;
@@ -111,6 +113,62 @@ impl std::fmt::Debug for CheckerFactory {
     }
 }
 
+/// Builds the checks a configuration defines without Rust (`[tool.greenlight.checks.<id>]`),
+/// given the ids the configuration defines (checked by the loader: none is a compiled-in id).
+pub type DefineChecks = fn(&ConfigSource, &[String]) -> Result<Vec<Arc<dyn Checker>>, ConfigError>;
+
+/// Every checker greenlight has: the compiled-in factories, in display order, and what builds
+/// the checks the configuration defines. Dereferences to the factories.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    /// The compiled-in checkers.
+    pub factories: Vec<CheckerFactory>,
+    /// The checks of `[tool.greenlight.checks]`; `None`: the configuration may define none.
+    pub define: Option<DefineChecks>,
+}
+
+impl Registry {
+    /// A registry of `factories` whose configuration may define more checks with `define`.
+    pub fn new(factories: Vec<CheckerFactory>, define: Option<DefineChecks>) -> Self {
+        Self { factories, define }
+    }
+
+    /// The ids of the compiled-in checkers.
+    pub fn ids(&self) -> Vec<&'static str> {
+        self.factories.iter().map(|factory| factory.id).collect()
+    }
+}
+
+impl From<Vec<CheckerFactory>> for Registry {
+    fn from(factories: Vec<CheckerFactory>) -> Self {
+        Self { factories, define: None }
+    }
+}
+
+impl std::ops::Deref for Registry {
+    type Target = [CheckerFactory];
+
+    fn deref(&self) -> &[CheckerFactory] {
+        &self.factories
+    }
+}
+
+/// `text` for as long as the process lives, stored once however often it is asked for: the
+/// ids, titles and tool names of checks defined in configuration, which the checker API
+/// takes as `&'static str`. A configuration is loaded a few times per command (once per
+/// commit in `bisect`), so the set stays as small as the distinct names.
+pub fn intern(text: &str) -> &'static str {
+    static INTERNED: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut interned = INTERNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(existing) = interned.get(text) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(text.to_string().into_boxed_str());
+    interned.insert(leaked);
+    leaked
+}
+
 /// Static facts about a checker.
 #[derive(Debug, Clone)]
 pub struct CheckerInfo {
@@ -135,6 +193,9 @@ pub struct CheckerInfo {
     pub cacheable: bool,
     /// Environment variables whose values change the result (part of the cache key).
     pub env_vars: Vec<&'static str>,
+    /// Globs of the project's files the result depends on (relative to the project root):
+    /// only they go into the result cache's key. Empty (the default): every file.
+    pub inputs: Vec<String>,
     /// The tool's name in reports (SARIF's driver), distinct for every check; `None`: the
     /// check's id.
     pub tool_name: Option<&'static str>,
@@ -161,6 +222,7 @@ impl CheckerInfo {
             expected: Duration::from_secs(1),
             cacheable: true,
             env_vars: Vec::new(),
+            inputs: Vec::new(),
             tool_name: None,
             homepage: None,
             sarif: true,

@@ -41,12 +41,21 @@ impl CheckContext {
     pub fn tool(&self, spec: &ToolSpec) -> Result<ToolInvocation, CheckError> {
         let tool = self.resolved(spec)?;
         let mut command = self.cmd(&tool.path);
-        if spec.in_environment
-            && let Some(environment) = &self.environment
-        {
-            command = command.env("VIRTUAL_ENV", &environment.root).env("PATH", self.path_with(&environment.bin()));
+        if spec.in_environment {
+            command = self.in_environment(command);
         }
         Ok(ToolInvocation { hint: Some(spec.install_hint), ..self.invocation(spec.name, command) })
+    }
+
+    /// `command` with the project environment's `bin` first on `PATH` and `VIRTUAL_ENV` set,
+    /// when the check has the environment; else unchanged.
+    pub fn in_environment(&self, command: Cmd) -> Cmd {
+        match &self.environment {
+            Some(environment) => {
+                command.env("VIRTUAL_ENV", &environment.root).env("PATH", self.path_with(&environment.bin()))
+            }
+            None => command,
+        }
     }
 
     /// An invocation of `command`, called `name` in messages (`git`, `gitleaks --help`), that

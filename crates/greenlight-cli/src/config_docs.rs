@@ -39,13 +39,24 @@ fn configuration_md_mentions_every_key() {
     }
     let error = Config::from_source(source("[tools]\nruff = { zz-unknown = 1 }\n"), &ids).unwrap_err();
     keys.extend(valid_keys(&error.message).into_iter().map(|key| ("[tools] pin".to_string(), key)));
-    for factory in registry() {
+    for factory in registry().factories {
         let Err(error) = (factory.build)(&source(&format!("[{}]\nzz-unknown = 1\n", factory.id))) else {
             panic!("[{}] accepted an unknown key", factory.id);
         };
         let found = valid_keys(&error.message);
         assert!(found.len() >= COMMON_KEYS.len(), "no keys listed for [{}]: {error}", factory.id);
         keys.extend(found.into_iter().map(|key| (format!("[{}]", factory.id), key)));
+    }
+    // A defined check's keys, and its reader's.
+    let define = registry().define.expect("the registry defines checks");
+    for (table, text) in [
+        ("[checks.<id>]", "[checks.x]\ncommand = 'a'\nzz-unknown = 1\n"),
+        ("reader", "[checks.x]\ncommand = 'a'\nreader = { format = 'json', zz-unknown = 1 }\n"),
+    ] {
+        let Err(error) = define(&source(text), &["x".to_string()]) else { panic!("{table} accepted an unknown key") };
+        let found = valid_keys(&error.message);
+        assert!(found.len() > 5, "no keys listed for {table}: {error}");
+        keys.extend(found.into_iter().map(|key| (table.to_string(), key)));
     }
     let missing: Vec<String> = keys
         .iter()

@@ -10,12 +10,18 @@
 //! | `build`       | build (+ uv)    | the package index (build requirements) | a temporary copy; artifacts in `.greenlight/dist/` |
 //! | `docker`      | the Docker Engine API (bollard) | what the Dockerfile pulls | an image and a container, labelled and removed after the run |
 //! | `policy`      | git (changed files) | no               | nothing            |
+//! | `mypy`        | mypy (in the project environment) | no | nothing (its cache in scratch) |
+//! | `bandit`      | bandit          | no               | nothing (report in scratch) |
+//! | `[checks.<id>]` | the configured command | what it does | what it does |
+//!
+//! `mypy` and `bandit` are definitions shipped in the binary, run by the same code as the
+//! checks a configuration defines (`greenlight-plugin-defined`).
 
-use greenlight_checker::CheckerFactory;
+use greenlight_checker::Registry;
 
-/// Every checker greenlight has, in display order.
-pub fn registry() -> Vec<CheckerFactory> {
-    vec![
+/// Every checker greenlight has, in display order, and the checks a configuration defines.
+pub fn registry() -> Registry {
+    let factories = vec![
         greenlight_plugin_ruff::RUFF_CHECK,
         greenlight_plugin_ruff::RUFF_FORMAT,
         greenlight_plugin_pytest::PYTEST_CHECK,
@@ -24,7 +30,10 @@ pub fn registry() -> Vec<CheckerFactory> {
         greenlight_plugin_build::BUILD,
         greenlight_plugin_docker::DOCKER,
         greenlight_plugin_policy::POLICY_CHECK,
-    ]
+        greenlight_plugin_defined::MYPY,
+        greenlight_plugin_defined::BANDIT,
+    ];
+    Registry::new(factories, Some(greenlight_plugin_defined::define_checks))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use greenlight_checker::{CheckerFactory, ConfigOverrides};
+use greenlight_checker::{ConfigOverrides, Registry};
 use greenlight_env::Env;
 use greenlight_orchestrator::{Observer, RunFlags};
 use greenlight_process::Stop;
@@ -59,7 +59,7 @@ impl Console for Terminal {
 
 /// What every run of a command on other commits shares.
 pub fn runs<'a>(
-    registry: &'a [CheckerFactory],
+    registry: &'a Registry,
     flags: RunFlags,
     overrides: ConfigOverrides,
     selection: &SelectionArgs,

@@ -261,14 +261,36 @@ pub async fn project_files(project: &Project, env: &Env, outputs: &[PathBuf], st
             return None;
         }
     };
-    let mut hasher = Sha256::new();
-    for (path, hash) in &files {
-        hasher.update(path.as_bytes());
-        hasher.update([0]);
-        hasher.update(hash.as_bytes());
-        hasher.update([0]);
+    Some(ProjectFiles::new(files))
+}
+
+impl ProjectFiles {
+    /// The fingerprint of `files`.
+    pub fn new(files: BTreeMap<String, String>) -> Self {
+        let mut hasher = Sha256::new();
+        for (path, hash) in &files {
+            hasher.update(path.as_bytes());
+            hasher.update([0]);
+            hasher.update(hash.as_bytes());
+            hasher.update([0]);
+        }
+        Self { digest: hex(&hasher.finalize()[..16]), files }
     }
-    Some(ProjectFiles { digest: hex(&hasher.finalize()[..16]), files })
+
+    /// The fingerprint of the files matching one of `globs` (a check's declared inputs);
+    /// `None` when there are no globs or one does not compile: every file counts.
+    pub fn inputs(&self, globs: &[String]) -> Option<Self> {
+        if globs.is_empty() {
+            return None;
+        }
+        let mut set = globset::GlobSetBuilder::new();
+        for glob in globs {
+            set.add(globset::Glob::new(glob).ok()?);
+        }
+        let set = set.build().ok()?;
+        let kept = self.files.iter().filter(|(path, _)| set.is_match(path.as_str()));
+        Some(Self::new(kept.map(|(path, hash)| (path.clone(), hash.clone())).collect()))
+    }
 }
 
 /// `<mode>:<blob id>` from the index of each tracked file that matches it (`git ls-files -s`

@@ -9,8 +9,22 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// The keys of greenlight's own table, besides one section per check id.
-pub const TOP_LEVEL_KEYS: &[&str] =
-    &["jobs", "timeout", "fail-fast", "skip", "pass-env", "environment", "tools", "provision", "cache", "hotfix"];
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "jobs",
+    "timeout",
+    "fail-fast",
+    "skip",
+    "pass-env",
+    "environment",
+    "tools",
+    "provision",
+    "cache",
+    "hotfix",
+    "checks",
+];
+
+/// The key of the table of checks defined without Rust (`[tool.greenlight.checks.<id>]`).
+pub const CHECKS_KEY: &str = "checks";
 
 /// greenlight's own options (the check sections are read by the checks).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -153,8 +167,11 @@ pub struct Config {
     pub source: ConfigSource,
     /// greenlight's own settings.
     pub settings: Settings,
-    /// `enabled`, `timeout`, `needs`, `pass-env` of each check section present.
+    /// `enabled`, `timeout`, `needs`, `pass-env` of each check section present (and of each
+    /// defined check).
     pub common: BTreeMap<String, CommonOptions>,
+    /// The ids of the checks defined in `[tool.greenlight.checks]`, in the file's order.
+    pub defined: Vec<String>,
 }
 
 impl Config {
@@ -221,6 +238,14 @@ impl Config {
             ));
         }
         let settings: Settings = source.root()?.unwrap_or_default();
+        let defined = defined_ids(&source, check_ids)?;
+        for id in &defined {
+            let options = source.table_at::<CommonOptions>(&[CHECKS_KEY, id])?.unwrap_or_default();
+            common.insert(id.clone(), options);
+        }
+        let mut every_id: Vec<&str> = check_ids.to_vec();
+        every_id.extend(defined.iter().map(String::as_str));
+        let check_ids = every_id.as_slice();
         for skipped in &settings.skip {
             if !check_ids.contains(&skipped.as_str()) {
                 return Err(ConfigError::new(
@@ -243,7 +268,7 @@ impl Config {
                 }
             }
         }
-        Ok(Self { source, settings, common })
+        Ok(Self { source, settings, common, defined })
     }
 
     /// The text the result cache keys the configuration by: the file and the command line's
@@ -261,6 +286,39 @@ impl Config {
     pub fn common(&self, id: &str) -> CommonOptions {
         self.common.get(id).cloned().unwrap_or_default()
     }
+}
+
+/// The ids of `[tool.greenlight.checks]`: lowercase letters, digits and `-`, none a
+/// compiled-in check's id or the project environment's.
+fn defined_ids(source: &ConfigSource, builtin: &[&str]) -> Result<Vec<String>, ConfigError> {
+    let Some(KeysOnly(keys)) = source.table_at::<KeysOnly>(&[CHECKS_KEY])? else { return Ok(Vec::new()) };
+    let mut ids = Vec::new();
+    for key in keys {
+        let id = key.get_ref();
+        let table = source.table_name(&format!("{CHECKS_KEY}.{id}"));
+        let problem = if builtin.contains(&id.as_str()) {
+            Some(format!(
+                "{table} defines `{id}`, which is a built-in check; choose another id, or configure the built-in one in {}",
+                source.table_name(id)
+            ))
+        } else if id == greenlight_checker::ENVIRONMENT {
+            Some(format!("{table}: `{id}` is the project environment's node; choose another id"))
+        } else if id.is_empty()
+            || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || !id.starts_with(|c: char| c.is_ascii_lowercase())
+        {
+            Some(format!(
+                "{table}: a check id is lowercase letters, digits and `-`, starting with a letter (`type-check`)"
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(source.error_at(key.span().start, problem));
+        }
+        ids.push(id.clone());
+    }
+    Ok(ids)
 }
 
 /// Collects the keys of a table with their spans, to reject unknown ones precisely.

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use greenlight_checker::{CheckerFactory, ConfigOverrides};
+use greenlight_checker::{ConfigOverrides, Registry};
 use greenlight_env::Env;
 use greenlight_process::Stop;
 use greenlight_report::RunReport;
@@ -19,7 +19,7 @@ use crate::settings::{RunFlags, RunSettings, StateLocation};
 #[derive(Debug, Clone)]
 pub struct RunRequest<'a> {
     /// Every checker greenlight has.
-    pub registry: &'a [CheckerFactory],
+    pub registry: &'a Registry,
     /// The checks asked for.
     pub selection: Selection,
     /// The command line's layer of the run settings.

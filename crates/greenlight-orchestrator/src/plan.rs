@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use greenlight_checker::report::SkipCause;
 use greenlight_checker::{
-    Checker, CheckerFactory, CheckerInfo, CommonOptions, ConfigError, ConfigOverrides, Detection, Project,
+    Checker, CheckerInfo, CommonOptions, ConfigError, ConfigOverrides, Detection, Project, Registry,
 };
 
 use crate::config::Config;
@@ -83,7 +83,8 @@ pub struct Plan {
     pub project: Arc<Project>,
     /// The configuration.
     pub config: Config,
-    /// Every registered check, in registry order, selected or not.
+    /// Every registered check, in registry order, then the checks the configuration defines,
+    /// selected or not.
     pub checks: Vec<PlannedCheck>,
 }
 
@@ -115,7 +116,7 @@ impl Plan {
     /// `overrides` are the command line's values of the checks' own options.
     pub fn new(
         project: Project,
-        registry: &[CheckerFactory],
+        registry: &Registry,
         selection: &Selection,
         overrides: &ConfigOverrides,
     ) -> Result<Self, PlanError> {
@@ -126,12 +127,15 @@ impl Plan {
     /// the project's, when given.
     pub fn with_config(
         project: Project,
-        registry: &[CheckerFactory],
+        registry: &Registry,
         selection: &Selection,
         overrides: &ConfigOverrides,
         config_file: Option<&std::path::Path>,
     ) -> Result<Self, PlanError> {
-        let ids: Vec<&str> = registry.iter().map(|factory| factory.id).collect();
+        let builtin = registry.ids();
+        let config = Config::load_from(&project.root, config_file, &builtin, overrides)?;
+        let mut ids = builtin.clone();
+        ids.extend(config.defined.iter().map(String::as_str));
         for id in selection.only.iter().chain(&selection.skip) {
             if !ids.contains(&id.as_str()) {
                 return Err(PlanError::UnknownCheck {
@@ -140,19 +144,29 @@ impl Plan {
                 });
             }
         }
-        let config = Config::load_from(&project.root, config_file, &ids, overrides)?;
+        let mut checkers: Vec<(Arc<dyn Checker>, String)> = Vec::new();
+        for factory in registry.iter() {
+            checkers.push(((factory.build)(&config.source)?, config.source.table_name(factory.id)));
+        }
+        if let Some(define) = registry.define
+            && !config.defined.is_empty()
+        {
+            for checker in define(&config.source, &config.defined)? {
+                let table = config.source.table_name(&format!("{}.{}", crate::config::CHECKS_KEY, checker.id()));
+                checkers.push((checker, table));
+            }
+        }
         let mut checks = Vec::new();
-        for factory in registry {
-            let checker = (factory.build)(&config.source)?;
+        for (checker, table) in checkers {
+            let id = checker.id();
             let info = checker.info();
-            let common = config.common(factory.id);
+            let common = config.common(id);
             let detection = checker.detect(&project);
-            let table = config.source.table_name(factory.id);
-            let skip = if selection.skip.iter().any(|id| id == factory.id) {
+            let skip = if selection.skip.iter().any(|skipped| skipped == id) {
                 Some(Skip::new(SkipCause::SkipFlag, "skipped with --skip"))
-            } else if config.settings.skip.iter().any(|id| id == factory.id) {
+            } else if config.settings.skip.iter().any(|skipped| skipped == id) {
                 Some(Skip::new(SkipCause::SkipConfig, format!("skipped by `skip` in {}", config.source.table_name(""))))
-            } else if !selection.only.is_empty() && !selection.only.iter().any(|id| id == factory.id) {
+            } else if !selection.only.is_empty() && !selection.only.iter().any(|only| only == id) {
                 Some(Skip::new(SkipCause::NotSelected, "not selected on the command line"))
             } else if common.enabled == Some(false) {
                 Some(Skip::new(SkipCause::Disabled, format!("disabled in {table}")))
@@ -217,10 +231,10 @@ impl Plan {
 
 /// The name of every tool the checks of `registry` declare, and uv: what `--tool NAME=VERSION`
 /// and `[tool.greenlight.tools]` may name.
-pub fn known_tools(registry: &[CheckerFactory]) -> Vec<&'static str> {
+pub fn known_tools(registry: &Registry) -> Vec<&'static str> {
     let mut names = vec![crate::tools::UV.name];
     let source = greenlight_checker::ConfigSource::empty();
-    for factory in registry {
+    for factory in registry.iter() {
         if let Ok(checker) = (factory.build)(&source) {
             for tool in checker.info().tools {
                 if !names.contains(&tool.name) {

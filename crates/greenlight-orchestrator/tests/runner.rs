@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use greenlight_checker::{
-    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Outcome, Project, PyProject,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Outcome, Project,
+    PyProject, Registry,
 };
 use greenlight_env::Env;
 use greenlight_orchestrator::{NoObserver, Plan, RunFlags, RunSettings, Selection};
@@ -97,7 +98,8 @@ impl Setup {
     }
 
     async fn run(&self, registry: &[CheckerFactory], flags: RunFlags, stop: Stop) -> (RunReport, Duration) {
-        let plan = Plan::new(self.project(), registry, &Selection::default(), &Default::default()).unwrap();
+        let registry = Registry::from(registry.to_vec());
+        let plan = Plan::new(self.project(), &registry, &Selection::default(), &Default::default()).unwrap();
         let settings = RunSettings::resolve(&flags, &plan.config.settings, &Env::default());
         let started = Instant::now();
         let report = greenlight_orchestrator::run(plan, settings, Arc::new(NoObserver), stop).await;
@@ -277,6 +279,7 @@ async fn disabled_and_skipped_checks_are_reported_with_reasons() {
 fn a_cycle_of_needs_is_a_configuration_error() {
     let setup = Setup::new("[tool.greenlight.a]\nneeds = [\"b\"]\n[tool.greenlight.b]\nneeds = [\"a\"]\n");
     let registry = [fake!("a", Behaviour::Sleep(10)), fake!("b", Behaviour::Sleep(10))];
+    let registry = Registry::from(registry.to_vec());
     let error = Plan::new(setup.project(), &registry, &Selection::default(), &Default::default()).unwrap_err();
     assert!(error.to_string().contains("a → b → a"), "{error}");
 }

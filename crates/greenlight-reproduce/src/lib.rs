@@ -18,7 +18,7 @@ pub mod hotfix;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use greenlight_checker::{CheckerFactory, ConfigOverrides};
+use greenlight_checker::{ConfigOverrides, Registry};
 use greenlight_env::Env;
 use greenlight_orchestrator::revision::{Placement, Repo, Worktree};
 use greenlight_orchestrator::{Observer, PipelineError, RunFlags, RunRequest, Selection, StateLocation};
@@ -72,7 +72,7 @@ pub trait Console: Send + Sync {
 #[derive(Clone)]
 pub struct Runs<'a> {
     /// Every checker greenlight has.
-    pub registry: &'a [CheckerFactory],
+    pub registry: &'a Registry,
     /// The command line's run settings (`--jobs`, `--timeout`, ...).
     pub flags: RunFlags,
     /// The command line's values of check options (`--advisory-db`, ...).

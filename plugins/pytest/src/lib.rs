@@ -9,19 +9,19 @@
 //! error, a conftest that cannot be imported, or a non-zero exit without a report is `errored`.
 
 mod extras;
-mod junit;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use greenlight_checker::process::Output;
-use greenlight_checker::report::{TestOutcome, TestSummary};
+use greenlight_checker::report::TestSummary;
 use greenlight_checker::{
-    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding,
-    FindingKind, Location, Outcome, Project, ToolSpec, async_trait, check_options, text,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Outcome,
+    Project, ToolSpec, async_trait, check_options, text,
 };
 
-pub use junit::{Junit, JunitError, parse_junit};
+pub use greenlight_checker::junit::{Junit, JunitError, parse_junit};
+use greenlight_checker::junit::{case_findings, counts};
 
 /// pytest, from the project environment.
 pub const PYTEST: ToolSpec = ToolSpec {
@@ -176,7 +176,7 @@ fn interpret(options: &PytestOptions, output: &Output, xml: Option<&str>) -> Che
 
 fn from_junit(code: i32, junit: Junit, text: &str) -> CheckResult {
     let summary = junit.summary;
-    let findings = failure_findings(&summary, &junit.failure_lines);
+    let findings = case_findings(&summary, &junit.failure_lines, "pytest");
     let counts = counts(&summary);
     let mut result = match code {
         0 if summary.failed + summary.errors == 0 => CheckResult::passed(counts),
@@ -215,50 +215,6 @@ fn from_junit(code: i32, junit: Junit, text: &str) -> CheckResult {
     result
 }
 
-/// `3 failed, 108 passed, 1 skipped, 1 error` (nonzero parts only).
-fn counts(summary: &TestSummary) -> String {
-    let mut parts = Vec::new();
-    if summary.failed > 0 {
-        parts.push(format!("{} failed", summary.failed));
-    }
-    parts.push(format!("{} passed", summary.passed));
-    if summary.skipped > 0 {
-        parts.push(format!("{} skipped", summary.skipped));
-    }
-    if summary.errors > 0 {
-        parts.push(text::plural(summary.errors as usize, "error"));
-    }
-    parts.join(", ")
-}
-
-/// One finding per failed or errored case, at the failing line of its test file.
-fn failure_findings(summary: &TestSummary, failure_lines: &[(usize, u32)]) -> Vec<Finding> {
-    summary
-        .cases
-        .iter()
-        .enumerate()
-        .filter(|(_, case)| matches!(case.outcome, TestOutcome::Failed | TestOutcome::Error))
-        .map(|(index, case)| {
-            let line = failure_lines.iter().find(|(i, _)| *i == index).map(|(_, line)| *line).or(case.line);
-            let location = case.file.clone().map(|file| Location::at(file, line, None));
-            let (rule, verb) =
-                if case.outcome == TestOutcome::Failed { ("test-failed", "failed") } else { ("test-error", "errored") };
-            let first = case.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").trim().to_string();
-            let message = if first.is_empty() {
-                format!("{} {verb}", case.node_id)
-            } else {
-                format!("{} {verb}: {first}", case.node_id)
-            };
-            let mut finding = Finding::new(rule, message, location);
-            finding.fingerprint = greenlight_checker::report::fingerprint(&[rule, &case.node_id]);
-            finding.kind = FindingKind::Test;
-            finding.title = Some(format!("pytest: {}", case.node_id));
-            finding.detail = case.traceback.clone();
-            finding
-        })
-        .collect()
-}
-
 /// A conftest.py that cannot be imported stops pytest before it writes a report.
 fn conftest_error(text: &str) -> Option<String> {
     let start = text.find("ImportError while loading conftest")?;
@@ -285,9 +241,10 @@ mod tests {
 
     #[test]
     fn counts_line() {
-        let junit = parse_junit(include_str!("../tests/data/mixed-xunit1.xml")).unwrap();
+        let junit =
+            parse_junit(include_str!("../../../crates/greenlight-checker/tests/data/mixed-xunit1.xml")).unwrap();
         assert_eq!(counts(&junit.summary), "2 failed, 2 passed, 2 skipped, 3 errors");
-        let findings = failure_findings(&junit.summary, &junit.failure_lines);
+        let findings = case_findings(&junit.summary, &junit.failure_lines, "pytest");
         assert_eq!(findings.len(), 5);
         let fail = findings.iter().find(|f| f.message.starts_with("tests/test_a.py::test_fail")).unwrap();
         assert_eq!(fail.location.as_ref().unwrap().line, Some(20));
@@ -296,7 +253,8 @@ mod tests {
 
     #[test]
     fn failures_in_the_report_fail_even_with_exit_code_zero() {
-        let junit = parse_junit(include_str!("../tests/data/mixed-xunit1.xml")).unwrap();
+        let junit =
+            parse_junit(include_str!("../../../crates/greenlight-checker/tests/data/mixed-xunit1.xml")).unwrap();
         let result = from_junit(0, junit, "");
         assert_eq!(result.outcome, Outcome::Failed);
         assert!(result.reason.unwrap().contains("exited 0"));

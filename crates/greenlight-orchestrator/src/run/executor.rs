@@ -167,7 +167,12 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
         && !stopped
         && let Some(Some(files)) = shared.files.get()
     {
-        cache.store(&parts, files, &report, &log_path);
+        // A check that declares its inputs is keyed, and explained, by those files alone.
+        let inputs = match &node.task {
+            NodeTask::Check { checker, .. } => files.inputs(&checker.info().inputs),
+            NodeTask::Environment { .. } => None,
+        };
+        cache.store(&parts, inputs.as_ref().unwrap_or(files), &report, &log_path);
     }
     Executed { report, timed_out, stopped }
 }
@@ -233,6 +238,8 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                     let Some(files) = listed.await else {
                         return Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, None);
                     };
+                    let inputs = files.inputs(&checker.info().inputs);
+                    let files = inputs.as_ref().unwrap_or(files);
                     let key = key_parts(shared, &node.id, &cx, files, environment_key, env_vars, &state);
                     if let Some(report) = result_cache.lookup(&key, ttl, log_path) {
                         tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");

@@ -1,6 +1,8 @@
-//! Parsing pytest's JUnit XML (`--junitxml`, `junit_family=xunit1` for file and line).
+//! Reading JUnit XML test reports into test cases and findings: pytest's (`--junitxml`,
+//! `junit_family=xunit1` for file and line) and any other tool's (a defined check with the
+//! `junit` reader). One parser for every check that reads test results.
 
-use greenlight_checker::report::{TestCase, TestOutcome, TestSummary};
+use greenlight_report::{Finding, FindingKind, Location, TestCase, TestOutcome, TestSummary};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
@@ -123,6 +125,51 @@ pub fn parse_junit(xml: &str) -> Result<Junit, JunitError> {
     }
     junit.summary.passed = junit.summary.cases.iter().filter(|case| case.outcome == TestOutcome::Passed).count() as u32;
     Ok(junit)
+}
+
+/// `3 failed, 108 passed, 1 skipped, 1 error` (nonzero parts only).
+pub fn counts(summary: &TestSummary) -> String {
+    let mut parts = Vec::new();
+    if summary.failed > 0 {
+        parts.push(format!("{} failed", summary.failed));
+    }
+    parts.push(format!("{} passed", summary.passed));
+    if summary.skipped > 0 {
+        parts.push(format!("{} skipped", summary.skipped));
+    }
+    if summary.errors > 0 {
+        parts.push(greenlight_report::text::plural(summary.errors as usize, "error"));
+    }
+    parts.join(", ")
+}
+
+/// One finding per failed or errored case, at the failing line of its test file; `tool`
+/// names the runner in the findings' titles (`pytest: tests/test_a.py::test_x`).
+pub fn case_findings(summary: &TestSummary, failure_lines: &[(usize, u32)], tool: &str) -> Vec<Finding> {
+    summary
+        .cases
+        .iter()
+        .enumerate()
+        .filter(|(_, case)| matches!(case.outcome, TestOutcome::Failed | TestOutcome::Error))
+        .map(|(index, case)| {
+            let line = failure_lines.iter().find(|(i, _)| *i == index).map(|(_, line)| *line).or(case.line);
+            let location = case.file.clone().map(|file| Location::at(file, line, None));
+            let (rule, verb) =
+                if case.outcome == TestOutcome::Failed { ("test-failed", "failed") } else { ("test-error", "errored") };
+            let first = case.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("").trim().to_string();
+            let message = if first.is_empty() {
+                format!("{} {verb}", case.node_id)
+            } else {
+                format!("{} {verb}: {first}", case.node_id)
+            };
+            let mut finding = Finding::new(rule, message, location);
+            finding.fingerprint = greenlight_report::fingerprint(&[rule, &case.node_id]);
+            finding.kind = FindingKind::Test;
+            finding.title = Some(format!("{tool}: {}", case.node_id));
+            finding.detail = case.traceback.clone();
+            finding
+        })
+        .collect()
 }
 
 fn unescape_reference(name: &str) -> String {
