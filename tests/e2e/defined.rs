@@ -187,3 +187,186 @@ fn a_mypy_that_cannot_start_is_errored() {
     let reason = check.reason.clone().unwrap_or_default();
     assert!(reason.contains("exited with code 2") && reason.contains("not_a_plugin"), "{reason}");
 }
+
+/// The mypy-errors service without `[tool.mypy]`, so that the built-in check does not apply.
+fn service_without_mypy_config() -> TempProject {
+    let project = TempProject::fixture("mypy-errors");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    let start = pyproject.find("[tool.mypy]").unwrap();
+    let end = start + pyproject[start..].find("\n\n").unwrap();
+    project.write("pyproject.toml", &format!("{}{}", &pyproject[..start], &pyproject[end + 2..]));
+    project
+}
+
+/// A service adds mypy in five lines of greenlight.toml and gets what mypy by hand reports,
+/// in the terminal, the JSON report, SARIF and JUnit.
+#[test]
+fn mypy_in_five_lines_of_configuration() {
+    if !require_tool("mypy") {
+        return;
+    }
+    let project = service_without_mypy_config();
+    let five_lines = r#"[checks.types]
+command = "mypy --output json --no-error-summary ."
+environment = true
+tool = "mypy==2.4.1"
+reader = { format = "json-lines", path = "file", line = "line", column = "column", column-base = 0, rule = "code", message = "message", severity = "severity" }
+"#;
+    assert_eq!(five_lines.lines().count(), 5);
+    project.write("greenlight.toml", five_lines);
+    let result = run_with_outputs(&project, &["types"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let report = result.report();
+    assert_eq!(report.check("mypy").unwrap().outcome, Outcome::Skipped);
+    let check = report.check("types").unwrap();
+    assert_eq!(check.outcome, Outcome::Failed, "{check:?}");
+    assert_eq!(report.tools["mypy"].version, "2.4.1");
+    same_findings_as_by_hand(&project, &result, "types", "types");
+    let _ = std::fs::remove_dir_all(project.path().join(".mypy_cache"));
+
+    // `greenlight list` shows the check and the tool it provisions.
+    let list = project.run(&["list"]);
+    assert_eq!(list.code, Some(0), "{}", list.output());
+    assert!(list.stdout.contains("types"), "{}", list.stdout);
+    assert!(list.stdout.lines().any(|line| line.contains("mypy") && line.contains("2.4.1")), "{}", list.stdout);
+}
+
+const SMOKE_SCRIPT: &str = r#"#!/bin/sh
+# Smoke checks of the service's layout, written as JUnit XML to "$1".
+out="$1"
+failures=0
+cases=""
+check() {
+    if eval "$2"; then
+        cases="$cases<testcase classname=\"smoke\" name=\"$1\" time=\"0.001\"/>"
+    else
+        failures=$((failures + 1))
+        cases="$cases<testcase classname=\"smoke\" name=\"$1\" time=\"0.001\"><failure message=\"$3\">$2</failure></testcase>"
+    fi
+}
+check has_entrypoint "test -f apps/api/main.py" "no entrypoint"
+check has_health_handler "grep -q 'def health' apps/api/main.py" "no health handler"
+check has_readme "test -f README.md" "README.md is missing"
+printf '<?xml version="1.0"?><testsuites><testsuite name="smoke" tests="3" failures="%s" errors="0" skipped="0">%s</testsuite></testsuites>\n' "$failures" "$cases" > "$out"
+test "$failures" -eq 0
+"#;
+
+/// A shell script that writes JUnit, a tool that writes SARIF, and tools that crash, die by
+/// a signal or write no report, as checks defined in greenlight.toml.
+#[test]
+fn defined_checks_read_junit_and_sarif_and_error_on_crashes() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("lint-errors");
+    project.write("scripts/smoke.sh", SMOKE_SCRIPT);
+    project.write(
+        "greenlight.toml",
+        r#"[checks.smoke]
+title = "smoke tests"
+command = ["sh", "scripts/smoke.sh", "{report}"]
+reader = { format = "junit", file = "{report}" }
+cpu-bound = false
+
+[checks.lint-sarif]
+command = "ruff check --no-cache --exit-zero --output-format sarif ."
+tool = "ruff==0.17.6"
+reader = "sarif"
+applies-when = ["**/*.py"]
+
+[checks.crashes]
+command = ["python3", "-c", "import sys; print('Traceback (most recent call last):', file=sys.stderr); sys.exit(70)"]
+
+[checks.killed]
+command = ["sh", "-c", "kill -SEGV $$"]
+
+[checks.no-report]
+command = "true"
+reader = { format = "sarif", file = "{report}" }
+
+[checks.not-here]
+command = "true"
+applies-when = ["Dockerfile", { pyproject = "nothing" }]
+"#,
+    );
+    let ids = ["smoke", "lint-sarif", "crashes", "killed", "no-report", "not-here"];
+    let result = run_with_outputs(&project, &ids);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let report = result.report();
+    let outcome = |id: &str| report.check(id).unwrap_or_else(|| panic!("{id}: {}", result.output())).clone();
+
+    let smoke = outcome("smoke");
+    assert_eq!(smoke.outcome, Outcome::Failed, "{smoke:?}");
+    assert_eq!(smoke.title, "smoke tests");
+    let tests = smoke.tests.clone().expect("test results");
+    assert_eq!((tests.total, tests.passed, tests.failed), (3, 2, 1));
+    assert_eq!(smoke.findings.len(), 1);
+    assert!(smoke.findings[0].message.contains("README.md is missing"), "{:?}", smoke.findings);
+
+    // SARIF's findings fail the check although ruff exits 0 (`--exit-zero`).
+    let sarif_check = outcome("lint-sarif");
+    assert_eq!(sarif_check.outcome, Outcome::Failed, "{sarif_check:?}");
+    assert_eq!(sarif_check.exit_code, Some(0));
+    let found: BTreeSet<(String, u32)> = sarif_check
+        .findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.location.as_ref().and_then(|l| l.line).unwrap_or(0)))
+        .collect();
+    let wanted: BTreeSet<(String, u32)> =
+        [("E711", 15), ("F401", 3), ("F401", 4), ("F841", 14)].iter().map(|(r, l)| (r.to_string(), *l)).collect();
+    assert_eq!(found, wanted);
+    assert!(sarif_check.findings.iter().all(|f| f.url.as_deref().is_some_and(|url| url.starts_with("https://"))));
+    assert!(sarif_check.findings.iter().all(|f| f.location.as_ref().unwrap().path == "packages/core/schemas.py"));
+
+    for id in ["crashes", "killed", "no-report"] {
+        let check = outcome(id);
+        assert_eq!(check.outcome, Outcome::Errored, "{id}: {check:?}");
+    }
+    let reason = |id: &str| outcome(id).reason.unwrap_or_default();
+    assert!(reason("crashes").contains("exited with code 70") && reason("crashes").contains("Traceback"));
+    assert!(reason("killed").contains("signal") || reason("killed").contains("SIGSEGV"), "{}", reason("killed"));
+    assert!(reason("no-report").contains("wrote no readable report"), "{}", reason("no-report"));
+    let not_here = outcome("not-here");
+    assert_eq!(not_here.outcome, Outcome::Skipped);
+    assert!(not_here.summary.contains("`Dockerfile`"), "{}", not_here.summary);
+
+    // Every format carries them: SARIF has the SARIF tool's run and none for test results;
+    // JUnit has the script's cases.
+    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(project.path().join("out/report.sarif")).unwrap())
+        .expect("SARIF is JSON");
+    assert_eq!(sarif_places(&sarif, "lint-sarif").len(), 4);
+    let drivers: Vec<&str> =
+        sarif["runs"].as_array().unwrap().iter().filter_map(|run| run["tool"]["driver"]["name"].as_str()).collect();
+    assert!(!drivers.contains(&"smoke"), "{drivers:?}");
+    let junit = std::fs::read_to_string(project.path().join("out/junit.xml")).unwrap();
+    assert!(junit.contains("has_readme"), "{junit}");
+}
+
+/// A broken definition is a configuration error (exit code 3) naming file, line and column,
+/// before anything runs.
+#[test]
+fn a_broken_definition_exits_3_naming_the_line() {
+    let project = TempProject::fixture("clean-service");
+    let cases = [
+        ("[checks.lint]\ncommand = 'x'\nreader = { format = 'sarif', pattern = '.*' }\n", "greenlight.toml:3:10:"),
+        ("[checks.lint]\ncommand = 'x'\nexit-codes = { success = [0], findings = [0] }\n", "greenlight.toml:3:14:"),
+        ("jobs = 2\n\n[checks.mypy]\ncommand = 'mypy .'\n", "greenlight.toml:3:9:"),
+        ("[checks.lint]\ncomand = 'x'\n", "greenlight.toml:2:1:"),
+    ];
+    for (text, place) in cases {
+        project.write("greenlight.toml", text);
+        let result = project.run(&["run", "--no-progress"]);
+        assert_eq!(result.code, Some(3), "{text}\n{}", result.output());
+        assert!(result.stderr.contains(place), "{text}: wanted {place}\n{}", result.output());
+    }
+    // In pyproject.toml, the table's own name.
+    project.write("greenlight.toml", "");
+    std::fs::remove_file(project.path().join("greenlight.toml")).unwrap();
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.checks.lint]\ncommand = \"sh -c 'x\"\n"));
+    let result = project.run(&["list"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    let line = pyproject.lines().count() + 3;
+    assert!(result.stderr.contains(&format!("pyproject.toml:{line}:11:")), "{}", result.output());
+    assert!(result.stderr.contains("[tool.greenlight.checks.lint]"), "{}", result.output());
+}
