@@ -370,3 +370,51 @@ fn a_broken_definition_exits_3_naming_the_line() {
     assert!(result.stderr.contains(&format!("pyproject.toml:{line}:11:")), "{}", result.output());
     assert!(result.stderr.contains("[tool.greenlight.checks.lint]"), "{}", result.output());
 }
+
+/// A defined check that declares its `inputs` is keyed by those files alone: another file
+/// changing replays it, one of its inputs changing runs it again.
+#[test]
+fn declared_inputs_key_the_result_cache() {
+    let project = TempProject::fixture("clean-service");
+    project.write(
+        "greenlight.toml",
+        "[checks.schemas]\ncommand = ['sh', '-c', 'grep -q dataclass packages/core/schemas.py']\ninputs = ['packages/core/*.py']\n\n[checks.everything]\ncommand = 'true'\n",
+    );
+    project.git_init();
+    let checks = ["schemas", "everything"];
+    let first = project.run_checks(&checks);
+    assert_eq!(first.code, Some(0), "{}", first.output());
+    let second = project.run_checks(&checks);
+    let cached = |result: &greenlight_e2e::RunResult, id: &str| result.report().check(id).unwrap().cached;
+    assert!(cached(&second, "schemas") && cached(&second, "everything"), "{}", second.output());
+
+    project.write("README.md", "# clean-service\n");
+    let third = project.run_checks(&checks);
+    assert!(cached(&third, "schemas"), "a file outside its inputs ran it again\n{}", third.output());
+    assert!(!cached(&third, "everything"), "a check without inputs depends on every file");
+
+    project.write("packages/core/schemas.py", "\"\"\"Schemas, none yet.\"\"\"\n");
+    let fourth = project.run_checks(&checks);
+    let schemas = fourth.report().check("schemas").unwrap();
+    assert!(!schemas.cached, "a changed input replayed");
+    assert_eq!(schemas.outcome, Outcome::Failed, "{schemas:?}");
+}
+
+/// mypy before 1.11 has no JSON output: the shipped definition reads its text instead, and
+/// finds the same places as mypy 2.4.1's JSON.
+#[test]
+fn mypy_before_json_output_is_read_from_its_text() {
+    if !require_tool("mypy") {
+        return;
+    }
+    let project = TempProject::fixture("mypy-errors");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.tools]\nmypy = \"1.10.1\"\n"));
+    let result = project.run_checks(&["mypy"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let report = result.report();
+    assert_eq!(report.tools["mypy"].version, "1.10.1", "{:?}", report.tools);
+    let command = report.check("mypy").unwrap().command.clone().unwrap_or_default();
+    assert!(!command.iter().any(|word| word == "--output"), "{command:?}");
+    assert_eq!(report_places(report, "mypy"), mypy_by_hand(project.path()));
+}
