@@ -170,7 +170,7 @@ pub struct Config {
     /// `enabled`, `timeout`, `needs`, `pass-env` of each check section present (and of each
     /// defined check).
     pub common: BTreeMap<String, CommonOptions>,
-    /// The ids of the checks defined in `[tool.greenlight.checks]`, in the file's order.
+    /// The ids of the checks defined in `[tool.greenlight.checks]`, sorted.
     pub defined: Vec<String>,
 }
 
@@ -438,6 +438,29 @@ mod tests {
         std::fs::write(&other, "jbos = 4\n").unwrap();
         let error = Config::load_from(dir.path(), Some(&other), IDS, &overrides).unwrap_err();
         assert_eq!((error.line, error.column), (1, 1), "{error}");
+    }
+
+    #[test]
+    fn defined_checks_are_ids_for_skip_and_needs_and_never_a_builtin_id() {
+        let config = load(
+            "[tool.greenlight]\nskip = ['types']\n[tool.greenlight.pytest]\nneeds = ['types']\n[tool.greenlight.checks.types]\ncommand = 'mypy .'\ntimeout = '2m'\n[tool.greenlight.checks.smoke]\ncommand = 'true'\nneeds = ['types']\n",
+        )
+        .unwrap();
+        assert_eq!(config.defined, ["smoke", "types"]);
+        assert_eq!(config.common("types").timeout.unwrap().0.as_secs(), 120);
+        assert_eq!(config.common("smoke").needs, ["types"]);
+        let error = load("[project]\nname = 'x'\n[tool.greenlight.checks.pytest]\ncommand = 'pytest'\n").unwrap_err();
+        assert_eq!((error.line, error.column), (3, 25), "{error}");
+        assert!(error.message.contains("`pytest`, which is a built-in check"), "{error}");
+        let error = load("[tool.greenlight.checks]\nType_Check = { command = 'x' }\n").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 1), "{error}");
+        assert!(error.message.contains("lowercase letters"), "{error}");
+        let error = load("[tool.greenlight.checks.environment]\ncommand = 'x'\n").unwrap_err();
+        assert!(error.message.contains("project environment"), "{error}");
+        let error = load("[tool.greenlight.checks.types]\ncommand = 'x'\nneeds = ['typo']\n").unwrap_err();
+        assert!(error.message.contains("unknown node `typo`"), "{error}");
+        let error = load("[tool.greenlight.checks.types]\ncommand = 'x'\nenabled = 'yes'\n").unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
     }
 
     #[test]
