@@ -19,6 +19,9 @@ pub struct CheckContext {
     pub environment: Option<PythonEnv>,
     /// A private temporary directory for report files and outputs, removed after the run.
     pub scratch: PathBuf,
+    /// A directory of greenlight's state (`.greenlight/checks/<id>/`) the check may keep
+    /// between runs, for a tool's own cache (mypy's); not made until the check makes it.
+    pub state: PathBuf,
     /// The check's log file; [`CheckContext::cmd`] appends every command's output to it.
     pub log_path: PathBuf,
     /// Fires on Ctrl-C, fail-fast and the check's timeout.

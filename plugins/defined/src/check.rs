@@ -61,6 +61,7 @@ impl Checker for DefinedCheck {
         let places = Places {
             report: cx.scratch.join("report"),
             scratch: cx.scratch.clone(),
+            state: cx.state.clone(),
             root: cx.project.root.clone(),
             python: cx.environment.as_ref().map(|environment| environment.python.clone()),
         };
@@ -134,6 +135,7 @@ fn variant<'a>(definition: &'a Definition, version: Option<&str>) -> (&'a [Strin
 struct Places {
     report: PathBuf,
     scratch: PathBuf,
+    state: PathBuf,
     root: PathBuf,
     python: Option<PathBuf>,
 }
@@ -143,6 +145,11 @@ impl Places {
         let display = |path: &Path| path.to_string_lossy().into_owned();
         let mut word = word.replace("{report}", &display(&self.report)).replace("{scratch}", &display(&self.scratch));
         word = word.replace("{root}", &display(&self.root));
+        if word.contains("{state}") {
+            std::fs::create_dir_all(&self.state)
+                .map_err(|error| CheckError::errored(format!("cannot make {}: {error}", self.state.display())))?;
+            word = word.replace("{state}", &display(&self.state));
+        }
         if word.contains("{python}") {
             let python = self.python.as_deref().ok_or_else(|| {
                 CheckError::errored("`{python}` needs the project environment, and there is none (is it disabled?)")

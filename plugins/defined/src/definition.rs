@@ -15,7 +15,7 @@ use toml::Spanned;
 use crate::reader::{RawReader, Reader};
 
 /// The placeholders a command may contain, replaced when it runs.
-pub const PLACEHOLDERS: &[&str] = &["{report}", "{scratch}", "{root}", "{python}"];
+pub const PLACEHOLDERS: &[&str] = &["{report}", "{scratch}", "{state}", "{root}", "{python}"];
 
 /// The keys a definition accepts besides the common ones (`enabled`, `timeout`, `needs`,
 /// `pass-env`, `cache`), in the order the docs list them.
