@@ -8,6 +8,7 @@
 
 mod build;
 mod cache;
+mod consumers;
 mod docker;
 mod environment;
 mod escalate;

