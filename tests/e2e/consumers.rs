@@ -182,3 +182,59 @@ fn gitlab_code_quality_of_a_real_run_follows_gitlabs_format() {
     assert_eq!(e711["location"]["lines"]["begin"], 15);
     assert_eq!(e711["severity"], "major");
 }
+
+/// The fingerprints of every SARIF result (and Code Quality issue) of ruff on lint-errors, with
+/// each result's start line.
+fn fingerprints_of_a_run(project: &TempProject) -> (Vec<(String, String)>, Vec<u64>, Vec<String>) {
+    let result =
+        project.run(&["run", "ruff-check", "--no-progress", "--sarif", "out.sarif", "--gitlab-codequality", "cq.json"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(project.path().join("out.sarif")).unwrap()).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let mut fingerprints: Vec<(String, String)> = results
+        .iter()
+        .map(|result| {
+            let partial = &result["partialFingerprints"];
+            (
+                partial["primaryLocationLineHash"].as_str().unwrap().to_string(),
+                partial["greenlightFingerprint/v1"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    fingerprints.sort();
+    let mut lines: Vec<u64> = results
+        .iter()
+        .map(|result| result["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap())
+        .collect();
+    lines.sort();
+    let issues: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(project.path().join("cq.json")).unwrap()).unwrap();
+    let mut quality: Vec<String> =
+        issues.iter().map(|issue| issue["fingerprint"].as_str().unwrap().to_string()).collect();
+    quality.sort();
+    (fingerprints, lines, quality)
+}
+
+#[test]
+fn sarif_and_code_quality_fingerprints_survive_a_line_inserted_above_the_findings() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("lint-errors");
+    let (before, lines_before, quality_before) = fingerprints_of_a_run(&project);
+    assert_eq!(before.len(), 4, "{before:?}");
+    let path = "packages/core/schemas.py";
+    let text = std::fs::read_to_string(project.path().join(path)).unwrap();
+    project.write(path, &format!("# Schemas of the core package.\n{text}"));
+    let (after, lines_after, quality_after) = fingerprints_of_a_run(&project);
+    assert_eq!(lines_after, lines_before.iter().map(|line| line + 1).collect::<Vec<_>>(), "every finding moved down");
+    assert_eq!(after, before, "GitHub would close and reopen alerts whose fingerprint changed");
+    assert_eq!(quality_after, quality_before);
+
+    // Editing the line of a finding gives it a new identity.
+    let text = std::fs::read_to_string(project.path().join(path)).unwrap();
+    project.write(path, &text.replacen("import os", "import os  # unused", 1));
+    let (edited, _, _) = fingerprints_of_a_run(&project);
+    assert_ne!(edited, before);
+}

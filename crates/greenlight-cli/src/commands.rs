@@ -78,7 +78,10 @@ async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
     };
     signals.abort();
     live.finish();
-    let report = report?;
+    let mut report = report?;
+    if args.rev.is_none() {
+        crate::output::fingerprint_by_content(&mut report, &root);
+    }
 
     // Every requested output is written however the run ended (failed, errored, interrupted).
     let written = write_outputs(&args.formats, &report, &CiEnv::from_env(env));

@@ -17,7 +17,10 @@
 //! - Test results (pytest) and pull-request policy are not code-scanning alerts; JUnit and the
 //!   annotations carry them.
 //! - Every rule has `shortDescription`, `fullDescription` and `help`; every result has a
-//!   message, one location and `partialFingerprints`.
+//!   message, one location and `partialFingerprints`, from the finding's fingerprint: for a
+//!   finding on a line, its content and neighbours, not the line number
+//!   ([`greenlight_report::fingerprint`]), so code scanning keeps an alert when lines are added
+//!   above it.
 //! - Locations are relative to the repository root (finding paths prefixed with
 //!   `project.path_in_repo`), percent-encoded, under `uriBaseId` `%SRCROOT%`, which
 //!   `originalUriBaseIds` maps to the checkout as a `file:` URI. Lines and columns are 1-based;
