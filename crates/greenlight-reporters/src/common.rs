@@ -214,6 +214,19 @@ pub fn place_or_fallback(check: &CheckReport, finding: &Finding) -> (Location, b
     }
 }
 
+/// The first `lines` lines of a format finding's diff, saying how many are left out: a diff
+/// reads from the top (a traceback, the other kind of detail, from the bottom). `None` for a
+/// finding that is not about formatting or has no diff.
+pub fn diff_head(finding: &Finding, lines: usize) -> Option<String> {
+    let detail = finding.detail.as_deref().filter(|_| finding.kind == FindingKind::Format)?;
+    let all: Vec<&str> = detail.trim_end().lines().collect();
+    let mut head = all[..all.len().min(lines)].join("\n");
+    if all.len() > lines {
+        head.push_str(&format!("\n… {} more lines", all.len() - lines));
+    }
+    Some(head)
+}
+
 /// How much a kind of finding matters when only a few can be shown (lower first).
 pub fn kind_rank(kind: FindingKind) -> u8 {
     match kind {

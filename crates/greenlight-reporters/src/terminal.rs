@@ -10,7 +10,7 @@ use std::time::Duration;
 use greenlight_report::{CheckReport, Outcome, RunReport, TestOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::{elapsed, facts, prepare_check};
+use crate::common::{diff_head, elapsed, facts, prepare_check};
 use crate::text::{clip, duration, gutter, indent, last_lines};
 
 /// How the summary is rendered.
@@ -53,6 +53,18 @@ impl Paint {
     }
     fn bold(self, text: &str) -> String {
         self.wrap("1", text)
+    }
+    /// A unified diff with removed lines red and added lines green.
+    fn diff(self, text: &str) -> String {
+        text.lines()
+            .map(|line| match line.as_bytes().first() {
+                Some(b'-') if !line.starts_with("---") => self.wrap("31", line),
+                Some(b'+') if !line.starts_with("+++") => self.wrap("32", line),
+                Some(b'@') => self.wrap("36", line),
+                _ => line.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
@@ -204,7 +216,9 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
         if !facts.is_empty() {
             let _ = writeln!(out, "    {}", paint.dim(&facts));
         }
-        if let Some(detail) = &finding.detail {
+        if let Some(diff) = diff_head(finding, if options.verbose { usize::MAX } else { 40 }) {
+            let _ = writeln!(out, "{}", gutter(&paint.diff(&diff), "    │ "));
+        } else if let Some(detail) = &finding.detail {
             let _ = writeln!(out, "{}", gutter(&last_lines(detail, 8), "    │ "));
         }
         if let Some(help) = &finding.help
