@@ -357,6 +357,7 @@ fn a_project_in_a_subdirectory_reports_repository_paths() {
     let ruff = run_of(&sarif, "ruff").unwrap();
     let uri = ruff["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
     assert_eq!(uri, "services/api/packages/core/schemas.py");
+    assert_eq!(ruff["automationDetails"]["id"], "greenlight/services/api/", "a category of its own in a monorepo");
     let root = std::fs::canonicalize(repo.path()).unwrap();
     assert_eq!(ruff["originalUriBaseIds"]["%SRCROOT%"]["uri"], format!("file://{}/", root.display()));
     assert!(result.stdout.contains("::error file=services/api/packages/core/schemas.py,"), "{}", result.output());

@@ -344,11 +344,12 @@ fn the_action_runs_greenlight_with_every_report_and_exposes_them() {
         assert!(flag_value(&argv, flag).is_some(), "the action writes {flag}");
     }
     let outputs = get(&action, "outputs").and_then(Value::as_mapping).expect("outputs");
-    for output in ["outcome", "exit-code", "json", "junit", "sarif", "markdown"] {
+    for output in ["outcome", "exit-code", "json", "junit", "sarif", "sarif-category", "markdown"] {
         assert!(outputs.contains_key(Value::String(output.to_string())), "output {output}");
     }
     let inputs = get(&action, "inputs").and_then(Value::as_mapping).expect("inputs");
-    for input in ["version", "package", "checks", "skip", "args", "working-directory", "upload-sarif"] {
+    for input in ["version", "package", "checks", "skip", "args", "working-directory", "upload-sarif", "sarif-category"]
+    {
         assert!(inputs.contains_key(Value::String(input.to_string())), "input {input}");
     }
     let uses: Vec<&str> = steps.iter().filter_map(|step| get(step, "uses")).filter_map(Value::as_str).collect();
