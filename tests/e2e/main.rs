@@ -19,3 +19,4 @@ mod pip_audit;
 mod provision;
 mod reporters;
 mod reproduce;
+mod terminal;

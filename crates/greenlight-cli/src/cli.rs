@@ -50,6 +50,13 @@ pub enum Command {
     /// Work with saved JSON reports: render them in other formats, merge shards.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Print the shell completion script for SHELL (`greenlight completions bash >
+    /// ~/.local/share/bash-completion/completions/greenlight`).
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `greenlight cache ...`.
@@ -246,9 +253,26 @@ pub struct CheckOptionArgs {
     pub advisory_db: Option<PathBuf>,
 }
 
+/// When the terminal output has colours (`--color`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set (not empty); FORCE_COLOR or CLICOLOR_FORCE (not
+    /// empty, not `0`) turn it on anywhere.
+    #[default]
+    Auto,
+    /// Always, even in a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
 /// What a command prints: shared by `run`, `bisect`, `hotfix` and `policy`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct OutputArgs {
+    /// When to use colours: `auto` (a terminal; NO_COLOR, FORCE_COLOR and CLICOLOR_FORCE
+    /// honoured), `always`, `never`.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
     /// Do not show live progress.
     #[arg(long)]
     pub no_progress: bool,
@@ -437,7 +461,7 @@ pub fn init_tracing((verbose, quiet): (u8, bool), env: &greenlight_env::Env) {
     use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal() && env.get(EnvVars::NO_COLOR).is_none())
+        .with_ansi(crate::printer::colors(ColorWhen::Auto, env, std::io::stderr().is_terminal()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

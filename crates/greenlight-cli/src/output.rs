@@ -203,7 +203,8 @@ pub fn render(args: RenderArgs, env: &Env) -> Result<ExitCode, Failure> {
     emit(&args.formats, &report, Unasked::Summary, env)
 }
 
-/// `greenlight report merge`: exits like `render` with the merged report's exit code.
+/// `greenlight report merge`: prints the merged run's summary (on stderr when the JSON goes to
+/// stdout) and exits like `render` with the merged report's exit code.
 pub fn merge(args: MergeArgs, env: &Env) -> Result<ExitCode, Failure> {
     let reports = args.reports.iter().map(|path| read_report(path)).collect::<Result<Vec<_>, _>>()?;
     let merged = greenlight_reporters::merge::merge(reports).map_err(|error| Failure::usage(error.to_string()))?;
@@ -233,8 +234,11 @@ fn emit(formats: &FormatArgs, report: &RunReport, unasked: Unasked, env: &Env) -
         formats.json = Some(PathBuf::from("-"));
     }
     let written = write_outputs(&formats, report, &ci);
-    if !explicit && unasked == Unasked::Summary {
-        Printer::lines(Verbosity::Default).summary(report, Stream::Stdout, env);
+    // `report merge` always says what the merged run was (a CI job's log is not left empty);
+    // `report render` prints the summary when it writes nothing else.
+    if unasked == Unasked::Json || !explicit {
+        let stream = Stream::beside_json(formats.json.as_deref());
+        Printer::lines(Verbosity::Default).summary(report, stream, env, false);
     }
     Ok(written.exit_code(ExitCode::for_report(report)))
 }

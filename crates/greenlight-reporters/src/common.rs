@@ -257,10 +257,15 @@ pub fn is_problem(outcome: Outcome) -> bool {
 /// How long a check took, for tables: empty for a check skipped before it ran, `(cached)`
 /// after a replayed one.
 pub fn elapsed(check: &CheckReport) -> String {
+    let time = elapsed_time(check);
+    if check.cached && !time.is_empty() { format!("{time} (cached)") } else { time }
+}
+
+/// [`elapsed`] without the `(cached)` mark (the terminal puts it after the summary, keeping
+/// its time column aligned).
+pub fn elapsed_time(check: &CheckReport) -> String {
     if check.outcome == Outcome::Skipped && check.duration_ms == 0 {
         String::new()
-    } else if check.cached {
-        format!("{} (cached)", duration(check.duration_ms))
     } else {
         duration(check.duration_ms)
     }
