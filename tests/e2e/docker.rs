@@ -97,17 +97,18 @@ fn docker_project(name: &str) -> TempProject {
 
 /// Appends `[tool.greenlight.docker]` with the local base image and `extra` lines.
 fn configure(project: &TempProject, extra: &str) {
+    docker_section(project, &format!("build-args = {{ BASE_IMAGE = \"{DOCKER_BASE_IMAGE}\" }}\n{extra}"));
+}
+
+/// Replaces the project's `[tool.greenlight.docker]` (at the end of its pyproject.toml) by one
+/// with `body`.
+fn docker_section(project: &TempProject, body: &str) {
     let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
     let pyproject = match pyproject.find("\n[tool.greenlight.docker]") {
         Some(start) => pyproject[..start].to_string(),
         None => pyproject,
     };
-    project.write(
-        "pyproject.toml",
-        &format!(
-            "{pyproject}\n[tool.greenlight.docker]\nbuild-args = {{ BASE_IMAGE = \"{DOCKER_BASE_IMAGE}\" }}\n{extra}"
-        ),
-    );
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.docker]\n{body}"));
 }
 
 fn run_id(result: &RunResult) -> String {
@@ -382,3 +383,4 @@ fn an_unchanged_build_replays_until_its_context_or_base_image_changes() {
     before.assert_nothing_left(None);
 }
 mod recipes;
+mod reliability;
