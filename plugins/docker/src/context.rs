@@ -430,6 +430,22 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_abandons_the_tar() {
+        let dir = tree(&["Dockerfile", "big.bin"]);
+        let plan = plan(dir.path(), None, Some("Dockerfile"), dir.path()).unwrap();
+        let out = tempfile::NamedTempFile::new().unwrap();
+        let error = write_tar(dir.path(), &plan, b"FROM sent\n", out.path(), &AtomicBool::new(true)).unwrap_err();
+        assert!(error.to_string().contains("stopped"), "{error}");
+        // Within a file too.
+        let stop = AtomicBool::new(false);
+        let mut reader = Stoppable { inner: std::io::repeat(0), stop: &stop };
+        let mut buffer = [0u8; 4];
+        assert_eq!(std::io::Read::read(&mut reader, &mut buffer).unwrap(), 4);
+        stop.store(true, Ordering::Relaxed);
+        assert!(std::io::Read::read(&mut reader, &mut buffer).is_err());
+    }
+
+    #[test]
     fn a_dockerfile_specific_ignore_file_wins() {
         let dir = tree(&["docker/api.Dockerfile", "docker/api.Dockerfile.dockerignore", "main.py"]);
         std::fs::write(dir.path().join(".dockerignore"), "").unwrap();

@@ -317,7 +317,7 @@ async fn check(
         }
     ));
 
-    let resources = Resources::new(engine.clone(), reconnect, plan.keep_image, cx.log_path.clone());
+    let resources = Resources::new(engine.clone(), reconnect, plan.keep_image, cx.log_path.clone(), cx.stop.clone());
     resources.set_tag(&plan.tag);
     let dockerfile_in_tar = context::OUTSIDE_DOCKERFILE.to_string();
     let session = Session { plan, engine: &*engine, resources: &resources, log: &log, stop: &cx.stop };
@@ -343,7 +343,10 @@ async fn check(
             CLEANUP_TIMEOUT.as_secs()
         )],
     };
+    // A build stopped mid-step may still commit a layer after this; its record stays, and the
+    // next run removes what carries the label.
     if problems.is_empty()
+        && !resources.build_interrupted()
         && let Some(record) = record
     {
         record.done();

@@ -288,7 +288,7 @@ async fn a_build_that_never_ends_times_out_and_is_cleaned_up() {
         ["exists 99", "exists 99", "exists 99", "rm 99", "dangling"],
         "the builder's container (waited for), then a watch for layers committed unseen"
     );
-    assert_eq!(calls.iter().filter(|call| *call == "dangling").count(), 12, "a quiet 6s, every 0.5s");
+    assert_eq!(calls.iter().filter(|call| *call == "dangling").count(), 3, "a quiet 1.5s, every 0.5s");
     let last: Vec<&str> = calls.iter().rev().take(3).rev().map(String::as_str).collect();
     assert_eq!(
         last,
@@ -621,4 +621,31 @@ async fn an_unpullable_base_image_suggests_image_map_and_build_args_only_for_an_
     );
     let on_disk = std::fs::read_to_string(fixture.cx.project.root.join("Dockerfile")).unwrap();
     assert_eq!(on_disk, "FROM python:3.11-slim\nCMD [\"python\"]\n", "the user's Dockerfile is not edited");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_ctrl_c_ends_the_check_without_waiting_for_the_builder() {
+    // Stopped in the middle of a copy (not safe to leave), then killed: the check neither waits
+    // for the step to end nor watches for layers it commits late (the record and the label
+    // leave those to the next run).
+    let fixture = fixture(DOCKERFILE);
+    let engine = FakeEngine::new(Script {
+        build: vec![output("Step 1/3 : FROM base\n ---> 1111111111aa\nStep 2/3 : COPY . .\n")],
+        build_hangs: true,
+        ..Script::default()
+    });
+    let stop = fixture.cx.stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.cancel();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.kill();
+    });
+    let started = tokio::time::Instant::now();
+    let result = run(&fixture, DockerOptions::default(), engine.clone()).await;
+    assert_eq!(result.outcome, Outcome::Cancelled, "{result:?}");
+    let calls = engine.calls();
+    assert!(!calls.contains(&"dangling".to_string()), "no watch for late layers: {calls:?}");
+    assert!(calls.contains(&format!("rmi {TAG}")), "the quick removals still run: {calls:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "left the builder at the second Ctrl-C (virtual time)");
 }
