@@ -382,5 +382,6 @@ fn an_unchanged_build_replays_until_its_context_or_base_image_changes() {
     docker(&["rmi", base]).expect("remove the test image");
     before.assert_nothing_left(None);
 }
+mod fake_engine;
 mod recipes;
 mod reliability;
