@@ -167,7 +167,7 @@ fn files_excluded_by_dockerignore_never_enter_the_image() {
     let _serial = serial();
     let before = EngineState::now();
     let project = TempProject::fixture("docker-service");
-    let probe = "import os, sys; leaked = [p for p in ('.env', 'secrets/api-token.txt', 'docs/notes.md', 'tests', '.greenlight') if os.path.exists(p)]; sys.exit(f'leaked: {leaked}' if leaked else 0 if os.path.exists('docs/runbook.md') else 'docs/runbook.md is missing')";
+    let probe = "import os, sys; leaked = [p for p in ('.env', 'secrets/api-token.txt', 'docs/notes.md', 'tests', '.greenlight', '.dockerfile.greenlight') if os.path.exists(p)]; sys.exit(f'leaked: {leaked}' if leaked else 0 if os.path.exists('docs/runbook.md') else 'docs/runbook.md is missing')";
     configure(&project, &format!("smoke-command = [\"python\", \"-c\", \"{probe}\"]\n"));
     let result = project.run_checks(&["docker"]);
     let check = result.report().check("docker").unwrap().clone();
