@@ -91,6 +91,9 @@ fn two_runs_building_at_once_do_not_remove_each_others_layers() {
                 String::from_utf8_lossy(&output.stderr)
             );
             assert_eq!(output.status.code(), Some(0));
+            // The mechanism: no build took a layer of the other's from the builder's cache.
+            let log = std::fs::read_to_string(project.path().join(&check.log.as_ref().unwrap().path)).unwrap();
+            assert!(!log.contains("Using cache"), "round {round}: a layer was shared\n{log}");
         }
     }
     before.assert_nothing_left(None);
