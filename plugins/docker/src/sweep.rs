@@ -68,15 +68,22 @@ fn abandoned(state_dir: &Path, endpoint: &str) -> Vec<(PathBuf, String)> {
         let _ = file.unlock();
         match (field("run "), field("engine ")) {
             (Some(run), Some(engine)) if engine == endpoint => found.push((path, run)),
-            (None, _) => found.push((path, String::new())),
+            // Empty: a run between creating and locking it, or one killed then; only an old
+            // one is dropped.
+            (None, _) if modified_long_ago(&path) => found.push((path, String::new())),
             _ => {}
         }
     }
     found
 }
 
-/// Removes what killed runs recorded under `state_dir` left on this engine; returns a line
-/// for the log per run swept.
+fn modified_long_ago(path: &Path) -> bool {
+    let modified = std::fs::metadata(path).and_then(|meta| meta.modified());
+    modified.ok().and_then(|time| time.elapsed().ok()).is_some_and(|age| age > Duration::from_secs(60))
+}
+
+/// Removes what killed runs recorded under `state_dir` left on this engine, saying so in the
+/// log for each run swept.
 pub(crate) async fn sweep_abandoned(engine: &dyn Engine, state_dir: &Path, log: &CheckLog) {
     for (path, run) in abandoned(state_dir, &engine.endpoint()) {
         if run.is_empty() {
@@ -140,4 +147,30 @@ pub(crate) async fn remove_run(engine: &dyn Engine, run: &str) -> (usize, usize,
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     (containers, images, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_records_nobody_holds_are_abandoned() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = RunRecord::open(dir.path(), "run-live", "unix:///e.sock").unwrap();
+        let killed = RunRecord::open(dir.path(), "run/killed", "unix:///e.sock").unwrap();
+        drop(killed); // its lock goes with the process, its file stays
+        let other_engine = RunRecord::open(dir.path(), "run-elsewhere", "tcp://10.0.0.1:2375").unwrap();
+        drop(other_engine);
+        std::fs::write(dir.path().join(RECORDS).join("being-written"), "").unwrap();
+        let found = abandoned(dir.path(), "unix:///e.sock");
+        let runs: Vec<&str> = found.iter().map(|(_, run)| run.as_str()).collect();
+        assert_eq!(runs, ["run/killed"]);
+        live.done();
+        assert!(!dir.path().join(RECORDS).join("run-live").exists());
+        assert_eq!(
+            state_dir(Path::new("/p/.greenlight/logs/20261201-1/docker.log")),
+            Some(PathBuf::from("/p/.greenlight"))
+        );
+        assert_eq!(state_dir(Path::new("/tmp/docker.log")), None);
+    }
 }
