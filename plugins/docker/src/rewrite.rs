@@ -1,6 +1,6 @@
 //! The Dockerfile greenlight sends to the engine: the user's file, never edited on disk, with
-//! each stage's `FROM` pointed through `image-map` and followed by a `LABEL` that carries the
-//! run id.
+//! each stage's `FROM` (and each `COPY --from=<image>`) pointed through `image-map`, and each
+//! `FROM` followed by a `LABEL` that carries the run id.
 //!
 //! The label makes every layer and step container the build makes findable by the documented
 //! filter (`docker ps -a --filter label=io.greenlight.run=<run id>`, `docker images -a
@@ -101,10 +101,31 @@ pub fn rewrite(
     let mut stage_names: Vec<String> = Vec::new();
     let froms: Vec<_> = dockerfile.instructions.iter().filter(|instruction| instruction.keyword == "FROM").collect();
     let mut next_from = froms.iter().peekable();
+    let copies: BTreeMap<usize, &str> = dockerfile
+        .instructions
+        .iter()
+        .filter(|instruction| instruction.keyword == "COPY")
+        .filter_map(|instruction| {
+            let from = instruction.args.split_whitespace().find_map(|word| word.strip_prefix("--from="))?;
+            Some((instruction.line as usize, from))
+        })
+        .collect();
     let mut index = 0;
     while index < lines.len() {
         let Some(from) = next_from.next_if(|from| from.line as usize == index + 1) else {
-            out.push(lines[index].to_string());
+            let mut line = lines[index].to_string();
+            // `COPY --from=<image>`: the same mapping, in place (the line stays one line).
+            if let Some(source) = copies.get(&(index + 1))
+                && !stage_names.iter().any(|name| name.eq_ignore_ascii_case(source))
+                && source.parse::<usize>().is_err()
+            {
+                let resolved = dockerfile.resolve_args(source, build_args);
+                if let Some(replacement) = lookup(image_map, &resolved) {
+                    line = line.replacen(&format!("--from={source}"), &format!("--from={replacement}"), 1);
+                    sent.mapped.push((resolved, replacement.to_string()));
+                }
+            }
+            out.push(line);
             sent.lines.push(Some(index as u32 + 1));
             index += 1;
             continue;
@@ -177,18 +198,21 @@ mod tests {
         pairs.iter().map(|(from, to)| (from.to_string(), to.to_string())).collect()
     }
 
-    const MULTI: &str = "# syntax=docker/dockerfile:1\nARG BASE=python:3.11-slim\nFROM --platform=linux/amd64 ${BASE} AS build\nRUN pip wheel .\nFROM \\\n  python:3.11-slim\nCOPY --from=build /w /w\nFROM build AS test\n";
+    const MULTI: &str = "# syntax=docker/dockerfile:1\nARG BASE=python:3.11-slim\nFROM --platform=linux/amd64 ${BASE} AS build\nRUN pip wheel .\nFROM \\\n  python:3.11-slim\nCOPY --from=build /w /w\nFROM build AS test\nCOPY --from=ghcr.io/astral-sh/uv:0.9 /uv /bin/\n";
 
     #[test]
     fn from_lines_are_mapped_and_labelled_keeping_the_users_lines() {
         let dockerfile = Dockerfile::parse(MULTI);
-        let image_map = map(&[("docker.io/library/python:3.11-slim", "mirror.local/python:3.11-slim")]);
+        let image_map = map(&[
+            ("docker.io/library/python:3.11-slim", "mirror.local/python:3.11-slim"),
+            ("ghcr.io/astral-sh/uv:0.9", "mirror.local/uv:0.9"),
+        ]);
         let sent = rewrite(MULTI, &dockerfile, &image_map, &BTreeMap::new(), "20261201-1200-ab");
         let label = "LABEL io.greenlight.run=\"20261201-1200-ab\"";
         assert_eq!(
             sent.text,
             format!(
-                "# syntax=docker/dockerfile:1\nARG BASE=python:3.11-slim\nFROM --platform=linux/amd64 mirror.local/python:3.11-slim AS build\n{label}\nRUN pip wheel .\nFROM mirror.local/python:3.11-slim\n\n{label}\nCOPY --from=build /w /w\nFROM build AS test\n{label}\n"
+                "# syntax=docker/dockerfile:1\nARG BASE=python:3.11-slim\nFROM --platform=linux/amd64 mirror.local/python:3.11-slim AS build\n{label}\nRUN pip wheel .\nFROM mirror.local/python:3.11-slim\n\n{label}\nCOPY --from=build /w /w\nFROM build AS test\n{label}\nCOPY --from=mirror.local/uv:0.9 /uv /bin/\n"
             )
         );
         assert_eq!(sent.added_steps, 3);

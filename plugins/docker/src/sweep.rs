@@ -112,6 +112,17 @@ pub(crate) async fn remove_run(engine: &dyn Engine, run: &str) -> (usize, usize,
             for id in ids {
                 match engine.remove_container(&id).await {
                     Ok(()) | Err(EngineError::NotFound(_)) => containers += 1,
+                    // The engine is removing it already (the builder of a build whose client
+                    // went away): wait until it is gone, as its layer cannot go before.
+                    Err(EngineError::Conflict(message)) if message.contains("already in progress") => {
+                        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+                        while tokio::time::Instant::now() < deadline
+                            && engine.container_exists(&id).await.unwrap_or(false)
+                        {
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                        }
+                        containers += 1;
+                    }
                     Err(error) => problems.push(format!("container {id}: {error}; remove it with `docker rm -f {id}`")),
                 }
             }
@@ -119,8 +130,9 @@ pub(crate) async fn remove_run(engine: &dyn Engine, run: &str) -> (usize, usize,
         Err(error) => problems.push(format!("cannot list the containers of run {run}: {error}")),
     }
     // Children before parents: an image with a child cannot go, so go round until nothing
-    // more goes.
-    for _ in 0..8 {
+    // more goes for a few rounds (a container the engine is still removing holds its layer).
+    let mut idle_rounds = 0;
+    for _ in 0..20 {
         let ids = match engine.labelled_images(run).await {
             Ok(ids) => ids,
             Err(error) => {
@@ -140,11 +152,12 @@ pub(crate) async fn remove_run(engine: &dyn Engine, run: &str) -> (usize, usize,
             }
         }
         images += removed;
-        if removed == 0 {
+        idle_rounds = if removed == 0 { idle_rounds + 1 } else { 0 };
+        if idle_rounds == 4 {
             problems.extend(last_error);
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(if removed == 0 { 500 } else { 50 })).await;
     }
     (containers, images, problems)
 }

@@ -650,3 +650,19 @@ async fn a_second_ctrl_c_ends_the_check_without_waiting_for_the_builder() {
     assert!(calls.contains(&format!("rmi {TAG}")), "the quick removals still run: {calls:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "left the builder at the second Ctrl-C (virtual time)");
 }
+
+#[tokio::test]
+async fn a_parse_error_points_at_the_users_line_not_the_sent_files() {
+    let fixture = fixture("FROM base\nRUNN pip install .\n");
+    let engine = FakeEngine::new(Script {
+        // The daemon numbers the lines of the sent file, which has a LABEL after the FROM.
+        build: vec![Err(EngineError::Server {
+            status: 400,
+            message: "dockerfile parse error line 3: unknown instruction: RUNN".to_string(),
+        })],
+        ..Script::default()
+    });
+    let result = run(&fixture, DockerOptions::default(), engine).await;
+    assert_eq!(result.outcome, Outcome::Failed, "{result:?}");
+    assert_eq!(result.findings[0].location.as_ref().unwrap().line, Some(2), "{result:?}");
+}

@@ -157,3 +157,26 @@ fn a_file_name_that_is_not_utf8_reaches_the_image() {
     assert_eq!(check.outcome, Outcome::Passed, "{check:?}\n{}", result.output());
     before.assert_nothing_left(Some(&run_id(&result)));
 }
+
+/// A multi-stage Dockerfile naming the base image literally, with `--platform` and `AS`:
+/// `image-map` keeps both and the later stage still builds on the named stage.
+#[test]
+fn image_map_keeps_platform_and_stage_names() {
+    if !require_docker() {
+        return;
+    }
+    let _serial = serial();
+    let before = EngineState::now();
+    let project = TempProject::fixture("docker-service");
+    project.write(
+        "Dockerfile",
+        "FROM --platform=linux/amd64 python:3.11-slim AS base\nWORKDIR /app\nCOPY . .\n\nFROM base AS runtime\nCMD [\"uvicorn\", \"apps.api.main:app\"]\n",
+    );
+    configure_without_base(&project, &format!("image-map = {{ \"python:3.11-slim\" = \"{DOCKER_BASE_IMAGE}\" }}\n"));
+    let result = project.run_checks(&["docker"]);
+    let check = result.report().check("docker").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::Passed, "{check:?}\n{}", result.output());
+    let log = std::fs::read_to_string(project.path().join(&check.log.as_ref().unwrap().path)).unwrap();
+    assert!(log.contains(&format!("FROM --platform=linux/amd64 {DOCKER_BASE_IMAGE} AS base")), "{log}");
+    before.assert_nothing_left(Some(&run_id(&result)));
+}
