@@ -134,3 +134,21 @@ fn completions_and_did_you_mean() {
     assert_eq!(header.code, Some(3), "{}", header.output());
     assert!(header.stderr.contains("drop the `[tool.greenlight]` header"), "{}", header.output());
 }
+
+#[test]
+fn list_json_names_each_tools_resolved_path_and_version() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("lint-errors");
+    let listed = project.run(&["list", "--json"]);
+    assert_eq!(listed.code, Some(0), "{}", listed.output());
+    let list: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON on stdout");
+    let ruff_check = list["checks"].as_array().unwrap().iter().find(|check| check["id"] == "ruff-check").unwrap();
+    assert_eq!(ruff_check["enabled"], true);
+    let ruff = list["tools"].as_array().unwrap().iter().find(|tool| tool["name"] == "ruff").expect("ruff");
+    let path = ruff["path"].as_str().expect("a resolved path");
+    assert!(path.ends_with("target/tools/venv/bin/ruff"), "{path}");
+    let reported = Command::new(path).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&reported.stdout).trim(), format!("ruff {}", ruff["version"].as_str().unwrap()));
+}
