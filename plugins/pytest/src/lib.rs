@@ -10,6 +10,7 @@
 
 mod extras;
 mod junit;
+mod progress;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,7 @@ impl Checker for PytestChecker {
             homepage: Some("https://docs.pytest.org/"),
             // Test results are not code-scanning alerts: JUnit carries them.
             sarif: false,
+            progress: Some(progress::progress),
             ..CheckerInfo::new("pytest")
         }
     }
