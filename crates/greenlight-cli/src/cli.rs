@@ -258,6 +258,12 @@ pub struct CheckOptionArgs {
     /// debugging, instead of removing it ([tool.greenlight.docker] keep-image).
     #[arg(long)]
     pub keep_image: bool,
+    /// Build the docker check's image from TO where the Dockerfile's FROM names FROM, without
+    /// editing the Dockerfile (repeatable: `--image-map
+    /// python:3.11-slim=mirror.local/python:3.11-slim`); replaces [tool.greenlight.docker]
+    /// image-map.
+    #[arg(long = "image-map", value_name = "FROM=TO", value_parser = parse_image_map)]
+    pub image_map: Vec<(String, String)>,
     /// Audit dependencies offline against this directory of OSV records (a copy of the PyPA
     /// advisory database) instead of an online service; overrides `GREENLIGHT_ADVISORY_DB` and
     /// [tool.greenlight.pip-audit] advisory-db.
@@ -449,6 +455,16 @@ fn parse_tool(text: &str) -> Result<(String, String), String> {
         return Err(format!("`{text}` is not NAME=VERSION (`ruff=0.14.10`)"));
     }
     Ok((name.to_string(), version.to_string()))
+}
+
+fn parse_image_map(text: &str) -> Result<(String, String), String> {
+    let invalid = || format!("`{text}` is not FROM=TO (`python:3.11-slim=mirror.local/python:3.11-slim`)");
+    let (from, to) = text.split_once('=').ok_or_else(invalid)?;
+    let valid = |part: &str| !part.is_empty() && !part.contains(|c: char| c.is_whitespace() || c == '=');
+    if !valid(from) || !valid(to) {
+        return Err(invalid());
+    }
+    Ok((from.to_string(), to.to_string()))
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
