@@ -134,3 +134,57 @@ fn completions_and_did_you_mean() {
     assert_eq!(header.code, Some(3), "{}", header.output());
     assert!(header.stderr.contains("drop the `[tool.greenlight]` header"), "{}", header.output());
 }
+
+#[test]
+fn list_json_names_each_tools_resolved_path_and_version() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("lint-errors");
+    let listed = project.run(&["list", "--json"]);
+    assert_eq!(listed.code, Some(0), "{}", listed.output());
+    let list: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON on stdout");
+    let ruff_check = list["checks"].as_array().unwrap().iter().find(|check| check["id"] == "ruff-check").unwrap();
+    assert_eq!(ruff_check["enabled"], true);
+    let ruff = list["tools"].as_array().unwrap().iter().find(|tool| tool["name"] == "ruff").expect("ruff");
+    let path = ruff["path"].as_str().expect("a resolved path");
+    assert!(path.ends_with("target/tools/venv/bin/ruff"), "{path}");
+    let reported = Command::new(path).arg("--version").output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&reported.stdout).trim(), format!("ruff {}", ruff["version"].as_str().unwrap()));
+}
+
+#[test]
+fn a_running_pytest_shows_its_counter_and_elapsed_time() {
+    if !(require_tool("uv") && require_tool("tmux")) {
+        return;
+    }
+    let project = TempProject::fixture("failing-test");
+    project.write(
+        "tests/test_slow.py",
+        "import time\n\nimport pytest\n\n\n@pytest.mark.parametrize(\"n\", range(40))\ndef test_slow(n):\n    time.sleep(0.25)\n",
+    );
+    // Build the environment first, so that the run in the terminal is the tests'.
+    let built = project.run(&["run", "pytest", "--no-progress"]);
+    assert_eq!(built.code, Some(1), "{}", built.output());
+    let socket = format!("greenlight-e2e-{}-pytest", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").args(["-L", &socket]).args(args).output().unwrap();
+    let command = format!(
+        "cd '{}' && env -u NO_COLOR -u CI -u GITHUB_ACTIONS PATH='{}' '{}' run pytest --no-cache --color never; sleep 600",
+        project.path().display(),
+        tools_path(),
+        greenlight_bin().display()
+    );
+    assert!(tmux(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "30", &command]).status.success());
+    let mut seen = String::new();
+    let counted = wait_for(Duration::from_secs(60), || {
+        seen = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "e2e"]).stdout).to_string();
+        seen.lines().any(|line| line.contains(" pytest ") && line.contains("passed") && line.contains("so far"))
+    });
+    let _ = tmux(&["kill-server"]);
+    assert!(counted, "no live counter:\n{seen}");
+    let line = seen.lines().find(|line| line.contains("so far")).unwrap();
+    assert!(
+        line.split_whitespace().any(|word| word.ends_with('s') && word[..word.len() - 1].parse::<u64>().is_ok()),
+        "elapsed time beside it: {line}"
+    );
+}

@@ -207,7 +207,14 @@ pub struct CheckerInfo {
     /// The file, relative to the project root, that formats needing a place for every finding
     /// show a finding without one on (default `pyproject.toml`).
     pub fallback_path: String,
+    /// How far a running check is, read from its log so far (pytest: `412 passed, 1 failed`),
+    /// for the live view; `None` (the default) shows only the elapsed time.
+    pub progress: Option<Progress>,
 }
+
+/// Reads a running check's log so far into a few words of progress, or `None` when it says
+/// nothing yet. Pure: the live view reads the file.
+pub type Progress = fn(&str) -> Option<String>;
 
 impl CheckerInfo {
     /// Info with a title and defaults: no tools, 10 minute timeout, no needs, CPU-bound.
@@ -227,6 +234,7 @@ impl CheckerInfo {
             homepage: None,
             sarif: true,
             fallback_path: greenlight_report::default_fallback_path(),
+            progress: None,
         }
     }
 

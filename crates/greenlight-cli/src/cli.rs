@@ -33,8 +33,9 @@ impl Cli {
 pub enum Command {
     /// Run the checks (all that apply, or the ones named).
     Run(RunArgs),
-    /// List every check, whether it would run, and why.
-    List(ProjectArgs),
+    /// List every check, whether it would run, and why, and the tools with their resolved
+    /// paths and versions.
+    List(ListArgs),
     /// Find the first commit at which checks fail, between a good and a bad revision.
     Bisect(BisectArgs),
     /// Check a pull request's body and changed files against the PR policy.
@@ -180,6 +181,17 @@ impl FormatArgs {
             || self.github == Some(true)
             || self.step_summary == Some(true)
     }
+}
+
+/// `greenlight list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Print JSON (the checks with their state and reason, the tools with their resolved
+    /// paths and versions) instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the project is.

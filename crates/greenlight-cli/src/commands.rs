@@ -11,7 +11,7 @@ use greenlight_orchestrator::{Observer, Plan, RunRequest, Selection, StateLocati
 use greenlight_process::Stop;
 use greenlight_report::{ExitCode, RunReport};
 
-use crate::cli::{CacheCommand, Cli, Command, PolicyArgs, ProjectArgs, ReportCommand, RunArgs};
+use crate::cli::{CacheCommand, Cli, Command, ListArgs, PolicyArgs, ProjectArgs, ReportCommand, RunArgs};
 use crate::flags::PullRequestArgs;
 use crate::output::{CiEnv, write_json, write_outputs};
 use crate::printer::{Live, LiveObserver, Printer, Stream, Verbosity};
@@ -137,10 +137,15 @@ async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
     Ok(ExitCode::for_report(&report))
 }
 
-async fn list(args: ProjectArgs, env: &Env) -> Result<ExitCode, Failure> {
-    let root = project_root(&args)?;
+async fn list(args: ListArgs, env: &Env) -> Result<ExitCode, Failure> {
+    let root = project_root(&args.project)?;
     let project = greenlight_orchestrator::load_project(&root, env).await;
     let plan = Plan::new(project, &registry(), &Selection::default(), &Default::default())?;
+    let tools = greenlight_orchestrator::tools::plan_tools(&plan, env.vars()).await;
+    if args.json {
+        println!("{}", list_json(&plan, &tools));
+        return Ok(ExitCode::Success);
+    }
     println!("project: {}", plan.project.root.display());
     match &plan.config.source.path {
         Some(path) => println!("config:  {}", path.display()),
@@ -168,11 +173,51 @@ async fn list(args: ProjectArgs, env: &Env) -> Result<ExitCode, Failure> {
     } else {
         println!("tools (`provision = false`: greenlight installs none; a missing tool makes its checks error):");
     }
-    for row in greenlight_orchestrator::tools::plan_tools(&plan, env.vars()) {
-        let version = row.version.as_deref().unwrap_or("-");
+    for row in &tools {
+        let version = row.found_version.as_deref().or(row.version.as_deref()).unwrap_or("-");
         println!("  {:<10} {version:<9} {:<8} {}", row.name, row.origin, row.source);
     }
     Ok(ExitCode::Success)
+}
+
+/// `greenlight list --json`: the plan's checks and the tools as programs read them.
+fn list_json(plan: &Plan, tools: &[greenlight_orchestrator::tools::ToolRow]) -> String {
+    use serde_json::json;
+    let checks: Vec<serde_json::Value> = plan
+        .checks
+        .iter()
+        .map(|check| {
+            json!({
+                "id": check.id(),
+                "enabled": check.skip.is_none(),
+                "reason": check.skip.as_ref().map_or_else(|| check.detection.reason.clone(), |skip| skip.reason.clone()),
+                "needs": check.needs(),
+                "tools": check.info.tools.iter().map(|tool| tool.name).collect::<Vec<_>>(),
+                "timeout_s": check.timeout().as_secs(),
+            })
+        })
+        .collect();
+    let tools: Vec<serde_json::Value> = tools
+        .iter()
+        .map(|row| {
+            json!({
+                "name": row.name,
+                "version": row.found_version.clone().or_else(|| row.version.clone()),
+                "wanted_version": row.version,
+                "origin": row.origin,
+                "path": row.path.as_ref().map(|path| path.display().to_string()),
+                "source": row.source,
+            })
+        })
+        .collect();
+    let config = plan.config.source.path.as_ref().map(|path| path.display().to_string());
+    let value = json!({
+        "project": plan.project.root.display().to_string(),
+        "config": config,
+        "checks": checks,
+        "tools": tools,
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
 /// `greenlight completions SHELL`: the completion script on stdout.

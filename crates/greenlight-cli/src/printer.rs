@@ -166,13 +166,41 @@ pub fn colors(when: ColorWhen, env: &Env, is_terminal: bool) -> bool {
     }
 }
 
+/// While node `id` runs with a spinner, reads its log every half second and shows what its
+/// checker reads there (pytest's passed and failed so far) beside its title.
+fn watch_progress(
+    live: Arc<LiveView>,
+    id: String,
+    title: String,
+    log: std::path::PathBuf,
+    progress: greenlight_checker::Progress,
+) {
+    if !live.is_running(&id) {
+        return;
+    }
+    std::thread::spawn(move || {
+        while live.is_running(&id) {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let Ok(bytes) = std::fs::read(&log) else { continue };
+            if let Some(words) = progress(&String::from_utf8_lossy(&bytes)) {
+                live.progress(&id, &format!("{title}: {words}"));
+            }
+        }
+    });
+}
+
 /// Forwards a run's events to the live view.
 pub struct LiveObserver(pub Arc<LiveView>);
 
 impl Observer for LiveObserver {
     fn on_event(&self, event: RunEvent<'_>) {
         match event {
-            RunEvent::Started { id, title } => self.0.started(id, title),
+            RunEvent::Started { id, title, log, progress } => {
+                self.0.started(id, title);
+                if let Some(progress) = progress {
+                    watch_progress(self.0.clone(), id.to_string(), title.to_string(), log.to_path_buf(), progress);
+                }
+            }
             // A check the selection left out gets no line: the summary counts them in one.
             RunEvent::Finished(report) if greenlight_reporters::terminal::is_deselected(report) => {
                 self.0.finished(&report.id, "");

@@ -138,6 +138,11 @@ pub struct ToolRow {
     pub origin: &'static str,
     /// Where it comes from in this environment, in words.
     pub source: String,
+    /// The executable it resolves to now (a configured path, `PATH`, greenlight's install);
+    /// `None` when it is not there yet or lives in the project environment.
+    pub path: Option<PathBuf>,
+    /// The version that executable reports (`None` without one).
+    pub found_version: Option<String>,
 }
 
 impl ToolResolver {
@@ -223,16 +228,20 @@ impl ToolResolver {
                 (None, Some(version)) => (Some(version.to_string()), "default"),
                 (None, None) => (None, "default"),
             };
-            let source = if let Some(path) = &pin.path {
-                format!("configured path {}", self.root.join(path).display())
+            let mut path = None;
+            let source = if let Some(configured) = &pin.path {
+                path = Some(self.root.join(configured));
+                format!("configured path {}", self.root.join(configured).display())
             } else if spec.in_environment {
                 "the project environment (installed into it when the project does not declare it)".to_string()
-            } else if let Some(path) = self.which(spec.executable) {
-                format!("PATH: {}", path.display())
+            } else if let Some(found) = self.which(spec.executable) {
+                path = Some(found.clone());
+                format!("PATH: {}", found.display())
             } else if let Some(version) = &version
                 && self.installable(spec, version)
             {
                 let dir = self.install_dir(spec.name, version);
+                path = Layout::of(spec, &dir).complete();
                 match (self.provision, dir.join(COMPLETE).is_file()) {
                     (_, true) => format!("installed by greenlight: {}", dir.display()),
                     (true, false) => match spec.wheel {
@@ -252,6 +261,8 @@ impl ToolResolver {
                 version,
                 origin: if pin.path.is_some() { "path" } else { origin },
                 source,
+                path,
+                found_version: None,
             });
         }
         rows
@@ -698,7 +709,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The tools the selected checks of `plan` use (and uv), as `greenlight list` shows them.
 /// `vars` is the environment (`PATH`, the cache location).
-pub fn plan_tools(plan: &crate::Plan, vars: &BTreeMap<String, String>) -> Vec<ToolRow> {
+pub async fn plan_tools(plan: &crate::Plan, vars: &BTreeMap<String, String>) -> Vec<ToolRow> {
     let resolver = ToolResolver::new(
         plan.project.root.clone(),
         plan.config.settings.tools.clone(),
@@ -708,7 +719,17 @@ pub fn plan_tools(plan: &crate::Plan, vars: &BTreeMap<String, String>) -> Vec<To
     .provisioning(plan.config.settings.provisions());
     let specs: Vec<ToolSpec> =
         plan.checks.iter().filter(|check| check.skip.is_none()).flat_map(|check| check.info.tools.clone()).collect();
-    resolver.table(&specs)
+    let mut rows = resolver.table(&specs);
+    // The version each resolved executable reports (cached by file, as a run probes it).
+    let stop = Stop::new();
+    for row in &mut rows {
+        let spec = std::iter::once(&UV).chain(&specs).find(|spec| spec.name == row.name);
+        if let (Some(spec), Some(path)) = (spec, &row.path) {
+            row.found_version = Some(resolver.version(spec, path, &stop).await).filter(|v| v != "unknown");
+        }
+    }
+    resolver.save();
+    rows
 }
 
 /// `path|size|mtime`, or `None` when the file cannot be read.

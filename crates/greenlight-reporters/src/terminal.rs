@@ -348,6 +348,19 @@ impl LiveView {
         self.bars.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), bar);
     }
 
+    /// Shows `message` beside the spinner of running node `id` (a test counter), with its
+    /// title; nothing without bars.
+    pub fn progress(&self, id: &str, message: &str) {
+        if let Some(bar) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+            bar.set_message(message.to_string());
+        }
+    }
+
+    /// True while node `id` has a spinner (it runs, and bars are drawn).
+    pub fn is_running(&self, id: &str) -> bool {
+        self.bars.lock().unwrap_or_else(|p| p.into_inner()).contains_key(id)
+    }
+
     /// True when lines may carry colours.
     pub fn color(&self) -> bool {
         self.color

@@ -9,6 +9,7 @@
 //! error, a conftest that cannot be imported, or a non-zero exit without a report is `errored`.
 
 mod extras;
+mod progress;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +72,7 @@ impl Checker for PytestChecker {
             homepage: Some("https://docs.pytest.org/"),
             // Test results are not code-scanning alerts: JUnit carries them.
             sarif: false,
+            progress: Some(progress::progress),
             ..CheckerInfo::new("pytest")
         }
     }

@@ -136,7 +136,12 @@ impl Dispatcher {
         }
         for node in self.graph.take_ready(self.limits.jobs.saturating_sub(self.cpu_running)) {
             let payload = node.payload;
-            self.observer.on_event(RunEvent::Started { id: &payload.id, title: &payload.title });
+            let progress = match &payload.task {
+                executor::NodeTask::Check { checker, .. } => checker.info().progress,
+                _ => None,
+            };
+            let log = executor::log_path(&shared.log_dir, &payload.id);
+            self.observer.on_event(RunEvent::Started { id: &payload.id, title: &payload.title, log: &log, progress });
             let running = Running {
                 id: payload.id.clone(),
                 title: payload.title.clone(),

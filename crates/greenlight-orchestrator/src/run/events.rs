@@ -14,6 +14,10 @@ pub enum RunEvent<'a> {
         id: &'a str,
         /// Its title.
         title: &'a str,
+        /// Its log, written while it runs.
+        log: &'a std::path::Path,
+        /// What its checker reads from the log so far ([`greenlight_checker::Progress`]).
+        progress: Option<greenlight_checker::Progress>,
     },
     /// A node finished, or was settled without starting (skipped, cancelled).
     Finished(&'a CheckReport),

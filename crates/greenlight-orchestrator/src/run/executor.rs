@@ -125,9 +125,14 @@ enum Execution {
 }
 
 /// Runs `node` with its timeout. Never panics on its own account.
+/// The log of node `id` in the run's log directory.
+pub(super) fn log_path(log_dir: &Path, id: &str) -> PathBuf {
+    log_dir.join(format!("{id}.log"))
+}
+
 pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Executed {
     let started = Instant::now();
-    let log_path = shared.log_dir.join(format!("{}.log", node.id));
+    let log_path = log_path(&shared.log_dir, &node.id);
     let work = work(&node, &shared, &log_path, &stop);
     tokio::pin!(work);
     let (execution, timed_out) = tokio::select! {
