@@ -6,6 +6,7 @@
     reason = "the tests start the binary under test and helpers, and read their own switches from the environment"
 )]
 
+mod baseline;
 mod build;
 mod cache;
 mod docker;

@@ -9,8 +9,20 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// The keys of greenlight's own table, besides one section per check id.
-pub const TOP_LEVEL_KEYS: &[&str] =
-    &["jobs", "timeout", "fail-fast", "skip", "pass-env", "environment", "tools", "provision", "cache", "hotfix"];
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "jobs",
+    "timeout",
+    "fail-fast",
+    "skip",
+    "pass-env",
+    "new-from",
+    "baseline",
+    "environment",
+    "tools",
+    "provision",
+    "cache",
+    "hotfix",
+];
 
 /// greenlight's own options (the check sections are read by the checks).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,6 +38,11 @@ pub struct Settings {
     pub skip: Vec<String>,
     /// Secret-looking environment variables every tool may see.
     pub pass_env: Vec<String>,
+    /// Block only on findings the merge base of this revision does not have (`--new-from`).
+    pub new_from: Option<String>,
+    /// Block only on findings this baseline file (relative to the project root; written by
+    /// `greenlight baseline write`) does not have.
+    pub baseline: Option<String>,
     /// The project environment.
     pub environment: EnvironmentSettings,
     /// Pinned tool versions and paths.

@@ -160,6 +160,14 @@ impl Repo {
         }
     }
 
+    /// The best common ancestor of `a` and `b` (full shas), or why there is none.
+    pub async fn merge_base(&self, a: &str, b: &str, stop: &Stop) -> Result<String, String> {
+        let text = git_text(self.git().args(["merge-base", a, b]), stop).await.map_err(|error| {
+            format!("`{a}` and `{b}` have no common commit ({error}); fetch the history (`git fetch --unshallow`)")
+        })?;
+        Ok(text.trim().to_string())
+    }
+
     /// The commits from `good` (excluded) to `bad` (included), oldest first, along `bad`'s
     /// first-parent line, keeping those that descend from `good`: the commits `main` went
     /// through, one per merged pull request.

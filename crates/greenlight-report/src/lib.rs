@@ -8,6 +8,7 @@
 //! This crate is pure data: no I/O, no async runtime. [`text`] holds the text helpers every
 //! crate that writes for people shares.
 
+pub mod baseline;
 mod exit_code;
 pub mod fingerprint;
 mod model;

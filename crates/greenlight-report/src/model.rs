@@ -36,6 +36,10 @@ pub struct RunReport {
     /// of. `None` for a run with today's tools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<AsOfInfo>,
+    /// What the findings were compared with (`--new-from REV`, a baseline file); each
+    /// compared finding then says `baseline: new` or `existing`. `None` without a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::BaselineInfo>,
 }
 
 /// The moment a run's tools and packages were resolved as of (`--as-of`), and where it came
@@ -490,6 +494,36 @@ pub struct Finding {
     /// The commit a secret was found in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitRef>,
+    /// The fingerprint of the finding's line without its neighbours (see
+    /// [`crate::fingerprint`]): a comparison with a baseline falls back to it when the
+    /// neighbouring lines changed. `None` for findings not fingerprinted from a line's content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_fingerprint: Option<String>,
+    /// In a run compared with a baseline (`--new-from`, a baseline file): whether the baseline
+    /// had this finding (`existing`) or not (`new`). `None` in a run without a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineState>,
+}
+
+/// Whether a finding was in the baseline a run was compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineState {
+    /// The baseline does not have it: this change brought it. Blocks as before.
+    New,
+    /// The baseline has it (the merge base, or the baseline file): reported, does not block.
+    Existing,
+}
+
+impl BaselineState {
+    /// `new` or `existing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Existing => "existing",
+        }
+    }
 }
 
 impl Finding {
@@ -517,6 +551,8 @@ impl Finding {
             aliases: Vec::new(),
             fix_versions: Vec::new(),
             commit: None,
+            line_fingerprint: None,
+            baseline: None,
         }
     }
 

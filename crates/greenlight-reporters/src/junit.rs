@@ -17,10 +17,10 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use greenlight_report::{CheckReport, Finding, FindingKind, Outcome, RunReport, Severity, TestOutcome};
+use greenlight_report::{CheckReport, Finding, FindingKind, Outcome, RunReport, TestOutcome};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::common::{facts, findings_of, prepare};
+use crate::common::{blocks, facts, findings_of, prepare};
 use crate::text::{clip, first_line};
 
 /// Longest `message` attribute; the full text is in the element.
@@ -137,7 +137,7 @@ fn suite(report: &RunReport, check: &CheckReport, names: &mut UniqueNames) -> Te
         if carried_tests && finding.kind == FindingKind::Test {
             continue;
         }
-        if finding.severity == Severity::Error {
+        if blocks(&finding) {
             failures += 1;
         }
         cases.push(finding_case(report, check, &finding, names));
@@ -199,7 +199,7 @@ fn finding_case(report: &RunReport, check: &CheckReport, finding: &Finding, name
         None => clip(first_line(&finding.message), 120),
     };
     let text = finding_text(finding);
-    let status = if finding.severity == Severity::Error {
+    let status = if blocks(finding) {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
         status.set_type(clean(&finding.rule));
         status.set_message(attribute(&finding.message));
@@ -209,7 +209,7 @@ fn finding_case(report: &RunReport, check: &CheckReport, finding: &Finding, name
         TestCaseStatus::success()
     };
     let mut case = named_case(names, &classname, &name, status);
-    if finding.severity != Severity::Error {
+    if !blocks(finding) {
         case.set_system_out(clean(&format!("{}: {text}", finding.severity.as_str())));
     }
     if let Some(location) = &finding.location {

@@ -255,6 +255,7 @@ pub fn sample_report() -> RunReport {
         tools,
         checks,
         as_of: None,
+        baseline: None,
     };
     report.recompute_outcome();
     report

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use greenlight_report::{CheckReport, Outcome, RunReport, TestOutcome};
+use greenlight_report::{BaselineState, CheckReport, Outcome, RunReport, TestOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::common::{elapsed, facts, prepare_check};
@@ -97,6 +97,9 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
             }
         }
         let _ = writeln!(out, "{}\n", paint.dim(&header));
+        if let Some(baseline) = &report.baseline {
+            let _ = writeln!(out, "{}\n", baseline_line(baseline));
+        }
         for check in &report.checks {
             let _ = writeln!(out, "{}", check_line(check, options.color));
         }
@@ -181,7 +184,14 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
         return; // Test failures are listed above, with their tracebacks.
     }
     let limit = if options.verbose { usize::MAX } else { options.max_findings };
-    for finding in check.findings.iter().take(limit) {
+    // Existing findings of a run compared with a baseline are counted, not listed, unless -v.
+    let existing = check.findings.iter().filter(|finding| finding.baseline == Some(BaselineState::Existing)).count();
+    let shown: Vec<&greenlight_report::Finding> = check
+        .findings
+        .iter()
+        .filter(|finding| options.verbose || finding.baseline != Some(BaselineState::Existing))
+        .collect();
+    for finding in shown.iter().take(limit) {
         let place = finding.location.as_ref().map(|l| l.display()).unwrap_or_default();
         let mut line = String::from("  ");
         if !place.is_empty() {
@@ -195,12 +205,9 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
             line.push_str(&paint.dim(" [fixable]"));
         }
         let _ = writeln!(out, "{line}");
-        let mut facts = facts(finding);
-        if finding.fix_available {
-            facts = facts
-                .replace("; fixable with `greenlight run --fix`", "")
-                .replace("fixable with `greenlight run --fix`", "");
-        }
+        // `[fixable]` is on the line already.
+        let facts =
+            facts(finding).split("; ").filter(|fact| !fact.starts_with("fixable with")).collect::<Vec<_>>().join("; ");
         if !facts.is_empty() {
             let _ = writeln!(out, "    {}", paint.dim(&facts));
         }
@@ -213,13 +220,31 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
             let _ = writeln!(out, "    {}", paint.dim(&format!("help: {help}")));
         }
     }
-    if check.findings.len() > limit {
+    if shown.len() > limit {
+        let _ = writeln!(out, "  … and {} more (all in the JSON report; `-v` shows them here)", shown.len() - limit);
+    }
+    if existing > 0 && !options.verbose {
         let _ = writeln!(
             out,
-            "  … and {} more (all in the JSON report; `-v` shows them here)",
-            check.findings.len() - limit
+            "  {}",
+            paint.dim(&format!("and {existing} existing in the baseline, not blocking (`-v` lists them)"))
         );
     }
+}
+
+/// `compared with origin/main (merge base 1a2b3c4d5e6f): 1 new finding (blocks), 12 existing
+/// (reported, not blocking)`.
+pub fn baseline_line(baseline: &greenlight_report::baseline::BaselineInfo) -> String {
+    let mut line = format!(
+        "compared with {}: {} (blocking), {} existing (reported, not blocking)",
+        baseline.label(),
+        greenlight_report::text::plural(baseline.new, "new finding"),
+        baseline.existing
+    );
+    for note in &baseline.notes {
+        line.push_str(&format!("\n  {note}"));
+    }
+    line
 }
 
 fn truncate_lines(text: &str, lines: usize) -> String {

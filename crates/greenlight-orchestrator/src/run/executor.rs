@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use greenlight_checker::{CheckContext, CheckResult, Checker, Project, PythonEnv, ToolSpec, text};
 use greenlight_process::Stop;
-use greenlight_report::{CheckReport, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, SkipCause, sort_findings};
+use greenlight_report::fingerprint::{SourceText, fingerprint_findings};
+use greenlight_report::{
+    CheckReport, Finding, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, SkipCause, sort_findings,
+};
 
 use crate::cache::{self, KeyParts, ProjectFiles, ResultCache};
 use crate::config::EnvironmentSettings;
@@ -156,8 +159,7 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     report.reason = result.reason;
     report.command = result.command;
     report.exit_code = result.exit_code;
-    report.findings = result.findings;
-    sort_findings(&mut report.findings);
+    report.findings = fingerprinted(result.findings, &shared.project.root).await;
     report.tests = result.tests;
     report.artifacts = result.artifacts;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -171,6 +173,34 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     }
     Executed { report, timed_out, stopped }
 }
+
+/// `findings` sorted, and fingerprinted from the content of their lines
+/// ([`greenlight_report::fingerprint`]), reading the files under `root` on the blocking pool.
+async fn fingerprinted(mut findings: Vec<Finding>, root: &Path) -> Vec<Finding> {
+    sort_findings(&mut findings);
+    if !findings.iter().any(|finding| finding.location.as_ref().is_some_and(|location| location.line.is_some())) {
+        return findings;
+    }
+    let root = root.to_path_buf();
+    let work = tokio::task::spawn_blocking(move || {
+        let read = |path: &str| {
+            let file = root.join(path);
+            let small = std::fs::metadata(&file).is_ok_and(|meta| meta.is_file() && meta.len() <= MAX_SOURCE_BYTES);
+            let text = small.then(|| std::fs::read(&file).ok()).flatten()?;
+            Some(SourceText::new(&String::from_utf8_lossy(&text)))
+        };
+        let lines = fingerprint_findings(&mut findings, read);
+        for (index, line) in lines {
+            findings[index].line_fingerprint = Some(line);
+        }
+        findings
+    });
+    work.await.unwrap_or_default()
+}
+
+/// Files larger than this are not read for fingerprints (their findings keep rule, path and
+/// message).
+const MAX_SOURCE_BYTES: u64 = 16 << 20;
 
 async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Execution {
     match &node.task {
