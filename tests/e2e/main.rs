@@ -12,6 +12,7 @@ mod cache;
 mod docker;
 mod environment;
 mod escalate;
+mod flaky;
 mod foundation;
 mod gitleaks;
 mod old_ci;

@@ -671,6 +671,9 @@ pub struct TestSummary {
     pub errors: u32,
     /// Skipped cases (including xfail).
     pub skipped: u32,
+    /// Cases that failed, then passed when run again (`retries`): counted in `passed` too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flaky: u32,
     /// Every case, in the runner's order.
     #[serde(default)]
     pub cases: Vec<TestCase>,
@@ -703,6 +706,21 @@ pub struct TestCase {
     /// A bounded excerpt of the traceback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceback: Option<String>,
+    /// True when the case failed and then passed when run again (`retries`): its `outcome` is
+    /// `passed`, `message` and `traceback` are the first failure's.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub flaky: bool,
+    /// How many times it ran, when more than once (`retries`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// The outcome of one test case.

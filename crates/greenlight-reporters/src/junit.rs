@@ -129,6 +129,13 @@ fn suite(report: &RunReport, check: &CheckReport, names: &mut UniqueNames) -> Te
             if let Some(line) = case.line {
                 test_case.extra.insert("line".into(), line.to_string().into());
             }
+            if case.flaky {
+                let attempts = case.attempts.unwrap_or(2);
+                let first = case.message.as_deref().unwrap_or("failed");
+                test_case.set_system_out(clean(&format!(
+                    "flaky: failed, then passed on attempt {attempts}; the first failure: {first}"
+                )));
+            }
             cases.push(test_case);
         }
     }

@@ -141,6 +141,18 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
     }
 
     out.push('\n');
+    for check in &report.checks {
+        let Some(tests) = check.tests.as_ref().filter(|tests| tests.flaky > 0) else { continue };
+        let ids: Vec<&str> = tests.cases.iter().filter(|case| case.flaky).map(|case| case.node_id.as_str()).collect();
+        let verdict = if check.outcome == Outcome::Failed { "they fail the run" } else { "they do not fail the run" };
+        let line = format!(
+            "FLAKY: {} of {} failed, then passed on retry ({verdict}): {}",
+            greenlight_report::text::plural(tests.flaky as usize, "test"),
+            check.id,
+            ids.join(", ")
+        );
+        let _ = writeln!(out, "{}", paint.outcome(Outcome::Errored, &line));
+    }
     let counts: Vec<String> = report.counts().iter().map(|(outcome, count)| format!("{count} {outcome}")).collect();
     let result = match (report.interrupted, report.outcome) {
         (true, _) => paint.outcome(Outcome::Cancelled, "INTERRUPTED"),
