@@ -9,6 +9,7 @@
 mod baseline;
 mod build;
 mod cache;
+mod changed;
 mod docker;
 mod environment;
 mod escalate;

@@ -42,7 +42,7 @@ pub use config::{
     COMMON_KEYS, CommonOptions, ConfigError, ConfigOverrides, ConfigSource, DurationError, DurationValue, OptionKey,
     parse_duration,
 };
-pub use context::{CheckContext, PythonEnv, ResolvedTool, ToolSource};
+pub use context::{ChangedFiles, CheckContext, PythonEnv, ResolvedTool, ToolSource};
 pub use error::CheckError;
 pub use greenlight_env as env;
 pub use greenlight_process as process;
@@ -146,6 +146,10 @@ pub struct CheckerInfo {
     /// The file, relative to the project root, that formats needing a place for every finding
     /// show a finding without one on (default `pyproject.toml`).
     pub fallback_path: String,
+    /// True when the check can look at only what changed (`--changed`, `--staged`: ruff on the
+    /// changed files, gitleaks on the new commits). Default false: such a run says the check
+    /// runs whole, and runs it whole.
+    pub changed_only: bool,
 }
 
 impl CheckerInfo {
@@ -165,6 +169,7 @@ impl CheckerInfo {
             homepage: None,
             sarif: true,
             fallback_path: greenlight_report::default_fallback_path(),
+            changed_only: false,
         }
     }
 

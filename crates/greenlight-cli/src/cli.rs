@@ -315,6 +315,15 @@ pub struct RunArgs {
     /// have (default: [tool.greenlight] baseline).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// Look only at what changed since REF (default `HEAD`: the uncommitted changes), where
+    /// that is sound: ruff check and ruff format on the changed Python files, gitleaks on the
+    /// commits since the merge base of REF and HEAD. The other checks say so and run whole.
+    #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "HEAD", require_equals = false, conflicts_with = "staged")]
+    pub changed: Option<String>,
+    /// Look only at the files staged for commit (a pre-commit hook): ruff on them; the other
+    /// checks run whole.
+    #[arg(long)]
+    pub staged: bool,
     /// A pull request body to run the `policy` check on.
     #[arg(long, value_name = "FILE")]
     pub pr_body: Option<PathBuf>,

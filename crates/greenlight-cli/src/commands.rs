@@ -56,6 +56,11 @@ async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
     flags.rev = args.rev.clone();
     flags.new_from = args.new_from.clone();
     flags.baseline = args.baseline.clone();
+    flags.changed = match (&args.changed, args.staged) {
+        (Some(rev), _) => Some(greenlight_orchestrator::ChangedScope::Since(rev.clone())),
+        (None, true) => Some(greenlight_orchestrator::ChangedScope::Staged),
+        (None, false) => None,
+    };
     flags.outputs = args.formats.files().into_iter().cloned().collect();
 
     let printer = Printer::from_args(&args.output);

@@ -30,4 +30,4 @@ pub use pipeline::{PipelineError, RunRequest, run_project};
 pub use plan::{Plan, PlanError, PlannedCheck, Selection, Skip, known_tools};
 pub use project::{discover_root, load_project};
 pub use run::{NoObserver, Observer, RunEvent, prepare_state_dir, run};
-pub use settings::{BaselineSource, Combine, RunFlags, RunSettings, StateLocation};
+pub use settings::{BaselineSource, ChangedScope, Combine, RunFlags, RunSettings, StateLocation};

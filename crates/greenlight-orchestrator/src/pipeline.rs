@@ -44,6 +44,9 @@ pub enum PipelineError {
     /// `--as-of commit` outside a repository with commits.
     #[error("{0}")]
     AsOf(String),
+    /// The changed files (`--changed`, `--staged`) cannot be listed.
+    #[error("{0}")]
+    Changed(String),
     /// The baseline (`--new-from`, a baseline file) cannot be had.
     #[error("{0}")]
     Baseline(String),
@@ -75,6 +78,11 @@ pub async fn run_project(
         let (commit, moment) =
             crate::as_of::commit_moment(&plan.project, &request.env, rev, stop).await.map_err(PipelineError::AsOf)?;
         settings.as_of = Some(ResolvedAsOf { moment, source: AsOfSource::Commit(commit) });
+    }
+    if let Some(scope) = request.flags.changed.as_ref().filter(|_| request.flags.rev.is_none()) {
+        let changed =
+            crate::revision::changed_files(root, scope, &request.env, stop).await.map_err(PipelineError::Changed)?;
+        settings.changed = Some(Arc::new(changed));
     }
     crate::run::prepare_state_dir(&settings.state_dir(&plan.project.root)).map_err(PipelineError::StateDir)?;
     let baseline = settings.baseline.clone();

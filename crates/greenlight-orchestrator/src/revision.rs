@@ -209,6 +209,47 @@ impl Repo {
     }
 }
 
+/// The files of the project at `root` that `scope` names (see
+/// [`crate::settings::ChangedScope`]), relative to it, deleted ones left out.
+pub async fn changed_files(
+    root: &Path,
+    scope: &crate::settings::ChangedScope,
+    env: &Env,
+    stop: &Stop,
+) -> Result<greenlight_checker::ChangedFiles, String> {
+    use crate::settings::ChangedScope;
+    let repo = Repo::open(root, env, stop).await?;
+    let git = || repo.setup(&repo.toplevel).cmd(root);
+    let lines = |text: String| -> Vec<String> {
+        text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect()
+    };
+    let (since, mut files, commits) = match scope {
+        ChangedScope::Staged => {
+            let staged =
+                git_text(git().args(["diff", "--cached", "--name-only", "--relative", "--diff-filter=d"]), stop)
+                    .await?;
+            ("the index (staged files)".to_string(), lines(staged), None)
+        }
+        ChangedScope::Since(rev) => {
+            let target = repo.resolve(rev, stop).await?;
+            let head = repo.resolve("HEAD", stop).await?;
+            let base = repo.merge_base(&target, &head, stop).await?;
+            let changed =
+                git_text(git().args(["diff", "--name-only", "--relative", "--diff-filter=d", &base]), stop).await?;
+            let untracked = git_text(git().args(["ls-files", "--others", "--exclude-standard"]), stop).await?;
+            let mut files = lines(changed);
+            files.extend(lines(untracked));
+            let since =
+                if base == head { rev.clone() } else { format!("{rev} (merge base {})", &base[..12.min(base.len())]) };
+            (since, files, Some(format!("{base}..HEAD")))
+        }
+    };
+    files.sort();
+    files.dedup();
+    files.retain(|file| root.join(file).is_file());
+    Ok(greenlight_checker::ChangedFiles { since, files, commits })
+}
+
 /// Where a [`Worktree`] goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {

@@ -79,6 +79,18 @@ pub struct RunFlags {
     /// `greenlight baseline write` (and `--new-from`'s own run at the base): the findings as
     /// they are, compared with nothing.
     pub no_baseline: bool,
+    /// `--changed [REF]` / `--staged`.
+    pub changed: Option<ChangedScope>,
+}
+
+/// What `--changed` / `--staged` limit the checks that can be limited to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangedScope {
+    /// `--changed REF`: the files changed since the merge base of REF and `HEAD` (committed,
+    /// uncommitted and untracked), and the commits since it.
+    Since(String),
+    /// `--staged`: the files staged in the index (a pre-commit hook).
+    Staged,
 }
 
 /// Where a run keeps its state.
@@ -160,6 +172,9 @@ pub struct RunSettings {
     pub rev: Option<String>,
     /// Files this run writes.
     pub outputs: Vec<PathBuf>,
+    /// `--changed` / `--staged`: what the checks that can be limited look at, resolved by
+    /// [`crate::run_project`] (it needs git). Not for runs on other commits.
+    pub changed: Option<std::sync::Arc<greenlight_checker::ChangedFiles>>,
     /// What the findings are compared with: the command line's over the configuration's;
     /// `None` for runs on other commits and with `no_baseline`.
     pub baseline: Option<BaselineSource>,
@@ -197,6 +212,7 @@ impl RunSettings {
             rev: flags.rev.clone(),
             outputs: flags.outputs.clone(),
             baseline: BaselineSource::resolve(flags, config),
+            changed: None,
             state: StateLocation::Project,
         }
     }

@@ -12,10 +12,12 @@ pub mod baseline;
 mod exit_code;
 pub mod fingerprint;
 mod model;
+mod test_results;
 pub mod text;
 
 pub use exit_code::ExitCode;
 pub use model::*;
+pub use test_results::*;
 
 /// Version of the JSON report schema written by this build.
 pub const SCHEMA_VERSION: u32 = 1;

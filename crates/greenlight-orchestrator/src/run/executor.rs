@@ -156,6 +156,15 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
         report.skip_cause = Some(SkipCause::NothingToCheck);
     }
     report.summary = result.summary;
+    if let (Some(changed), NodeTask::Check { checker, .. }) = (&shared.settings.changed, &node.task)
+        && !checker.info().changed_only
+        && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
+    {
+        report.summary = format!(
+            "{} (runs whole: its verdict depends on more than the files changed since {})",
+            report.summary, changed.since
+        );
+    }
     report.reason = result.reason;
     report.command = result.command;
     report.exit_code = result.exit_code;
@@ -238,6 +247,7 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 run_id: shared.run_id.clone(),
                 vars: shared.settings.env.vars().clone(),
                 at_revision: shared.settings.rev.is_some(),
+                changed: shared.settings.changed.clone().filter(|_| checker.info().changed_only),
             };
             // A result from a remote service lives for `network-ttl`, or is not kept.
             let ttl = match cache {
@@ -245,6 +255,8 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 Some(_) => Some(None),
                 None => None,
             };
+            // A run on the changed files only is not the project's result: not stored, not replayed.
+            let ttl = ttl.filter(|_| cx.changed.is_none());
             let parts = match (&shared.cache, ttl) {
                 (Some(result_cache), Some(ttl)) => {
                     let Some(state) = checker.cache_state(&cx).await else {
