@@ -159,3 +159,26 @@ fn a_committed_baseline_file_blocks_only_new_findings() {
     assert_eq!(missing.code, Some(3), "{}", missing.output());
     assert!(missing.stderr.contains("greenlight baseline write nowhere.json"), "{}", missing.output());
 }
+
+#[test]
+fn a_warning_check_reports_its_findings_apart_and_does_not_block() {
+    let Some(project) = service_with_old_findings() else { return };
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.ruff-check]\nseverity = \"warn\"\n"));
+    let sarif = project.path().join(".greenlight").join("warn.sarif");
+    let result = project.run_checks(&["ruff-check", "ruff-format", "--sarif", sarif.to_str().unwrap()]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    let ruff = result.report().check("ruff-check").unwrap();
+    assert_eq!((ruff.outcome, ruff.severity), (Outcome::Passed, greenlight_report::CheckSeverity::Warn));
+    assert!(ruff.summary.starts_with("warn: 4 findings"), "{}", ruff.summary);
+    assert!(ruff.findings.iter().all(|finding| finding.severity == greenlight_report::Severity::Warning));
+    assert!(result.stdout.contains(" WARN    ruff-check"), "{}", result.output());
+    assert!(result.stdout.contains("WARNINGS (severity = \"warn\", not blocking): ruff-check"), "{}", result.output());
+    let sarif = std::fs::read_to_string(&sarif).unwrap();
+    assert_eq!(sarif.matches("\"level\": \"warning\",").count(), 4, "every result is a warning: {sarif}");
+
+    // Formatting still blocks.
+    project.write("apps/api/main.py", "def health( ):\n    return {}\n");
+    let blocked = project.run_checks(&["ruff-check", "ruff-format"]);
+    assert_eq!(blocked.code, Some(1), "{}", blocked.output());
+}

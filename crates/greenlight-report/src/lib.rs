@@ -12,11 +12,13 @@ pub mod baseline;
 mod exit_code;
 pub mod fingerprint;
 mod model;
+pub mod severity;
 mod test_results;
 pub mod text;
 
 pub use exit_code::ExitCode;
 pub use model::*;
+pub use severity::CheckSeverity;
 pub use test_results::*;
 
 /// Version of the JSON report schema written by this build.

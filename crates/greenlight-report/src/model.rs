@@ -205,6 +205,10 @@ pub struct CheckReport {
     /// checkers declared it; renderers then use [`ToolFacts::unknown`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<ToolFacts>,
+    /// `warn` when the check's `severity = "warn"`: its findings are warnings and its failure
+    /// does not fail the run (see [`crate::severity`]). Omitted for `block`, the default.
+    #[serde(default, skip_serializing_if = "crate::severity::CheckSeverity::is_block")]
+    pub severity: crate::severity::CheckSeverity,
 }
 
 /// Why a check was `skipped` (serialized as `{"kind": "need_failed", "need": "environment",
@@ -280,6 +284,7 @@ impl CheckReport {
             log: None,
             cached: false,
             tool: None,
+            severity: crate::severity::CheckSeverity::Block,
         }
     }
 

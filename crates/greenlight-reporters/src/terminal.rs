@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use greenlight_report::{BaselineState, CheckReport, Outcome, RunReport, TestOutcome};
+use greenlight_report::{BaselineState, CheckReport, CheckSeverity, Outcome, RunReport, TestOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::common::{elapsed, facts, prepare_check};
@@ -72,8 +72,17 @@ pub fn label(outcome: Outcome) -> &'static str {
 /// prepared ([`crate::common::prepare`]); [`live_line`] is the same line for a raw check.
 fn check_line(check: &CheckReport, color: bool) -> String {
     let paint = Paint(color);
-    let label = paint.outcome(check.outcome, &format!("{:<7}", label(check.outcome)));
+    let label = if warned(check) {
+        paint.outcome(Outcome::Errored, &format!("{:<7}", "WARN"))
+    } else {
+        paint.outcome(check.outcome, &format!("{:<7}", label(check.outcome)))
+    };
     format!(" {label} {:<13} {:>8}  {}", check.id, elapsed(check), clip(&check.summary, 100)).trim_end().to_string()
+}
+
+/// True for a check with `severity = "warn"` that passed with findings: shown apart as `WARN`.
+fn warned(check: &CheckReport) -> bool {
+    check.severity == CheckSeverity::Warn && check.outcome == Outcome::Passed && !check.findings.is_empty()
 }
 
 /// The live view's line for a check that just finished, as the summary shows it: redacted and
@@ -106,7 +115,7 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
     }
 
     for check in &report.checks {
-        let problem = matches!(check.outcome, Outcome::Failed | Outcome::Errored | Outcome::TimedOut);
+        let problem = matches!(check.outcome, Outcome::Failed | Outcome::Errored | Outcome::TimedOut) || warned(check);
         if !problem && (!options.verbose || check.findings.is_empty()) {
             continue;
         }
@@ -159,6 +168,12 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
         (_, Outcome::Passed | Outcome::Skipped) => paint.outcome(Outcome::Passed, "GREEN"),
         (_, outcome) => paint.outcome(outcome, &outcome.as_str().to_uppercase()),
     };
+    let warnings: Vec<&str> =
+        report.checks.iter().filter(|check| warned(check)).map(|check| check.id.as_str()).collect();
+    if !warnings.is_empty() {
+        let line = format!("WARNINGS (severity = \"warn\", not blocking): {}", warnings.join(", "));
+        let _ = writeln!(out, "{}", paint.outcome(Outcome::Errored, &line));
+    }
     let _ = writeln!(out, "{result}: {} in {}", counts.join(", "), duration(report.duration_ms));
     out
 }

@@ -51,6 +51,8 @@ pub(super) enum NodeTask {
         cache: Option<Option<Duration>>,
         /// Variables whose values are part of its cache key.
         env_vars: Vec<String>,
+        /// Whether its failure blocks (`severity`).
+        severity: greenlight_report::CheckSeverity,
     },
 }
 
@@ -173,6 +175,9 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     report.artifacts = result.artifacts;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.log = log_ref(&log_path, &shared.log_base);
+    if let NodeTask::Check { severity, .. } = &node.task {
+        greenlight_report::severity::apply(&mut report, *severity);
+    }
     if let (Some(cache), Some(parts)) = (&shared.cache, parts)
         && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
         && !stopped
@@ -214,7 +219,7 @@ const MAX_SOURCE_BYTES: u64 = 16 << 20;
 async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Execution {
     match &node.task {
         NodeTask::Environment { request } => prepare_environment(request, shared, log_path, stop).await,
-        NodeTask::Check { checker, tools, uses_environment, pass_env, cache, env_vars } => {
+        NodeTask::Check { checker, tools, uses_environment, pass_env, cache, env_vars, .. } => {
             let environment = if *uses_environment {
                 shared.environment.lock().unwrap_or_else(|p| p.into_inner()).clone()
             } else {
