@@ -182,3 +182,48 @@ fn a_warning_check_reports_its_findings_apart_and_does_not_block() {
     let blocked = project.run_checks(&["ruff-check", "ruff-format"]);
     assert_eq!(blocked.code, Some(1), "{}", blocked.output());
 }
+
+/// The clean service with a history: `good`, then `unformatted` (ruff-format red from there),
+/// then `lint` (ruff-check red too). Returns the project and the sha of `lint`.
+fn format_red_before_lint_broke() -> Option<(TempProject, String)> {
+    if !require_tool("ruff") {
+        return None;
+    }
+    let project = TempProject::fixture("clean-service");
+    project.git_init();
+    project.write("packages/core/limits.py", "\"\"\"Limits.\"\"\"\n\nMAX_ITEMS  =  100\n");
+    project.git(&["add", "-A"]);
+    project.git(&["commit", "-q", "-m", "limits"]);
+    project.write(
+        "apps/api/main.py",
+        &format!("import json\n{}", std::fs::read_to_string(project.path().join("apps/api/main.py")).unwrap()),
+    );
+    project.git(&["commit", "-q", "-am", "lint"]);
+    let lint = project.git(&["rev-parse", "HEAD"]).trim().to_string();
+    Some((project, lint))
+}
+
+#[test]
+fn hotfix_is_green_when_it_restores_the_last_good_state() {
+    let Some((project, lint)) = format_red_before_lint_broke() else { return };
+    let json = project.path().join(".greenlight").join("hotfix.json");
+    let result = project.run(&[
+        "hotfix",
+        "--revert",
+        &lint,
+        "--check",
+        "ruff-check,ruff-format",
+        "--json",
+        json.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert_eq!(result.code, Some(0), "{}", result.output());
+    assert!(result.stdout.contains("the reverts restore the state of the last good commit"), "{}", result.output());
+    assert!(result.stdout.contains("fixed by the reverts: ruff-check"), "{}", result.output());
+    assert!(result.stdout.contains("(no new findings on the branch): ruff-format"), "{}", result.output());
+    assert!(result.stdout.contains("main would be green again"), "{}", result.output());
+    let report: greenlight_report::RunReport = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let format = report.check("ruff-format").unwrap();
+    assert_eq!(format.outcome, Outcome::Passed);
+    assert!(format.findings.iter().all(|finding| finding.baseline == Some(BaselineState::Existing)), "{format:#?}");
+}
