@@ -172,7 +172,7 @@ fn a_warning_check_reports_its_findings_apart_and_does_not_block() {
     assert_eq!((ruff.outcome, ruff.severity), (Outcome::Passed, greenlight_report::CheckSeverity::Warn));
     assert!(ruff.summary.starts_with("warn: 4 findings"), "{}", ruff.summary);
     assert!(ruff.findings.iter().all(|finding| finding.severity == greenlight_report::Severity::Warning));
-    assert!(result.stdout.contains(" WARN    ruff-check"), "{}", result.output());
+    assert!(result.output().contains(" WARN    ruff-check"), "the live line: {}", result.output());
     assert!(result.stdout.contains("WARNINGS (severity = \"warn\", not blocking): ruff-check"), "{}", result.output());
     let sarif = std::fs::read_to_string(&sarif).unwrap();
     assert_eq!(sarif.matches("\"level\": \"warning\",").count(), 4, "every result is a warning: {sarif}");
