@@ -6,13 +6,16 @@
     reason = "the tests start the binary under test and helpers, and read their own switches from the environment"
 )]
 
+mod baseline;
 mod build;
 mod cache;
+mod changed;
 mod consumers;
 mod defined;
 mod docker;
 mod environment;
 mod escalate;
+mod flaky;
 mod foundation;
 mod gitleaks;
 mod old_ci;

@@ -348,10 +348,12 @@ pub struct CommonOptions {
     pub pass_env: Vec<String>,
     /// `false`: never replay this check's results from the result cache.
     pub cache: Option<bool>,
+    /// `warn`: the check's failure is reported as warnings and does not fail the run.
+    pub severity: Option<greenlight_report::CheckSeverity>,
 }
 
 /// The names of [`CommonOptions`] keys, in the order the docs list them.
-pub const COMMON_KEYS: &[&str] = &["enabled", "timeout", "needs", "pass-env", "cache"];
+pub const COMMON_KEYS: &[&str] = &["enabled", "timeout", "needs", "pass-env", "cache", "severity"];
 
 /// Declares a check's options struct: the given fields plus the [`CommonOptions`] keys (read
 /// by the orchestrator, ignored here), with unknown keys rejected. The plugin needs no serde
@@ -397,6 +399,9 @@ macro_rules! check_options {
             #[doc(hidden)]
             #[serde(rename = "cache")]
             pub __cache: $crate::__private::serde::de::IgnoredAny,
+            #[doc(hidden)]
+            #[serde(rename = "severity")]
+            pub __severity: $crate::__private::serde::de::IgnoredAny,
         }
     };
 }

@@ -39,6 +39,21 @@ pub struct CheckContext {
     /// `bisect`, `hotfix`): history-based checks look at that commit's ancestry only, as CI
     /// at that commit would, not at every ref of the repository.
     pub at_revision: bool,
+    /// `--changed REF` / `--staged`, for a check that can look at only those files
+    /// ([`crate::CheckerInfo::changed_only`]); `None` for every other check and run.
+    pub changed: Option<Arc<ChangedFiles>>,
+}
+
+/// The files (and commits) a `--changed` or `--staged` run is about.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangedFiles {
+    /// What they changed against, for messages: `origin/main (merge base 1a2b3c4d5e6f)`, `the
+    /// index`.
+    pub since: String,
+    /// The changed files that exist, relative to the project root, `/`-separated.
+    pub files: Vec<String>,
+    /// The new commits as a `git log` range (`<merge base>..HEAD`); `None` for `--staged`.
+    pub commits: Option<String>,
 }
 
 impl CheckContext {

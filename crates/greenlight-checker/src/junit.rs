@@ -246,6 +246,8 @@ fn finish(junit: &mut Junit, case: Pending) {
         duration_ms: (case.time * 1000.0).round() as u64,
         message,
         traceback: if matches!(outcome, TestOutcome::Failed | TestOutcome::Error) { traceback } else { None },
+        flaky: false,
+        attempts: None,
     });
 }
 

@@ -44,7 +44,7 @@ pub use config::{
     COMMON_KEYS, CommonOptions, ConfigError, ConfigOverrides, ConfigSource, DurationError, DurationValue, OptionKey,
     parse_duration,
 };
-pub use context::{CheckContext, PythonEnv, ResolvedTool, ToolSource};
+pub use context::{ChangedFiles, CheckContext, PythonEnv, ResolvedTool, ToolSource};
 pub use error::CheckError;
 pub use greenlight_env as env;
 pub use greenlight_process as process;
@@ -210,6 +210,10 @@ pub struct CheckerInfo {
     /// How far a running check is, read from its log so far (pytest: `412 passed, 1 failed`),
     /// for the live view; `None` (the default) shows only the elapsed time.
     pub progress: Option<Progress>,
+    /// True when the check can look at only what changed (`--changed`, `--staged`: ruff on the
+    /// changed files, gitleaks on the new commits). Default false: such a run says the check
+    /// runs whole, and runs it whole.
+    pub changed_only: bool,
 }
 
 /// Reads a running check's log so far into a few words of progress, or `None` when it says
@@ -235,6 +239,7 @@ impl CheckerInfo {
             sarif: true,
             fallback_path: greenlight_report::default_fallback_path(),
             progress: None,
+            changed_only: false,
         }
     }
 

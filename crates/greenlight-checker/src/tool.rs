@@ -272,6 +272,7 @@ mod tests {
             run_id: "test".into(),
             vars: BTreeMap::new(),
             at_revision: false,
+            changed: None,
         }
     }
 

@@ -22,6 +22,7 @@ impl Cli {
             Command::Bisect(args) => &args.output,
             Command::Policy(args) => &args.output,
             Command::Hotfix(args) => &args.output,
+            Command::Baseline { command: BaselineCommand::Write(args) } => &args.output,
             _ => return (0, false),
         };
         (output.verbose, output.quiet)
@@ -42,6 +43,12 @@ pub enum Command {
     Policy(PolicyArgs),
     /// Revert the commits that broke main on a new branch and prove the result is green.
     Hotfix(HotfixArgs),
+    /// Record the findings the checks have now, so that runs block only on new ones.
+    Baseline {
+        /// What to do with the baseline.
+        #[command(subcommand)]
+        command: BaselineCommand,
+    },
     /// Manage the result cache.
     Cache {
         /// What to do with the cache.
@@ -65,6 +72,33 @@ pub enum Command {
 pub enum CacheCommand {
     /// Remove every stored result of the project.
     Clean(ProjectArgs),
+}
+
+/// `greenlight baseline ...`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Run the checks and write the fingerprints of their findings to FILE (default:
+    /// [tool.greenlight] baseline, else `greenlight-baseline.json`); commit it and set
+    /// `baseline = "FILE"` in the configuration: runs then fail only on findings it lacks.
+    Write(BaselineWriteArgs),
+}
+
+/// `greenlight baseline write`.
+#[derive(Debug, Clone, Args)]
+pub struct BaselineWriteArgs {
+    /// The baseline file, relative to the project root.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    #[command(flatten)]
+    pub check_options: CheckOptionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// `greenlight report ...`.
@@ -323,6 +357,24 @@ pub struct RunArgs {
     /// working tree; your checkout is not touched.
     #[arg(long, value_name = "REV")]
     pub rev: Option<String>,
+    /// Fail only on findings that the merge base of REV and HEAD does not have (the finding
+    /// checks run there too, in a temporary worktree); the others are reported as existing
+    /// (default: [tool.greenlight] new-from).
+    #[arg(long, value_name = "REV", conflicts_with = "baseline")]
+    pub new_from: Option<String>,
+    /// Fail only on findings that this baseline file (`greenlight baseline write`) does not
+    /// have (default: [tool.greenlight] baseline).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Look only at what changed since REF (default `HEAD`: the uncommitted changes), where
+    /// that is sound: ruff check and ruff format on the changed Python files, gitleaks on the
+    /// commits since the merge base of REF and HEAD. The other checks say so and run whole.
+    #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "HEAD", require_equals = false, conflicts_with = "staged")]
+    pub changed: Option<String>,
+    /// Look only at the files staged for commit (a pre-commit hook): ruff on them; the other
+    /// checks run whole.
+    #[arg(long)]
+    pub staged: bool,
     /// A pull request body to run the `policy` check on.
     #[arg(long, value_name = "FILE")]
     pub pr_body: Option<PathBuf>,

@@ -11,7 +11,10 @@ use greenlight_orchestrator::{Observer, Plan, RunRequest, Selection, StateLocati
 use greenlight_process::Stop;
 use greenlight_report::{ExitCode, RunReport};
 
-use crate::cli::{CacheCommand, Cli, Command, ListArgs, PolicyArgs, ProjectArgs, ReportCommand, RunArgs};
+use crate::cli::{
+    BaselineCommand, BaselineWriteArgs, CacheCommand, Cli, Command, ListArgs, PolicyArgs, ProjectArgs, ReportCommand,
+    RunArgs,
+};
 use crate::flags::PullRequestArgs;
 use crate::output::{CiEnv, write_json, write_outputs};
 use crate::printer::{Live, LiveObserver, Printer, Stream, Verbosity};
@@ -28,6 +31,7 @@ pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
         Command::Policy(args) => policy(args, env).await,
         Command::Hotfix(args) => reproduce::hotfix(args, env).await,
         Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
+        Command::Baseline { command: BaselineCommand::Write(args) } => baseline_write(args, env).await,
         Command::Report(ReportCommand::Render(args)) => crate::output::render(args, env),
         Command::Report(ReportCommand::Merge(args)) => crate::output::merge(args, env),
         Command::Report(ReportCommand::Issue(args)) => reproduce::issue(&args),
@@ -52,6 +56,13 @@ async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
     let mut flags = args.execution.run_flags()?;
     flags.fix = args.fix;
     flags.rev = args.rev.clone();
+    flags.new_from = args.new_from.clone();
+    flags.baseline = args.baseline.clone();
+    flags.changed = match (&args.changed, args.staged) {
+        (Some(rev), _) => Some(greenlight_orchestrator::ChangedScope::Since(rev.clone())),
+        (None, true) => Some(greenlight_orchestrator::ChangedScope::Staged),
+        (None, false) => None,
+    };
     flags.outputs = args.formats.files().into_iter().cloned().collect();
 
     let printer = Printer::from_args(&args.output);
@@ -79,14 +90,16 @@ async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
     };
     signals.abort();
     live.finish();
-    let mut report = report?;
-    if args.rev.is_none() {
-        crate::output::fingerprint_by_content(&mut report, &root);
-    }
+    let report = report?;
 
     // Every requested output is written however the run ended (failed, errored, interrupted).
     let written = write_outputs(&args.formats, &report, &CiEnv::from_env(env));
-    printer.summary(&report, Stream::beside_json(args.formats.json.as_deref()), env, live.prints_lines());
+    printer.summary(
+        &report,
+        Stream::beside_json(args.formats.json.as_deref()),
+        env,
+        live.prints_lines() && report.baseline.is_none(),
+    );
     let code = written.exit_code(ExitCode::for_report(&report));
     // The process ends now: freeing a report of 100,000 findings piece by piece is wasted time.
     std::mem::forget(report);
@@ -218,6 +231,68 @@ fn list_json(plan: &Plan, tools: &[greenlight_orchestrator::tools::ToolRow]) -> 
         "tools": tools,
     });
     serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+/// `greenlight baseline write`: a run compared with nothing, and its findings' fingerprints.
+async fn baseline_write(args: BaselineWriteArgs, env: &Env) -> Result<ExitCode, Failure> {
+    let root = project_root(&args.project)?;
+    let mut flags = args.execution.run_flags()?;
+    flags.no_baseline = true;
+    let registry = registry();
+    let project = greenlight_orchestrator::load_project(&root, env).await;
+    let configured =
+        Plan::with_config(project, &registry, &Selection::default(), &Default::default(), flags.config.as_deref())?
+            .config
+            .settings
+            .baseline
+            .clone();
+    let file = args.file.clone().or(configured.map(Into::into)).unwrap_or_else(|| "greenlight-baseline.json".into());
+    let path = root.join(&file);
+    flags.outputs = vec![path.clone()];
+    let request = RunRequest {
+        registry: &registry,
+        selection: Selection { only: Vec::new(), skip: args.selection.skip.clone() },
+        flags,
+        overrides: args.check_options.overrides(env)?,
+        env: env.clone(),
+        state: StateLocation::Project,
+    };
+    let printer = Printer::from_args(&args.output);
+    let live = printer.live_view(env, Live::Shown);
+    let stop = Stop::new();
+    let signals = tokio::spawn(watch_signals(stop.clone()));
+    let report = run_checks(&root, &request, Arc::new(LiveObserver(live.clone())), &stop).await;
+    signals.abort();
+    live.finish();
+    let report = report?;
+    printer.summary(&report, Stream::Stdout, env, live.prints_lines());
+    if report.interrupted {
+        return Err(Failure::interrupted("interrupted; the baseline was not written"));
+    }
+    let baseline = greenlight_report::baseline::Baseline::from_report(&report);
+    let findings: usize = baseline.checks.values().map(Vec::len).sum();
+    let text = serde_json::to_string_pretty(&baseline).map_err(|error| Failure::errored(error.to_string()))? + "\n";
+    std::fs::write(&path, text)
+        .map_err(|error| Failure::errored(format!("cannot write {}: {error}", path.display())))?;
+    let undecided: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|check| {
+            !baseline.checks.contains_key(&check.id) && check.outcome != greenlight_report::Outcome::Skipped
+        })
+        .map(|check| check.id.as_str())
+        .collect();
+    println!(
+        "wrote {} of {} to {}; commit it and set `baseline = \"{}\"` in [tool.greenlight]",
+        greenlight_report::text::plural(findings, "finding"),
+        greenlight_report::text::plural(baseline.checks.len(), "check"),
+        path.display(),
+        file.display()
+    );
+    if !undecided.is_empty() {
+        println!("not in the baseline (no verdict): {}; their findings will all count as new", undecided.join(", "));
+    }
+    Ok(ExitCode::Success)
 }
 
 /// `greenlight completions SHELL`: the completion script on stdout.

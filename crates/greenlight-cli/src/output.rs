@@ -16,20 +16,6 @@ use crate::cli::{FormatArgs, MergeArgs, RenderArgs};
 use crate::printer::{Printer, Stream, Verbosity};
 use crate::shared::Failure;
 
-/// Gives the findings of a run on the working tree at `root` fingerprints made of their lines'
-/// content and neighbours instead of their line numbers
-/// ([`greenlight_report::fingerprint::fingerprint_findings`]), so that SARIF alerts and Code
-/// Quality issues keep their identity when lines are added above them. Findings that already
-/// have such a fingerprint, or one of their checker's own, keep it.
-pub fn fingerprint_by_content(report: &mut RunReport, root: &Path) {
-    use greenlight_report::fingerprint::{SourceText, fingerprint_findings};
-    for check in &mut report.checks {
-        fingerprint_findings(&mut check.findings, |path| {
-            std::fs::read_to_string(root.join(path)).ok().map(|text| SourceText::new(&text))
-        });
-    }
-}
-
 /// Writes `report` as JSON to `path` (`-`: stdout).
 pub fn write_json(path: &Path, report: &RunReport) -> Result<(), Failure> {
     let written = if path == Path::new("-") {

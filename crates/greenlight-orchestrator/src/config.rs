@@ -15,6 +15,8 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "fail-fast",
     "skip",
     "pass-env",
+    "new-from",
+    "baseline",
     "environment",
     "tools",
     "provision",
@@ -40,6 +42,11 @@ pub struct Settings {
     pub skip: Vec<String>,
     /// Secret-looking environment variables every tool may see.
     pub pass_env: Vec<String>,
+    /// Block only on findings the merge base of this revision does not have (`--new-from`).
+    pub new_from: Option<String>,
+    /// Block only on findings this baseline file (relative to the project root; written by
+    /// `greenlight baseline write`) does not have.
+    pub baseline: Option<String>,
     /// The project environment.
     pub environment: EnvironmentSettings,
     /// Pinned tool versions and paths.

@@ -8,6 +8,7 @@
 //! [`greenlight_report::RunReport`]. [`run_project`] is all of it for a project directory.
 
 pub mod as_of;
+mod baseline;
 pub mod bisect;
 pub mod cache;
 pub mod config;
@@ -29,4 +30,4 @@ pub use pipeline::{PipelineError, RunRequest, run_project};
 pub use plan::{Plan, PlanError, PlannedCheck, Selection, Skip, known_tools};
 pub use project::{discover_root, load_project};
 pub use run::{NoObserver, Observer, RunEvent, prepare_state_dir, run};
-pub use settings::{Combine, RunFlags, RunSettings, StateLocation};
+pub use settings::{BaselineSource, ChangedScope, Combine, RunFlags, RunSettings, StateLocation};

@@ -1,5 +1,5 @@
 //! One run on a project directory, from the request to the report: load the project, plan,
-//! resolve the settings, prepare the state directory, run. What `greenlight run`, `policy`,
+//! resolve the settings, prepare the state directory, run, compare with the baseline. What `greenlight run`, `policy`,
 //! `bisect` and `hotfix` each do once or many times.
 
 use std::path::Path;
@@ -44,6 +44,12 @@ pub enum PipelineError {
     /// `--as-of commit` outside a repository with commits.
     #[error("{0}")]
     AsOf(String),
+    /// The changed files (`--changed`, `--staged`) cannot be listed.
+    #[error("{0}")]
+    Changed(String),
+    /// The baseline (`--new-from`, a baseline file) cannot be had.
+    #[error("{0}")]
+    Baseline(String),
 }
 
 /// Loads the project at `root`, plans `request` and runs it.
@@ -73,6 +79,18 @@ pub async fn run_project(
             crate::as_of::commit_moment(&plan.project, &request.env, rev, stop).await.map_err(PipelineError::AsOf)?;
         settings.as_of = Some(ResolvedAsOf { moment, source: AsOfSource::Commit(commit) });
     }
+    if let Some(scope) = request.flags.changed.as_ref().filter(|_| request.flags.rev.is_none()) {
+        let changed =
+            crate::revision::changed_files(root, scope, &request.env, stop).await.map_err(PipelineError::Changed)?;
+        settings.changed = Some(Arc::new(changed));
+    }
     crate::run::prepare_state_dir(&settings.state_dir(&plan.project.root)).map_err(PipelineError::StateDir)?;
-    Ok(crate::run::run(plan, settings, observer, stop.clone()).await)
+    let baseline = settings.baseline.clone();
+    let mut report = crate::run::run(plan, settings, observer, stop.clone()).await;
+    if let Some(source) = baseline
+        && !report.interrupted
+    {
+        crate::baseline::apply(&mut report, &source, root, request, stop).await?;
+    }
+    Ok(report)
 }

@@ -160,6 +160,14 @@ impl Repo {
         }
     }
 
+    /// The best common ancestor of `a` and `b` (full shas), or why there is none.
+    pub async fn merge_base(&self, a: &str, b: &str, stop: &Stop) -> Result<String, String> {
+        let text = git_text(self.git().args(["merge-base", a, b]), stop).await.map_err(|error| {
+            format!("`{a}` and `{b}` have no common commit ({error}); fetch the history (`git fetch --unshallow`)")
+        })?;
+        Ok(text.trim().to_string())
+    }
+
     /// The commits from `good` (excluded) to `bad` (included), oldest first, along `bad`'s
     /// first-parent line, keeping those that descend from `good`: the commits `main` went
     /// through, one per merged pull request.
@@ -199,6 +207,47 @@ impl Repo {
         let worktrees = git_text(self.git().args(["worktree", "list", "--porcelain"]), stop).await?;
         Ok(format!("{head}\n{status}\n{worktrees}"))
     }
+}
+
+/// The files of the project at `root` that `scope` names (see
+/// [`crate::settings::ChangedScope`]), relative to it, deleted ones left out.
+pub async fn changed_files(
+    root: &Path,
+    scope: &crate::settings::ChangedScope,
+    env: &Env,
+    stop: &Stop,
+) -> Result<greenlight_checker::ChangedFiles, String> {
+    use crate::settings::ChangedScope;
+    let repo = Repo::open(root, env, stop).await?;
+    let git = || repo.setup(&repo.toplevel).cmd(root);
+    let lines = |text: String| -> Vec<String> {
+        text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect()
+    };
+    let (since, mut files, commits) = match scope {
+        ChangedScope::Staged => {
+            let staged =
+                git_text(git().args(["diff", "--cached", "--name-only", "--relative", "--diff-filter=d"]), stop)
+                    .await?;
+            ("the index (staged files)".to_string(), lines(staged), None)
+        }
+        ChangedScope::Since(rev) => {
+            let target = repo.resolve(rev, stop).await?;
+            let head = repo.resolve("HEAD", stop).await?;
+            let base = repo.merge_base(&target, &head, stop).await?;
+            let changed =
+                git_text(git().args(["diff", "--name-only", "--relative", "--diff-filter=d", &base]), stop).await?;
+            let untracked = git_text(git().args(["ls-files", "--others", "--exclude-standard"]), stop).await?;
+            let mut files = lines(changed);
+            files.extend(lines(untracked));
+            let since =
+                if base == head { rev.clone() } else { format!("{rev} (merge base {})", &base[..12.min(base.len())]) };
+            (since, files, Some(format!("{base}..HEAD")))
+        }
+    };
+    files.sort();
+    files.dedup();
+    files.retain(|file| root.join(file).is_file());
+    Ok(greenlight_checker::ChangedFiles { since, files, commits })
 }
 
 /// Where a [`Worktree`] goes.

@@ -72,6 +72,25 @@ pub struct RunFlags {
     pub rev: Option<String>,
     /// The files this run writes (reports): never inputs of the result cache.
     pub outputs: Vec<PathBuf>,
+    /// `--new-from REV`.
+    pub new_from: Option<String>,
+    /// `--baseline FILE`.
+    pub baseline: Option<PathBuf>,
+    /// `greenlight baseline write` (and `--new-from`'s own run at the base): the findings as
+    /// they are, compared with nothing.
+    pub no_baseline: bool,
+    /// `--changed [REF]` / `--staged`.
+    pub changed: Option<ChangedScope>,
+}
+
+/// What `--changed` / `--staged` limit the checks that can be limited to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangedScope {
+    /// `--changed REF`: the files changed since the merge base of REF and `HEAD` (committed,
+    /// uncommitted and untracked), and the commits since it.
+    Since(String),
+    /// `--staged`: the files staged in the index (a pre-commit hook).
+    Staged,
 }
 
 /// Where a run keeps its state.
@@ -85,6 +104,38 @@ pub enum StateLocation {
     /// project environments side by side in its `.greenlight/envs/<key>`, one per dependency
     /// key, so runs on several commits reuse them (see [`crate::environment`]).
     UserProject(PathBuf),
+}
+
+/// What a run's findings are compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaselineSource {
+    /// The findings at the merge base of this revision and `HEAD` (`--new-from`, `new-from`).
+    MergeBase(String),
+    /// A baseline file (`--baseline`, `baseline`), relative to the project root unless
+    /// absolute.
+    File(PathBuf),
+}
+
+impl BaselineSource {
+    /// The command line's (`--new-from` or `--baseline`) over the file's (`new-from` over
+    /// `baseline`). None for runs on other commits (`--rev`, and the run at the merge base
+    /// itself) and for `no_baseline`.
+    fn resolve(flags: &RunFlags, config: &Settings) -> Option<Self> {
+        if flags.rev.is_some() || flags.no_baseline {
+            return None;
+        }
+        let flag = match (&flags.new_from, &flags.baseline) {
+            (Some(rev), _) => Some(BaselineSource::MergeBase(rev.clone())),
+            (None, Some(file)) => Some(BaselineSource::File(file.clone())),
+            (None, None) => None,
+        };
+        let file = match (&config.new_from, &config.baseline) {
+            (Some(rev), _) => Some(BaselineSource::MergeBase(rev.clone())),
+            (None, Some(file)) => Some(BaselineSource::File(PathBuf::from(file))),
+            (None, None) => None,
+        };
+        flag.combine(file)
+    }
 }
 
 /// Everything a run decides by settings, resolved (ripgrep's `HiArgs`).
@@ -121,6 +172,12 @@ pub struct RunSettings {
     pub rev: Option<String>,
     /// Files this run writes.
     pub outputs: Vec<PathBuf>,
+    /// `--changed` / `--staged`: what the checks that can be limited look at, resolved by
+    /// [`crate::run_project`] (it needs git). Not for runs on other commits.
+    pub changed: Option<std::sync::Arc<greenlight_checker::ChangedFiles>>,
+    /// What the findings are compared with: the command line's over the configuration's;
+    /// `None` for runs on other commits and with `no_baseline`.
+    pub baseline: Option<BaselineSource>,
     /// Where state goes.
     pub state: StateLocation,
 }
@@ -154,6 +211,8 @@ impl RunSettings {
             env: env.clone(),
             rev: flags.rev.clone(),
             outputs: flags.outputs.clone(),
+            baseline: BaselineSource::resolve(flags, config),
+            changed: None,
             state: StateLocation::Project,
         }
     }
@@ -255,6 +314,23 @@ mod tests {
         let report = resolve(None, Some("2024-01-01")).unwrap();
         assert_eq!((report.moment, report.source), (moment("2024-01-01"), AsOfSource::Report));
         assert_eq!(resolve(Some(AsOf::Commit), Some("2024-01-01")), None, "the commit's date is filled in later");
+    }
+
+    #[test]
+    fn the_baseline_is_the_flags_else_the_files_and_never_at_another_revision() {
+        let file = Settings { baseline: Some("greenlight-baseline.json".into()), ..Settings::default() };
+        let resolve =
+            |flags: RunFlags, config: &Settings| RunSettings::resolve(&flags, config, &Env::default()).baseline;
+        assert_eq!(resolve(RunFlags::default(), &Settings::default()), None);
+        assert_eq!(
+            resolve(RunFlags::default(), &file),
+            Some(BaselineSource::File(PathBuf::from("greenlight-baseline.json")))
+        );
+        let new_from = RunFlags { new_from: Some("origin/main".into()), ..RunFlags::default() };
+        assert_eq!(resolve(new_from.clone(), &file), Some(BaselineSource::MergeBase("origin/main".into())));
+        let at_rev = RunFlags { rev: Some("abc".into()), ..new_from.clone() };
+        assert_eq!(resolve(at_rev, &file), None);
+        assert_eq!(resolve(RunFlags { no_baseline: true, ..new_from }, &file), None);
     }
 
     #[test]

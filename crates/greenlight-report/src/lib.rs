@@ -8,13 +8,18 @@
 //! This crate is pure data: no I/O, no async runtime. [`text`] holds the text helpers every
 //! crate that writes for people shares.
 
+pub mod baseline;
 mod exit_code;
 pub mod fingerprint;
 mod model;
+pub mod severity;
+mod test_results;
 pub mod text;
 
 pub use exit_code::ExitCode;
 pub use model::*;
+pub use severity::CheckSeverity;
+pub use test_results::*;
 
 /// Version of the JSON report schema written by this build.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::test_results::TestSummary;
+
 /// The result of one `greenlight run`: every check, every finding, every tool used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -36,6 +38,10 @@ pub struct RunReport {
     /// of. `None` for a run with today's tools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<AsOfInfo>,
+    /// What the findings were compared with (`--new-from REV`, a baseline file); each
+    /// compared finding then says `baseline: new` or `existing`. `None` without a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::baseline::BaselineInfo>,
 }
 
 /// The moment a run's tools and packages were resolved as of (`--as-of`), and where it came
@@ -199,6 +205,10 @@ pub struct CheckReport {
     /// checkers declared it; renderers then use [`ToolFacts::unknown`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<ToolFacts>,
+    /// `warn` when the check's `severity = "warn"`: its findings are warnings and its failure
+    /// does not fail the run (see [`crate::severity`]). Omitted for `block`, the default.
+    #[serde(default, skip_serializing_if = "crate::severity::CheckSeverity::is_block")]
+    pub severity: crate::severity::CheckSeverity,
 }
 
 /// Why a check was `skipped` (serialized as `{"kind": "need_failed", "need": "environment",
@@ -274,6 +284,7 @@ impl CheckReport {
             log: None,
             cached: false,
             tool: None,
+            severity: crate::severity::CheckSeverity::Block,
         }
     }
 
@@ -490,6 +501,36 @@ pub struct Finding {
     /// The commit a secret was found in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<CommitRef>,
+    /// The fingerprint of the finding's line without its neighbours (see
+    /// [`crate::fingerprint`]): a comparison with a baseline falls back to it when the
+    /// neighbouring lines changed. `None` for findings not fingerprinted from a line's content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_fingerprint: Option<String>,
+    /// In a run compared with a baseline (`--new-from`, a baseline file): whether the baseline
+    /// had this finding (`existing`) or not (`new`). `None` in a run without a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineState>,
+}
+
+/// Whether a finding was in the baseline a run was compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineState {
+    /// The baseline does not have it: this change brought it. Blocks as before.
+    New,
+    /// The baseline has it (the merge base, or the baseline file): reported, does not block.
+    Existing,
+}
+
+impl BaselineState {
+    /// `new` or `existing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Existing => "existing",
+        }
+    }
 }
 
 impl Finding {
@@ -517,6 +558,8 @@ impl Finding {
             aliases: Vec::new(),
             fix_versions: Vec::new(),
             commit: None,
+            line_fingerprint: None,
+            baseline: None,
         }
     }
 
@@ -619,69 +662,6 @@ pub struct CommitRef {
     /// Author date, RFC 3339.
     #[serde(default)]
     pub date: Option<String>,
-}
-
-/// Test results of a test runner (pytest).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct TestSummary {
-    /// Number of test cases, including collection errors.
-    pub total: u32,
-    /// Passed cases (including non-strict xpass).
-    pub passed: u32,
-    /// Failed cases.
-    pub failed: u32,
-    /// Cases that errored (setup or teardown errors, collection errors).
-    pub errors: u32,
-    /// Skipped cases (including xfail).
-    pub skipped: u32,
-    /// Every case, in the runner's order.
-    #[serde(default)]
-    pub cases: Vec<TestCase>,
-}
-
-/// One test case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct TestCase {
-    /// pytest node id (`tests/test_api.py::TestX::test_y[1]`).
-    pub node_id: String,
-    /// Dotted class name as JUnit reports it (`tests.test_api.TestX`).
-    pub classname: String,
-    /// Test name (`test_y[1]`).
-    pub name: String,
-    /// File relative to the project root.
-    #[serde(default)]
-    pub file: Option<String>,
-    /// 1-based line of the test function.
-    #[serde(default)]
-    pub line: Option<u32>,
-    /// Result of the case.
-    pub outcome: TestOutcome,
-    /// Duration in milliseconds.
-    #[serde(default)]
-    pub duration_ms: u64,
-    /// Short failure message (`AssertionError: ...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// A bounded excerpt of the traceback.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub traceback: Option<String>,
-}
-
-/// The outcome of one test case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum TestOutcome {
-    /// Passed.
-    Passed,
-    /// Failed an assertion.
-    Failed,
-    /// Errored (setup, teardown, collection).
-    Error,
-    /// Skipped or xfailed.
-    Skipped,
 }
 
 /// A file or image a check produced.

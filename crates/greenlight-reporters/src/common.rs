@@ -4,7 +4,9 @@
 
 use std::borrow::Cow;
 
-use greenlight_report::{CheckReport, Finding, FindingKind, Location, Outcome, RunReport, Severity, TestOutcome, text};
+use greenlight_report::{
+    BaselineState, CheckReport, Finding, FindingKind, Location, Outcome, RunReport, Severity, TestOutcome, text,
+};
 
 use crate::text::{duration, first_line};
 
@@ -292,6 +294,11 @@ pub fn facts(finding: &Finding) -> String {
     }
     if finding.fix_available {
         parts.push("fixable with `greenlight run --fix`".to_string());
+    }
+    match finding.baseline {
+        Some(BaselineState::New) => parts.push("new: not in the baseline".to_string()),
+        Some(BaselineState::Existing) => parts.push("existing: in the baseline, does not block".to_string()),
+        None => {}
     }
     parts.join("; ")
 }

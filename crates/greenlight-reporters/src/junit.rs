@@ -27,7 +27,9 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use greenlight_report::{CheckReport, Finding, FindingKind, Outcome, RunReport, Severity, TestOutcome, text};
+use greenlight_report::{
+    BaselineState, CheckReport, Finding, FindingKind, Outcome, RunReport, Severity, TestOutcome, text,
+};
 
 use crate::common::{facts, findings_of, prepare};
 use crate::text::{clip, first_line};
@@ -247,6 +249,12 @@ fn suite(report: &RunReport, check: &CheckReport, names: &mut UniqueNames) -> Su
             test_case.time_ms = Some(case.duration_ms);
             test_case.file = case.file.as_ref().map(|file| report.project.repo_path(file));
             test_case.line = case.line;
+            if case.flaky {
+                let attempts = case.attempts.unwrap_or(2);
+                let first = case.message.as_deref().unwrap_or("failed");
+                test_case.system_out =
+                    Some(format!("flaky: failed, then passed on attempt {attempts}; the first failure: {first}"));
+            }
             cases.push(test_case);
         }
     }
@@ -311,6 +319,10 @@ fn finding_case(report: &RunReport, check: &CheckReport, finding: &Finding, name
     let classname = format!("{}.{}", check.id, finding.rule);
     let text = finding_text(finding);
     let verdict = match finding.severity {
+        // In a run compared with a baseline, a finding the baseline has does not block.
+        Severity::Error if finding.baseline == Some(BaselineState::Existing) => {
+            Verdict::new(Kind::Skipped, Some("existing"), &format!("existing: {}", finding.message), text)
+        }
         Severity::Error => Verdict::new(Kind::Failure, Some(&finding.rule), &finding.message, text),
         other => {
             Verdict::new(Kind::Skipped, Some(other.as_str()), &format!("{}: {}", other.as_str(), finding.message), text)

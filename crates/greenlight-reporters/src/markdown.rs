@@ -71,6 +71,9 @@ pub fn render_with(report: &RunReport, options: &MarkdownOptions) -> String {
     facts_line.push(counts.join(", "));
     facts_line.push(format!("greenlight {}", inline(&report.greenlight_version)));
     let _ = writeln!(header, "{}\n", facts_line.join(" · "));
+    if let Some(baseline) = &report.baseline {
+        let _ = writeln!(header, "{}\n", inline(&crate::terminal::baseline_line(baseline)));
+    }
     header.push_str("| | Check | Outcome | Duration | Summary |\n|:-:|---|---|--:|---|\n");
     for check in &report.checks {
         let name = if check.kind == greenlight_report::NodeKind::Setup {

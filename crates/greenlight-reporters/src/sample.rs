@@ -261,6 +261,7 @@ pub fn sample_report() -> RunReport {
         tools,
         checks,
         as_of: None,
+        baseline: None,
     };
     report.recompute_outcome();
     report
@@ -286,6 +287,8 @@ fn pytest() -> CheckReport {
             duration_ms: ms,
             message: None,
             traceback: None,
+            flaky: false,
+            attempts: None,
         };
     let mut cases = vec![
         case("tests/test_api.py::test_health", "tests.test_api", "test_health", Some(12), TestOutcome::Passed, 4),
@@ -327,7 +330,8 @@ fn pytest() -> CheckReport {
     cases[4].message = Some("collection failure".to_string());
     cases[4].traceback = Some(collection_traceback.to_string());
     cases[5].message = Some("needs the 2 GB fixture dump".to_string());
-    pytest.tests = Some(TestSummary { total: 7, passed: 2, failed: 2, errors: 2, skipped: 1, cases: cases.clone() });
+    pytest.tests =
+        Some(TestSummary { total: 7, passed: 2, failed: 2, errors: 2, skipped: 1, flaky: 0, cases: cases.clone() });
     for case in cases.iter().filter(|case| matches!(case.outcome, TestOutcome::Failed | TestOutcome::Error)) {
         // As the pytest checker writes them.
         let (rule, verb) =

@@ -34,7 +34,7 @@
 
 use std::collections::BTreeMap;
 
-use greenlight_report::{CheckReport, Finding, FindingKind, Location, RunReport, Severity};
+use greenlight_report::{BaselineState, CheckReport, Finding, FindingKind, Location, RunReport, Severity};
 use serde::Serialize;
 
 use crate::common::{code_checks, code_findings, facts, kind_rank, place_or_fallback, prepare, severity_rank};
@@ -193,6 +193,10 @@ fn run(
             message: Message { text },
             locations: vec![ResultLocation { physical_location: physical(report, &location) }],
             partial_fingerprints: partial,
+            baseline_state: finding.baseline.map(|state| match state {
+                BaselineState::New => "new",
+                BaselineState::Existing => "unchanged",
+            }),
             properties: result_properties(finding),
         });
     }
@@ -523,6 +527,9 @@ struct SarifResult {
     message: Message,
     locations: Vec<ResultLocation>,
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// `new` or `unchanged` in a run compared with a baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     properties: Option<ResultProperties>,
 }

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use greenlight_report::{CheckReport, Outcome, RunReport, TestOutcome};
+use greenlight_report::{BaselineState, CheckReport, CheckSeverity, Outcome, RunReport, TestOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::common::{diff_head, elapsed_time, facts, prepare_check};
@@ -95,7 +95,11 @@ const PREFIX_WIDTH: usize = 1 + 7 + 1 + 13 + 1 + 8 + 2;
 /// ([`crate::common::prepare`]); [`live_line`] is the same line for a raw check.
 fn check_line(check: &CheckReport, color: bool, width: Option<usize>) -> String {
     let paint = Paint(color);
-    let label = paint.outcome(check.outcome, &format!("{:<7}", label(check.outcome)));
+    let label = if warned(check) {
+        paint.outcome(Outcome::Errored, &format!("{:<7}", "WARN"))
+    } else {
+        paint.outcome(check.outcome, &format!("{:<7}", label(check.outcome)))
+    };
     let mut summary = check.summary.lines().next().unwrap_or_default().to_string();
     if check.cached {
         summary.push_str(" (cached)");
@@ -107,6 +111,11 @@ fn check_line(check: &CheckReport, color: bool, width: Option<usize>) -> String 
         summary = clip(&summary, width.saturating_sub(PREFIX_WIDTH + id - 13 + 1).max(10));
     }
     format!(" {label} {:<13} {:>8}  {}", check.id, elapsed_time(check), summary).trim_end().to_string()
+}
+
+/// True for a check with `severity = "warn"` that passed with findings: shown apart as `WARN`.
+fn warned(check: &CheckReport) -> bool {
+    check.severity == CheckSeverity::Warn && check.outcome == Outcome::Passed && !check.findings.is_empty()
 }
 
 /// The live view's line for a check that just finished, as the summary shows it: redacted and
@@ -147,6 +156,9 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
             }
         }
         let _ = writeln!(out, "{}\n", paint.dim(&header));
+        if let Some(baseline) = &report.baseline {
+            let _ = writeln!(out, "{}\n", baseline_line(baseline));
+        }
         if options.table {
             for check in report.checks.iter().filter(|check| !is_deselected(check)) {
                 let _ = writeln!(out, "{}", check_line(check, options.color, options.width));
@@ -158,7 +170,7 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
     }
 
     for check in &report.checks {
-        let problem = matches!(check.outcome, Outcome::Failed | Outcome::Errored | Outcome::TimedOut);
+        let problem = matches!(check.outcome, Outcome::Failed | Outcome::Errored | Outcome::TimedOut) || warned(check);
         if !problem && (!options.verbose || check.findings.is_empty()) {
             continue;
         }
@@ -193,12 +205,30 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
     }
 
     out.push('\n');
+    for check in &report.checks {
+        let Some(tests) = check.tests.as_ref().filter(|tests| tests.flaky > 0) else { continue };
+        let ids: Vec<&str> = tests.cases.iter().filter(|case| case.flaky).map(|case| case.node_id.as_str()).collect();
+        let verdict = if check.outcome == Outcome::Failed { "they fail the run" } else { "they do not fail the run" };
+        let line = format!(
+            "FLAKY: {} of {} failed, then passed on retry ({verdict}): {}",
+            greenlight_report::text::plural(tests.flaky as usize, "test"),
+            check.id,
+            ids.join(", ")
+        );
+        let _ = writeln!(out, "{}", paint.outcome(Outcome::Errored, &line));
+    }
     let counts: Vec<String> = report.counts().iter().map(|(outcome, count)| format!("{count} {outcome}")).collect();
     let result = match (report.interrupted, report.outcome) {
         (true, _) => paint.outcome(Outcome::Cancelled, "INTERRUPTED"),
         (_, Outcome::Passed | Outcome::Skipped) => paint.outcome(Outcome::Passed, "GREEN"),
         (_, outcome) => paint.outcome(outcome, &outcome.as_str().to_uppercase()),
     };
+    let warnings: Vec<&str> =
+        report.checks.iter().filter(|check| warned(check)).map(|check| check.id.as_str()).collect();
+    if !warnings.is_empty() {
+        let line = format!("WARNINGS (severity = \"warn\", not blocking): {}", warnings.join(", "));
+        let _ = writeln!(out, "{}", paint.outcome(Outcome::Errored, &line));
+    }
     let _ = writeln!(out, "{result}: {} in {}", counts.join(", "), duration(report.duration_ms));
     out
 }
@@ -236,7 +266,14 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
         return; // Test failures are listed above, with their tracebacks.
     }
     let limit = if options.verbose { usize::MAX } else { options.max_findings };
-    for finding in check.findings.iter().take(limit) {
+    // Existing findings of a run compared with a baseline are counted, not listed, unless -v.
+    let existing = check.findings.iter().filter(|finding| finding.baseline == Some(BaselineState::Existing)).count();
+    let shown: Vec<&greenlight_report::Finding> = check
+        .findings
+        .iter()
+        .filter(|finding| options.verbose || finding.baseline != Some(BaselineState::Existing))
+        .collect();
+    for finding in shown.iter().take(limit) {
         let place = finding.location.as_ref().map(|l| l.display()).unwrap_or_default();
         let mut line = String::from("  ");
         if !place.is_empty() {
@@ -250,12 +287,9 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
             line.push_str(&paint.dim(" [fixable]"));
         }
         let _ = writeln!(out, "{line}");
-        let mut facts = facts(finding);
-        if finding.fix_available {
-            facts = facts
-                .replace("; fixable with `greenlight run --fix`", "")
-                .replace("fixable with `greenlight run --fix`", "");
-        }
+        // `[fixable]` is on the line already.
+        let facts =
+            facts(finding).split("; ").filter(|fact| !fact.starts_with("fixable with")).collect::<Vec<_>>().join("; ");
         if !facts.is_empty() {
             let _ = writeln!(out, "    {}", paint.dim(&facts));
         }
@@ -270,13 +304,31 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
             let _ = writeln!(out, "    {}", paint.dim(&format!("help: {help}")));
         }
     }
-    if check.findings.len() > limit {
+    if shown.len() > limit {
+        let _ = writeln!(out, "  … and {} more (all in the JSON report; `-v` shows them here)", shown.len() - limit);
+    }
+    if existing > 0 && !options.verbose {
         let _ = writeln!(
             out,
-            "  … and {} more (all in the JSON report; `-v` shows them here)",
-            check.findings.len() - limit
+            "  {}",
+            paint.dim(&format!("and {existing} existing in the baseline, not blocking (`-v` lists them)"))
         );
     }
+}
+
+/// `compared with origin/main (merge base 1a2b3c4d5e6f): 1 new finding (blocks), 12 existing
+/// (reported, not blocking)`.
+pub fn baseline_line(baseline: &greenlight_report::baseline::BaselineInfo) -> String {
+    let mut line = format!(
+        "compared with {}: {} (blocking), {} existing (reported, not blocking)",
+        baseline.label(),
+        greenlight_report::text::plural(baseline.new, "new finding"),
+        baseline.existing
+    );
+    for note in &baseline.notes {
+        line.push_str(&format!("\n  {note}"));
+    }
+    line
 }
 
 fn truncate_lines(text: &str, lines: usize) -> String {

@@ -221,6 +221,7 @@ impl Session<'_> {
                     tools: Default::default(),
                     checks: Vec::new(),
                     as_of: None,
+                    baseline: None,
                 };
                 for id in checks {
                     let mut check = CheckReport::new(id, id, Outcome::Errored);

@@ -188,6 +188,7 @@ mod tests {
                 })
                 .collect(),
             as_of: None,
+            baseline: None,
         }
     }
 

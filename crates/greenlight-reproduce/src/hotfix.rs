@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use greenlight_orchestrator::revision::{CommitInfo, Placement, Repo, Worktree};
 use greenlight_orchestrator::{AsOf, Combine as _, Config, Selection};
 use greenlight_process::Stop;
+use greenlight_report::baseline::{self, Baseline, BaselineInfo};
 use greenlight_report::{CheckReport, Finding, NodeKind, Outcome, RunReport, text};
 
 use crate::bisect::BisectResult;
@@ -219,10 +220,14 @@ impl<'a> Hotfix<'a> {
         self.create_branch(worktree).await?;
         *branch_created = true;
         let revert_commands = self.revert_all(worktree).await?;
-        let checked = self.check_branch(worktree, &checkout).await?;
+        let mut checked = self.check_branch(worktree, &checkout).await?;
+        let last_good = self.compare_with_last_good(&mut checked).await?;
         let (title, body_path) = self.write_body(&main, &checked, &revert_commands)?;
         let policy = self.check_body(&checkout, &body_path).await?;
-        let summary = self.summary(&main, &checked, &title, &body_path, &policy);
+        let mut summary = self.summary(&main, &checked, &title, &body_path, &policy);
+        if let Some(last_good) = last_good {
+            summary = format!("{}{summary}", verdict(&main, &checked.report, &last_good));
+        }
         let made = Made { report: checked.report, policy, title, body_path, summary, next_steps: String::new() };
         Ok(HotfixDone::Made(Box::new(made)))
     }
@@ -342,6 +347,56 @@ impl<'a> Hotfix<'a> {
         report.project.commit = Some(head.clone());
         report.project.rev = Some(branch.clone());
         Ok(Checked { report, head, changed })
+    }
+
+    /// Step 4b: when the branch is not green, the checks still red there run at the last good
+    /// commit (the first parent of the oldest reverted commit), and the branch is compared with
+    /// it as with a baseline ([`greenlight_report::baseline`]): what was already red there,
+    /// with no new finding, does not keep the hotfix from restoring that state. Returns the last
+    /// good commit's report, `None` when the branch is green or has no such parent.
+    async fn compare_with_last_good(&self, checked: &mut Checked) -> Result<Option<RunReport>, Error> {
+        if is_green(&checked.report) {
+            return Ok(None);
+        }
+        let Some(good) = self.reverts.last().and_then(|revert| revert.info.parents.first()).cloned() else {
+            return Ok(None);
+        };
+        let red: Vec<String> = checked
+            .report
+            .checks
+            .iter()
+            .filter(|check| check.kind == NodeKind::Check && check.outcome == Outcome::Failed)
+            .map(|check| check.id.clone())
+            .collect();
+        if red.is_empty() {
+            return Ok(None);
+        }
+        let stop = self.runs.stop;
+        self.runs.console.progress(&format!(
+            "running {} at the last good commit {} (before the reverted commits)",
+            red.join(", "),
+            short(&good)
+        ));
+        let worktree = Worktree::add(&self.repo, &good, "hotfix-good", Placement::Fresh, stop)
+            .await
+            .map_err(|error| self.runs.or_interrupted(Error::Errored(error)))?;
+        let result = match project_in(&worktree, &good) {
+            Ok(checkout) => self.runs.run(&checkout, &self.root, &red, &good, Show::Nothing).await,
+            Err(failure) => Err(failure),
+        };
+        self.runs.remove(worktree).await;
+        let mut report = result?;
+        if report.interrupted {
+            return Err(Self::interrupted());
+        }
+        report.project.commit = Some(good.clone());
+        let info = BaselineInfo {
+            source: "rev".to_string(),
+            rev: Some(format!("the last good commit {}", short(&good))),
+            ..BaselineInfo::default()
+        };
+        baseline::compare(&mut checked.report, &Baseline::from_report(&report), info);
+        Ok(Some(report))
     }
 
     /// Step 5: the PR title and body, written next to each other; returns the title and the
@@ -489,6 +544,37 @@ impl<'a> Hotfix<'a> {
         }
         out
     }
+}
+
+/// What the reverts fixed, and what was already red at the last good commit: `branch` was
+/// compared with `last_good` (see [`Hotfix::compare_with_last_good`]).
+fn verdict(main: &RunReport, branch: &RunReport, last_good: &RunReport) -> String {
+    let failed = |report: &RunReport, id: &str| report.check(id).is_some_and(|check| check.outcome == Outcome::Failed);
+    let fixed: Vec<&str> = main
+        .checks
+        .iter()
+        .filter(|check| check.outcome == Outcome::Failed && !failed(last_good, &check.id))
+        .filter(|check| branch.check(&check.id).is_some_and(|on_branch| on_branch.outcome == Outcome::Passed))
+        .map(|check| check.id.as_str())
+        .collect();
+    let already: Vec<&str> = last_good
+        .checks
+        .iter()
+        .filter(|check| check.outcome == Outcome::Failed)
+        .filter(|check| branch.check(&check.id).is_some_and(|on_branch| on_branch.outcome == Outcome::Passed))
+        .map(|check| check.id.as_str())
+        .collect();
+    let good = last_good.project.commit.as_deref().map_or("", short);
+    let mut out = String::new();
+    if is_green(branch) {
+        let _ = writeln!(out, "\nthe reverts restore the state of the last good commit {good}:");
+    } else {
+        let _ = writeln!(out, "\nthe reverts do not restore the state of the last good commit {good}:");
+    }
+    let list = |ids: &[&str]| if ids.is_empty() { "nothing".to_string() } else { ids.join(", ") };
+    let _ = writeln!(out, "  fixed by the reverts: {}", list(&fixed));
+    let _ = writeln!(out, "  already red at {good} (no new findings on the branch): {}", list(&already));
+    out
 }
 
 /// True when no check of `report` failed, errored or timed out.

@@ -195,6 +195,7 @@ fn fixture(dockerfile: &str) -> Fixture {
         run_id: "20261126-120000-abc".to_string(),
         vars: BTreeMap::new(),
         at_revision: false,
+        changed: None,
     };
     Fixture { _dir: dir, cx }
 }

@@ -163,6 +163,8 @@ impl Checker for GitleaksChecker {
             default_timeout: Duration::from_secs(600),
             expected: Duration::from_secs(2),
             homepage: Some("https://github.com/gitleaks/gitleaks"),
+            // `--changed REF`: the history scan covers the new commits only.
+            changed_only: true,
             ..CheckerInfo::new("gitleaks")
         }
     }

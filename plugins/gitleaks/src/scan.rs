@@ -187,6 +187,11 @@ impl<'a> Run<'a> {
         } else {
             CheckResult::passed(clean_summary(&scans))
         };
+        if let Some(changed) = cx_changed_note(self.cx, self.options)
+            && matches!(result.outcome, Outcome::Passed | Outcome::Failed)
+        {
+            result.summary = format!("{} ({changed})", result.summary);
+        }
         if matches!(result.outcome, Outcome::Passed | Outcome::Failed) && !self.notes.is_empty() {
             result.summary = format!("{} ({})", result.summary, self.notes.join("; "));
         }
@@ -217,7 +222,13 @@ impl<'a> Run<'a> {
             // On one revision (`--rev`, bisect, hotfix) the history is that commit's ancestry, as
             // CI at that commit scans it; gitleaks' default `--all` would also report secrets
             // committed later on other refs.
-            log_opts: self.options.log_opts.clone().or_else(|| cx.at_revision.then(|| HEAD_HISTORY.to_string())),
+            // With `--changed REF`, the commits since the merge base.
+            log_opts: self
+                .options
+                .log_opts
+                .clone()
+                .or_else(|| cx.changed.as_ref().and_then(|changed| changed.commits.clone()))
+                .or_else(|| cx.at_revision.then(|| HEAD_HISTORY.to_string())),
             extra: self.options.args.clone(),
             no_color: self.no_color,
         };
@@ -519,6 +530,16 @@ async fn probe_cli(cx: &CheckContext, gitleaks: &Path) -> Result<(Cli, bool), Ch
             GITLEAKS.install_hint,
             output.both_tails(10)
         ))
+    })
+}
+
+/// What a `--changed` / `--staged` run scanned, for the summary.
+fn cx_changed_note(cx: &CheckContext, options: &GitleaksOptions) -> Option<String> {
+    let changed = cx.changed.as_ref()?;
+    Some(match (&changed.commits, &options.log_opts) {
+        (Some(_), None) => format!("the commits since {}", changed.since),
+        (Some(_), Some(_)) => "runs whole: `log-opts` in the configuration wins over --changed".to_string(),
+        (None, _) => "runs whole: --staged has no commits to scan".to_string(),
     })
 }
 

@@ -10,6 +10,7 @@
 
 mod extras;
 mod progress;
+mod retry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,11 @@ check_options! {
         pub paths: Vec<String>,
         /// Treat "no tests collected" (exit code 5) as passed.
         pub allow_no_tests: bool,
+        /// Run the tests that failed again, by node id, up to this many more times; one that
+        /// then passes is `flaky`. Default 0.
+        pub retries: u32,
+        /// Let flaky tests fail the check. Default `false`: they pass, and the summary names them.
+        pub flaky_fails: bool,
     }
 }
 
@@ -94,22 +100,81 @@ impl Checker for PytestChecker {
 
     async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
         let report = cx.scratch.join("junit.xml");
-        let output = cx
+        let output = self.pytest(cx, &report, &self.options.paths)?.run().await?;
+        let xml = std::fs::read_to_string(&report).ok();
+        let mut result = interpret(&self.options, &output, xml.as_deref());
+        if self.options.retries > 0
+            && result.outcome == Outcome::Failed
+            && output.status.code() == Some(1)
+            && let Some(Ok(junit)) = xml.as_deref().map(parse_junit)
+        {
+            result = self.retried(cx, junit, &output.both_tails(60)).await?;
+        }
+        Ok(output.attach(with_extra_hint(result, cx, &output, xml.as_deref())))
+    }
+}
+
+impl PytestChecker {
+    /// pytest on `selection` (paths or node ids), writing its JUnit report to `report`.
+    fn pytest(
+        &self,
+        cx: &CheckContext,
+        report: &std::path::Path,
+        selection: &[String],
+    ) -> Result<greenlight_checker::ToolInvocation, CheckError> {
+        Ok(cx
             .tool(&PYTEST)?
             .args(["-p", "no:cacheprovider", "-o", "junit_family=xunit1", "--color=no"])
             .arg(format!("--junitxml={}", report.display()))
             .args(&self.options.args)
-            .args(&self.options.paths)
+            .args(selection)
             // Bytecode (and pytest's rewritten test modules) goes under .greenlight/, not into
             // `__pycache__/` next to the user's sources, and is reused by the next run.
             .env("PYTHONPYCACHEPREFIX", cx.project.root.join(".greenlight").join("pycache"))
             .env_remove("PYTHONDONTWRITEBYTECODE")
-            .env_remove("PYTEST_ADDOPTS")
-            .run()
-            .await?;
-        let xml = std::fs::read_to_string(&report).ok();
-        let result = interpret(&self.options, &output, xml.as_deref());
-        Ok(output.attach(with_extra_hint(result, cx, &output, xml.as_deref())))
+            .env_remove("PYTEST_ADDOPTS"))
+    }
+
+    /// `retries`: runs the failing tests of `junit` again by node id until they pass or the
+    /// retries are used up, and decides from the folded report.
+    async fn retried(&self, cx: &CheckContext, mut junit: Junit, text: &str) -> Result<CheckResult, CheckError> {
+        for attempt in 2..=self.options.retries.saturating_add(1) {
+            let failing = retry::still_failing(&junit);
+            if failing.is_empty() {
+                break;
+            }
+            cx.log().line(&format!(
+                "retry {} of {}: {} failing test(s) again: {}",
+                attempt - 1,
+                self.options.retries,
+                failing.len(),
+                failing.join(" ")
+            ));
+            let report = cx.scratch.join(format!("junit-attempt-{attempt}.xml"));
+            let _ = self.pytest(cx, &report, &failing)?.run().await?;
+            let Some(Ok(again)) = std::fs::read_to_string(&report).ok().as_deref().map(parse_junit) else {
+                cx.log().line("the retry wrote no readable JUnit report; its tests count as failing");
+                continue;
+            };
+            retry::fold(&mut junit, &again.summary, attempt);
+        }
+        let code = if retry::still_failing(&junit).is_empty() { 0 } else { 1 };
+        let flaky_fails = self.options.flaky_fails;
+        let flaky = retry::flaky_findings(&junit.summary, flaky_fails);
+        let mut result = from_junit(code, junit, text);
+        if let Some(summary) = result.tests.as_ref().filter(|summary| summary.flaky > 0) {
+            let line = retry::flaky_line(summary, flaky_fails);
+            result.summary = format!("{}; {line}", result.summary);
+            if let Some(outcome) = retry::outcome(summary, flaky_fails) {
+                result.outcome = outcome;
+            }
+            result.reason = Some(match result.reason.take() {
+                Some(reason) => format!("{reason}\n{line}"),
+                None => line,
+            });
+        }
+        result.findings.extend(flaky);
+        Ok(result)
     }
 }
 

@@ -112,6 +112,7 @@ impl Checker for RuffChecker {
                 Mode::Check => "https://docs.astral.sh/ruff/",
                 Mode::Format => "https://docs.astral.sh/ruff/formatter/",
             }),
+            changed_only: true,
             ..CheckerInfo::new(match self.mode {
                 Mode::Check => "ruff check",
                 Mode::Format => "ruff format --check",
@@ -144,9 +145,21 @@ impl Checker for RuffChecker {
         };
         let report_file = cx.scratch.join(format!("{}.json", self.id()));
         let output_kind = OutputKind::of(self.mode, cx.fix, features);
+        let mut options = self.options.clone();
+        if let Some(changed) = &cx.changed {
+            let files = changed_python_files(&changed.files, &self.options.paths);
+            if files.is_empty() {
+                return Ok(CheckResult::passed(format!("no Python file changed since {}", changed.since)));
+            }
+            cx.log().line(&format!("--changed: {} changed since {}", text::plural(files.len(), "file"), changed.since));
+            // Files named on the command line are checked even when the configuration excludes
+            // them, unless `--force-exclude`.
+            options.args.push("--force-exclude".to_string());
+            options.paths = files;
+        }
         let ruff = cx
             .tool(&RUFF)?
-            .args(ruff_args(self.mode, cx.fix, features, &self.options, &report_file))
+            .args(ruff_args(self.mode, cx.fix, features, &options, &report_file))
             .env("RUFF_CACHE_DIR", cx.scratch.join("ruff-cache"));
         // `ruff check` writes its report to a file; `ruff format` has no such option, so its
         // output is read from stdout, kept whole.
@@ -165,7 +178,13 @@ impl Checker for RuffChecker {
         let read = Reading { mode: self.mode, kind: output_kind, root: &cx.project.root, version: &version };
         let mut result = read.interpret(&report, &output);
         if self.mode == Mode::Format && !cx.fix && result.findings.iter().any(|f| f.kind == FindingKind::Format) {
-            self.attach_diffs(cx, features, &mut result).await?;
+            self.attach_diffs(cx, features, &options, &mut result).await?;
+        }
+        if let Some(changed) = &cx.changed
+            && matches!(result.outcome, Outcome::Passed | Outcome::Failed)
+        {
+            let count = text::plural(options.paths.len(), "changed file");
+            result.summary = format!("{} ({count} since {})", result.summary, changed.since);
         }
         Ok(output.attach(result))
     }
@@ -179,9 +198,10 @@ impl RuffChecker {
         &self,
         cx: &CheckContext,
         features: Features,
+        options: &RuffOptions,
         result: &mut CheckResult,
     ) -> Result<(), CheckError> {
-        let mut args = ruff_args(Mode::Format, false, features, &self.options, Path::new(""));
+        let mut args = ruff_args(Mode::Format, false, features, options, Path::new(""));
         // `format --check --output-format json ...` becomes `format --diff ...`.
         args.retain(|arg| arg != "--check");
         if let Some(at) = args.iter().position(|arg| arg == "--output-format") {
@@ -202,6 +222,23 @@ impl RuffChecker {
         }
         Ok(())
     }
+}
+
+/// The Python files among `changed` (`.py`, `.pyi`), inside `paths` when it names any.
+fn changed_python_files(changed: &[String], paths: &[String]) -> Vec<String> {
+    let inside = |file: &str| {
+        paths.is_empty()
+            || paths.iter().any(|path| {
+                let path = path.trim_start_matches("./").trim_end_matches('/');
+                path == "." || file == path || file.starts_with(&format!("{path}/"))
+            })
+    };
+    changed
+        .iter()
+        .filter(|file| file.ends_with(".py") || file.ends_with(".pyi"))
+        .filter(|file| inside(file))
+        .cloned()
+        .collect()
 }
 
 /// Where the result of a ruff run is, for its release and the mode.

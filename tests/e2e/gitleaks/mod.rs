@@ -13,6 +13,7 @@
 //! The tests are grouped by what gitleaks scans: [`history`], the working [`tree`], what the
 //! project configures ([`config`]) and [`repositories`] that are not a plain clone.
 
+mod changed;
 mod config;
 mod history;
 mod repositories;

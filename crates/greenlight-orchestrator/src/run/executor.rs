@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use greenlight_checker::{CheckContext, CheckResult, Checker, Project, PythonEnv, ToolSpec, text};
 use greenlight_process::Stop;
-use greenlight_report::{CheckReport, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, SkipCause, sort_findings};
+use greenlight_report::fingerprint::{SourceText, fingerprint_findings};
+use greenlight_report::{
+    CheckReport, Finding, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, SkipCause, sort_findings,
+};
 
 use crate::cache::{self, KeyParts, ProjectFiles, ResultCache};
 use crate::config::EnvironmentSettings;
@@ -48,6 +51,8 @@ pub(super) enum NodeTask {
         cache: Option<Option<Duration>>,
         /// Variables whose values are part of its cache key.
         env_vars: Vec<String>,
+        /// Whether its failure blocks (`severity`).
+        severity: greenlight_report::CheckSeverity,
     },
 }
 
@@ -158,15 +163,26 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
         report.skip_cause = Some(SkipCause::NothingToCheck);
     }
     report.summary = result.summary;
+    if let (Some(changed), NodeTask::Check { checker, .. }) = (&shared.settings.changed, &node.task)
+        && !checker.info().changed_only
+        && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
+    {
+        report.summary = format!(
+            "{} (runs whole: its verdict depends on more than the files changed since {})",
+            report.summary, changed.since
+        );
+    }
     report.reason = result.reason;
     report.command = result.command;
     report.exit_code = result.exit_code;
-    report.findings = result.findings;
-    sort_findings(&mut report.findings);
+    report.findings = fingerprinted(result.findings, &shared.project.root).await;
     report.tests = result.tests;
     report.artifacts = result.artifacts;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.log = log_ref(&log_path, &shared.log_base);
+    if let NodeTask::Check { severity, .. } = &node.task {
+        greenlight_report::severity::apply(&mut report, *severity);
+    }
     if let (Some(cache), Some(parts)) = (&shared.cache, parts)
         && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
         && !stopped
@@ -182,10 +198,38 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     Executed { report, timed_out, stopped }
 }
 
+/// `findings` sorted, and fingerprinted from the content of their lines
+/// ([`greenlight_report::fingerprint`]), reading the files under `root` on the blocking pool.
+async fn fingerprinted(mut findings: Vec<Finding>, root: &Path) -> Vec<Finding> {
+    sort_findings(&mut findings);
+    if !findings.iter().any(|finding| finding.location.as_ref().is_some_and(|location| location.line.is_some())) {
+        return findings;
+    }
+    let root = root.to_path_buf();
+    let work = tokio::task::spawn_blocking(move || {
+        let read = |path: &str| {
+            let file = root.join(path);
+            let small = std::fs::metadata(&file).is_ok_and(|meta| meta.is_file() && meta.len() <= MAX_SOURCE_BYTES);
+            let text = small.then(|| std::fs::read(&file).ok()).flatten()?;
+            Some(SourceText::new(&String::from_utf8_lossy(&text)))
+        };
+        let lines = fingerprint_findings(&mut findings, read);
+        for (index, line) in lines {
+            findings[index].line_fingerprint = Some(line);
+        }
+        findings
+    });
+    work.await.unwrap_or_default()
+}
+
+/// Files larger than this are not read for fingerprints (their findings keep rule, path and
+/// message).
+const MAX_SOURCE_BYTES: u64 = 16 << 20;
+
 async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Execution {
     match &node.task {
         NodeTask::Environment { request } => prepare_environment(request, shared, log_path, stop).await,
-        NodeTask::Check { checker, tools, uses_environment, pass_env, cache, env_vars } => {
+        NodeTask::Check { checker, tools, uses_environment, pass_env, cache, env_vars, .. } => {
             let environment = if *uses_environment {
                 shared.environment.lock().unwrap_or_else(|p| p.into_inner()).clone()
             } else {
@@ -219,6 +263,7 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 run_id: shared.run_id.clone(),
                 vars: shared.settings.env.vars().clone(),
                 at_revision: shared.settings.rev.is_some(),
+                changed: shared.settings.changed.clone().filter(|_| checker.info().changed_only),
             };
             // A result from a remote service lives for `network-ttl`, or is not kept.
             let ttl = match cache {
@@ -226,6 +271,8 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 Some(_) => Some(None),
                 None => None,
             };
+            // A run on the changed files only is not the project's result: not stored, not replayed.
+            let ttl = ttl.filter(|_| cx.changed.is_none());
             let parts = match (&shared.cache, ttl) {
                 (Some(result_cache), Some(ttl)) => {
                     let Some(state) = checker.cache_state(&cx).await else {

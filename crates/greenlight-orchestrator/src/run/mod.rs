@@ -123,6 +123,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         tools,
         checks: finished,
         as_of,
+        baseline: None,
     };
     report.recompute_outcome();
     drop(scratch);

@@ -92,6 +92,7 @@ pub(super) fn build(
                     tools: check.info.tools.clone(),
                     uses_environment,
                     pass_env: settings.pass_env_for(&check.common.pass_env),
+                    severity: check.common.severity.unwrap_or_default(),
                     cache: cacheable.then_some(network_ttl),
                     env_vars: check
                         .info
