@@ -18,3 +18,4 @@ mod pip_audit;
 mod provision;
 mod reporters;
 mod reproduce;
+mod secrets;

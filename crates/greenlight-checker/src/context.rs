@@ -36,6 +36,10 @@ pub struct CheckContext {
     /// `bisect`, `hotfix`): history-based checks look at that commit's ancestry only, as CI
     /// at that commit would, not at every ref of the repository.
     pub at_revision: bool,
+    /// The run's secrets: a check that learns one (gitleaks' findings, a build argument the
+    /// user marked secret) adds it, and no output of the run shows it
+    /// ([`greenlight_report::Secrets`]). Shared by every check of the run.
+    pub secrets: greenlight_report::Secrets,
 }
 
 impl CheckContext {

@@ -9,8 +9,19 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 /// The keys of greenlight's own table, besides one section per check id.
-pub const TOP_LEVEL_KEYS: &[&str] =
-    &["jobs", "timeout", "fail-fast", "skip", "pass-env", "environment", "tools", "provision", "cache", "hotfix"];
+pub const TOP_LEVEL_KEYS: &[&str] = &[
+    "jobs",
+    "timeout",
+    "fail-fast",
+    "skip",
+    "pass-env",
+    "secret-env",
+    "environment",
+    "tools",
+    "provision",
+    "cache",
+    "hotfix",
+];
 
 /// greenlight's own options (the check sections are read by the checks).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,6 +37,9 @@ pub struct Settings {
     pub skip: Vec<String>,
     /// Secret-looking environment variables every tool may see.
     pub pass_env: Vec<String>,
+    /// Variables whose values are secrets: masked in every output of the run, as the values of
+    /// `pass-env` variables and what gitleaks flags are.
+    pub secret_env: Vec<String>,
     /// The project environment.
     pub environment: EnvironmentSettings,
     /// Pinned tool versions and paths.

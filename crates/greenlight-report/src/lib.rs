@@ -10,10 +10,12 @@
 
 mod exit_code;
 mod model;
+pub mod secrets;
 pub mod text;
 
 pub use exit_code::ExitCode;
 pub use model::*;
+pub use secrets::Secrets;
 
 /// Version of the JSON report schema written by this build.
 pub const SCHEMA_VERSION: u32 = 1;
