@@ -11,6 +11,7 @@ mod cache;
 mod docker;
 mod environment;
 mod escalate;
+mod faults;
 mod foundation;
 mod gitleaks;
 mod old_ci;

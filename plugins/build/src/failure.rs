@@ -15,6 +15,10 @@ pub enum FailureKind {
     /// (`[build-system].requires`) could not be installed, or a virtual environment could not be
     /// made. greenlight cannot judge the project.
     Environment,
+    /// build itself did not get to a verdict: it printed no `ERROR` line (it prints one for
+    /// every failure of the project or its environment), so it crashed (its own traceback) or
+    /// is not the build frontend (unreadable output). greenlight cannot judge the project.
+    Frontend,
 }
 
 /// A failed build, explained.
@@ -48,7 +52,11 @@ pub fn classify(stdout: &str, stderr: &str) -> BuildFailure {
         .map(|line| line.trim().to_string());
     let requirements = isolated_requirements(stderr);
     let installer_failed = headline.as_deref().is_some_and(is_environment_command);
-    let kind = if installer_failed { FailureKind::Environment } else { FailureKind::Project };
+    let kind = match &headline {
+        None => FailureKind::Frontend,
+        Some(_) if installer_failed => FailureKind::Environment,
+        Some(_) => FailureKind::Project,
+    };
     let cause = if installer_failed {
         let lines = installer_messages(stderr);
         if lines.is_empty() { installer_messages(stdout) } else { lines }
@@ -284,5 +292,12 @@ mod tests {
             "ERROR Command '['/usr/bin/python3', '-m', 'venv', '/tmp/x']' returned non-zero exit status 1.\n",
         );
         assert_eq!(failure.kind, FailureKind::Environment);
+    }
+
+    #[test]
+    fn exit_1_without_builds_verdict_is_the_frontends_fault() {
+        let traceback = "Traceback (most recent call last):\n  File \"/venv/lib/python3.11/site-packages/build/__main__.py\", line 12, in main\nAttributeError: 'NoneType' object has no attribute 'split'\n";
+        assert_eq!(classify("", traceback).kind, FailureKind::Frontend);
+        assert_eq!(classify("\u{fffd}\u{fffd} \u{fffd}t\u{fffd}", "").kind, FailureKind::Frontend);
     }
 }

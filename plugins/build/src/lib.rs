@@ -145,6 +145,12 @@ impl Checker for BuildChecker {
         }
         let output = build.args(&self.options.args).run().await?;
         Ok(output.attach(match output.code() {
+            // Exit 0 and nothing written is the frontend's fault, not the project's: a backend
+            // that cannot build says so and exits 1.
+            0 if is_empty_dir(&outdir) => CheckResult::errored(format!(
+                "`python -m build` exited with code 0 but wrote neither an sdist nor a wheel, so the build was not judged; run the command shown to see what it did, and check the installed build version:\n{}",
+                output.both_tails(15)
+            )),
             0 => verified(cx, &outdir),
             1 => build_failed(&output),
             code => CheckResult::errored(format!(
@@ -168,6 +174,11 @@ impl BuildChecker {
             }),
         }
     }
+}
+
+/// True when `dir` is missing or holds nothing.
+fn is_empty_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).map_or(true, |mut entries| entries.next().is_none())
 }
 
 /// Copies the files a clean checkout has (build outputs left out) into a fresh `source`, and
@@ -287,6 +298,10 @@ fn build_failed(output: &Output) -> CheckResult {
     let cause = if failure.cause.is_empty() { output.both_tails(10) } else { failure.cause.join("\n") };
     let headline = failure.headline.clone().unwrap_or_else(|| "the build failed".to_string());
     match failure.kind {
+        FailureKind::Frontend => CheckResult::errored(format!(
+            "`python -m build` exited with code 1 without its verdict (no `ERROR` line: it crashed, or the configured `build` is not the build frontend), so the project was not judged; check the installed build (`pyproject-build --version`):\n{}",
+            output.both_tails(15)
+        )),
         FailureKind::Environment => {
             let requirements = if failure.requirements.is_empty() {
                 String::new()
