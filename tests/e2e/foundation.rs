@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use greenlight_e2e::{TempProject, gone, interrupt, require_tool, spawn_greenlight, wait_for};
+use greenlight_e2e::{TempProject, gone, interrupt, require_tool, run_greenlight, spawn_greenlight, wait_for};
 use greenlight_report::Outcome;
 
 fn check_fixture(name: &str) {
@@ -107,6 +107,23 @@ fn no_project_is_a_usage_error_suggesting_project() {
     let result = project.run(&["run"]);
     assert_eq!(result.code, Some(3), "{}", result.output());
     assert!(result.stderr.contains("--project"), "{}", result.output());
+}
+
+#[test]
+fn a_project_directory_without_a_project_is_a_usage_error_too() {
+    // The same directory as the working directory and as `--project`: both exit 3, never
+    // "GREEN: every check skipped".
+    let project = TempProject::empty();
+    project.write("README.md", "# not a Python project\n");
+    project.git_init();
+    let elsewhere = TempProject::empty();
+    let dir = project.path().display().to_string();
+    for (cwd, args) in [(project.path(), vec!["run"]), (elsewhere.path(), vec!["run", "--project", dir.as_str()])] {
+        let result = run_greenlight(cwd, &args, &[]);
+        assert_eq!(result.code, Some(3), "{args:?}\n{}", result.output());
+        assert!(result.stderr.contains("no pyproject.toml"), "{}", result.output());
+        assert!(!result.stdout.contains("GREEN"), "{}", result.output());
+    }
 }
 
 #[test]

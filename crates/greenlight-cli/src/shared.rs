@@ -70,8 +70,13 @@ pub fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
             if !dir.is_dir() {
                 return Err(Failure::usage(format!("--project {}: no such directory", dir.display())));
             }
+            // As for the working directory: a CI job pointed at the wrong directory must not go
+            // green with every check skipped.
             if !dir.join("pyproject.toml").is_file() && !dir.join("greenlight.toml").is_file() {
-                tracing::warn!("{} has no pyproject.toml; only checks that need none will run", dir.display());
+                return Err(Failure::usage(format!(
+                    "--project {}: no pyproject.toml (or greenlight.toml) there; pass the directory of a Python project, or add a greenlight.toml to check this one",
+                    dir.display()
+                )));
             }
             Ok(dir.clone())
         }
