@@ -401,3 +401,19 @@ fn a_signal_ends_a_run_blocked_writing_its_report() {
     let status = finished.expect("greenlight ignored SIGTERM while blocked writing its report");
     assert!(status.signal() == Some(15) || status.code() == Some(130), "{status:?}");
 }
+
+#[test]
+fn a_pin_of_a_tool_greenlight_does_not_have_is_an_error_with_a_suggestion() {
+    let project = TempProject::fixture("clean-service");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    let line = pyproject.lines().count() + 3;
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.tools]\nruf = \"0.17.6\"\n"));
+    let result = project.run(&["run", "ruff-check"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    assert!(
+        result.stderr.contains(&format!("pyproject.toml:{line}:1: greenlight has no tool `ruf`")),
+        "{}",
+        result.output()
+    );
+    assert!(result.stderr.contains("did you mean `ruff`?"), "{}", result.output());
+}

@@ -142,8 +142,44 @@ pub fn limit(duration: Duration) -> String {
     if seconds >= 60 && seconds.is_multiple_of(60) { format!("{}m", seconds / 60) } else { format!("{seconds}s") }
 }
 
+/// The candidate closest to `word` (a typo of it: at most a third of its letters differ), for
+/// "did you mean" in error messages.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut previous = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let substitution = previous + usize::from(ca != *cb);
+                previous = row[j + 1];
+                row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+            }
+        }
+        row[b.len()]
+    }
+    let word = word.to_lowercase();
+    candidates
+        .iter()
+        .map(|candidate| (distance(&word, &candidate.to_lowercase()), *candidate))
+        .filter(|(distance, _)| *distance <= word.chars().count().div_ceil(3).max(1))
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn closest_is_a_typo_of_the_word() {
+        let tools = ["build", "gitleaks", "pip-audit", "pytest", "ruff", "uv"];
+        assert_eq!(closest("ruf", &tools), Some("ruff"));
+        assert_eq!(closest("pip_audit", &tools), Some("pip-audit"));
+        assert_eq!(closest("Pytset", &tools), Some("pytest"));
+        assert_eq!(closest("mypy", &tools), None);
+    }
+
     use super::*;
 
     #[test]
