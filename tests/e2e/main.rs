@@ -8,6 +8,7 @@
 
 mod build;
 mod cache;
+mod consumers;
 mod docker;
 mod environment;
 mod escalate;
@@ -20,3 +21,4 @@ mod provision;
 mod reporters;
 mod reproduce;
 mod secrets;
+mod terminal;
