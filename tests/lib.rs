@@ -424,6 +424,34 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, u64>) {
     }
 }
 
+/// Everything a run showed or wrote, as `(name, text)`: stdout, stderr and every file under
+/// the project's `.greenlight/` (logs, the cache, reports written there), except the project
+/// environment (a virtualenv) and the bytecode cache, which hold the project's own code.
+pub fn everything_written(dir: &Path, result: &RunResult) -> Vec<(String, String)> {
+    fn collect(dir: &Path, files: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.join("pyvenv.cfg").exists() && !path.ends_with(".greenlight/pycache") {
+                    collect(&path, files);
+                }
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    collect(&dir.join(".greenlight"), &mut files);
+    let mut outputs =
+        vec![("stdout".to_string(), result.stdout.clone()), ("stderr".to_string(), result.stderr.clone())];
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        outputs.push((file.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    outputs
+}
+
 /// Waits until `condition` holds or `timeout` passes.
 pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = std::time::Instant::now() + timeout;

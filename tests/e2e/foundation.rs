@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use greenlight_e2e::{TempProject, gone, interrupt, require_tool, spawn_greenlight, wait_for};
+use greenlight_e2e::{TempProject, gone, interrupt, require_tool, run_greenlight, spawn_greenlight, wait_for};
 use greenlight_report::Outcome;
 
 fn check_fixture(name: &str) {
@@ -107,6 +107,23 @@ fn no_project_is_a_usage_error_suggesting_project() {
     let result = project.run(&["run"]);
     assert_eq!(result.code, Some(3), "{}", result.output());
     assert!(result.stderr.contains("--project"), "{}", result.output());
+}
+
+#[test]
+fn a_project_directory_without_a_project_is_a_usage_error_too() {
+    // The same directory as the working directory and as `--project`: both exit 3, never
+    // "GREEN: every check skipped".
+    let project = TempProject::empty();
+    project.write("README.md", "# not a Python project\n");
+    project.git_init();
+    let elsewhere = TempProject::empty();
+    let dir = project.path().display().to_string();
+    for (cwd, args) in [(project.path(), vec!["run"]), (elsewhere.path(), vec!["run", "--project", dir.as_str()])] {
+        let result = run_greenlight(cwd, &args, &[]);
+        assert_eq!(result.code, Some(3), "{args:?}\n{}", result.output());
+        assert!(result.stderr.contains("no pyproject.toml"), "{}", result.output());
+        assert!(!result.stdout.contains("GREEN"), "{}", result.output());
+    }
 }
 
 #[test]
@@ -324,4 +341,79 @@ fn a_state_directory_that_cannot_be_made_stops_the_run_with_advice() {
     assert!(result.stderr.contains("remove or rename what is in the way"), "{}", result.output());
     assert_eq!(std::fs::read_to_string(project.path().join(".greenlight")).unwrap(), "a file of the user's\n");
     assert!(!project.path().join("report.json").exists(), "nothing ran");
+}
+
+#[test]
+fn a_closed_pipe_ends_a_printing_command_quietly() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let project = TempProject::fixture("clean-service");
+    // `greenlight list | true`: the reader is gone before greenlight writes.
+    let mut child = spawn_greenlight(project.path(), &["list"]);
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait for greenlight");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() || output.status.signal() == Some(13),
+        "ended by {:?}, not quietly (0 or SIGPIPE)\n{stderr}",
+        output.status
+    );
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[test]
+fn an_endless_input_is_refused() {
+    let project = TempProject::empty();
+    let result = project.run(&["report", "render", "/dev/zero"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    assert!(result.stderr.contains("/dev/zero: larger than 256 MiB"), "{}", result.output());
+}
+
+#[test]
+fn a_signal_ends_a_run_blocked_writing_its_report() {
+    use std::os::unix::process::ExitStatusExt as _;
+    // `--json` names a FIFO nobody reads: writing the report blocks once the checks are done.
+    let project = TempProject::fixture("clean-service");
+    let fifo = project.path().join("report.fifo");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+    assert!(status.success());
+    let fifo_arg = fifo.display().to_string();
+    let mut child = spawn_greenlight(project.path(), &["run", "policy", "--no-progress", "--json", &fifo_arg]);
+    // Blocked opening the FIFO (the kernel's `wait_for_partner`): the checks are done.
+    let blocked = || {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id())).into_iter().flatten().flatten();
+        tasks.into_iter().any(|task| {
+            std::fs::read_to_string(task.path().join("wchan")).is_ok_and(|wchan| wchan.contains("wait_for_partner"))
+        })
+    };
+    assert!(wait_for(Duration::from_secs(60), blocked), "greenlight never got to writing its report");
+    // SIGTERM now and then, in case one comes before the write.
+    let mut finished = None;
+    let ended = wait_for(Duration::from_secs(60), || {
+        let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        std::thread::sleep(Duration::from_millis(500));
+        finished = child.try_wait().expect("wait for greenlight");
+        finished.is_some()
+    });
+    if !ended {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let status = finished.expect("greenlight ignored SIGTERM while blocked writing its report");
+    assert!(status.signal() == Some(15) || status.code() == Some(130), "{status:?}");
+}
+
+#[test]
+fn a_pin_of_a_tool_greenlight_does_not_have_is_an_error_with_a_suggestion() {
+    let project = TempProject::fixture("clean-service");
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    let line = pyproject.lines().count() + 3;
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.tools]\nruf = \"0.17.6\"\n"));
+    let result = project.run(&["run", "ruff-check"]);
+    assert_eq!(result.code, Some(3), "{}", result.output());
+    assert!(
+        result.stderr.contains(&format!("pyproject.toml:{line}:1: greenlight has no tool `ruf`")),
+        "{}",
+        result.output()
+    );
+    assert!(result.stderr.contains("did you mean `ruff`?"), "{}", result.output());
 }

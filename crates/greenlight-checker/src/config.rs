@@ -283,6 +283,19 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// For `#[serde(deserialize_with)]` on a `timeout` key: a [`DurationValue`] above zero. A zero
+/// timeout would stop everything at once, so it is a configuration error at its line and column
+/// (toml's span of the value), not a run where nothing is checked.
+pub fn nonzero_timeout<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DurationValue>, D::Error> {
+    let value = DurationValue::deserialize(deserializer)?;
+    if value.0.is_zero() {
+        return Err(serde::de::Error::custom(
+            "a timeout of 0 stops everything at once; give a positive duration (\"90s\", \"10m\"), or remove the key for the default",
+        ));
+    }
+    Ok(Some(value))
+}
+
 /// A duration in configuration: seconds as an integer, or a string such as `"90s"`, `"10m"`,
 /// `"1h 30m"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,6 +354,7 @@ pub struct CommonOptions {
     /// Force the check on or off, overriding detection.
     pub enabled: Option<bool>,
     /// Per-check timeout.
+    #[serde(deserialize_with = "nonzero_timeout")]
     pub timeout: Option<DurationValue>,
     /// Extra graph nodes that must succeed first.
     pub needs: Vec<String>,

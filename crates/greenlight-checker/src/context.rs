@@ -42,6 +42,10 @@ pub struct CheckContext {
     /// `--changed REF` / `--staged`, for a check that can look at only those files
     /// ([`crate::CheckerInfo::changed_only`]); `None` for every other check and run.
     pub changed: Option<Arc<ChangedFiles>>,
+    /// The run's secrets: a check that learns one (gitleaks' findings, a build argument the
+    /// user marked secret) adds it, and no output of the run shows it
+    /// ([`greenlight_report::Secrets`]). Shared by every check of the run.
+    pub secrets: greenlight_report::Secrets,
 }
 
 /// The files (and commits) a `--changed` or `--staged` run is about.

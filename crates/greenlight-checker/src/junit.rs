@@ -44,7 +44,9 @@ struct Pending {
 }
 
 /// Parses pytest's JUnit XML. Counts come from the `<testsuite>` attributes (what pytest
-/// itself reports); `passed` is the number of cases without failure, error or skip.
+/// itself reports), but never fewer than the cases show: a report whose attributes say
+/// `failures="0"` beside a failed case (a plugin that rewrites them, a merged file) counts the
+/// case. `passed` is the number of cases without failure, error or skip.
 pub fn parse_junit(xml: &str) -> Result<Junit, JunitError> {
     let mut reader = Reader::from_str(xml);
     let mut junit = Junit::default();
@@ -123,7 +125,16 @@ pub fn parse_junit(xml: &str) -> Result<Junit, JunitError> {
     if suites == 0 {
         return Err(JunitError("no <testsuite> element".to_string()));
     }
-    junit.summary.passed = junit.summary.cases.iter().filter(|case| case.outcome == TestOutcome::Passed).count() as u32;
+    let count = |outcome: TestOutcome| junit.summary.cases.iter().filter(|case| case.outcome == outcome).count() as u32;
+    let (failed, errors, skipped) =
+        (count(TestOutcome::Failed), count(TestOutcome::Error), count(TestOutcome::Skipped));
+    let cases = junit.summary.cases.len() as u32;
+    junit.summary.passed = count(TestOutcome::Passed);
+    // The attributes may count more (pytest counts a teardown error beside a failure), never less.
+    junit.summary.failed = junit.summary.failed.max(failed);
+    junit.summary.errors = junit.summary.errors.max(errors);
+    junit.summary.skipped = junit.summary.skipped.max(skipped);
+    junit.summary.total = junit.summary.total.max(cases);
     Ok(junit)
 }
 
@@ -364,5 +375,12 @@ mod tests {
         assert!(kept.lines().count() <= TRACEBACK_LINES + 1);
         assert!(kept.ends_with("line 199"));
         assert!(kept.starts_with("… (160 lines above)"));
+    }
+
+    #[test]
+    fn counts_never_contradict_the_cases() {
+        let xml = r#"<?xml version="1.0"?><testsuites><testsuite name="pytest" errors="0" failures="0" skipped="0" tests="1"><testcase classname="tests.test_a" name="test_ok"/><testcase classname="tests.test_a" name="test_bad"><failure message="assert 1 == 2">tests/test_a.py:3: AssertionError</failure></testcase></testsuite></testsuites>"#;
+        let summary = parse_junit(xml).unwrap().summary;
+        assert_eq!((summary.total, summary.passed, summary.failed, summary.errors), (2, 1, 1, 0));
     }
 }

@@ -42,7 +42,7 @@ use std::time::Duration;
 pub use async_trait::async_trait;
 pub use config::{
     COMMON_KEYS, CommonOptions, ConfigError, ConfigOverrides, ConfigSource, DurationError, DurationValue, OptionKey,
-    parse_duration,
+    nonzero_timeout, parse_duration,
 };
 pub use context::{ChangedFiles, CheckContext, PythonEnv, ResolvedTool, ToolSource};
 pub use error::CheckError;

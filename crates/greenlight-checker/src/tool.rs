@@ -190,7 +190,6 @@ impl ToolInvocation {
             ExitState::Cancelled => CheckError::Cancelled { summary: format!("{name} was cancelled"), command: None },
             ExitState::Signaled(_) => {
                 let tail = output.both_tails(CRASH_TAIL_LINES);
-                let tail = if tail.is_empty() { "(no output)".to_string() } else { tail };
                 CheckError::errored(with_leak(format!("{name} crashed: {}\n{tail}", output.status), leak.as_deref()))
             }
         };
@@ -273,6 +272,7 @@ mod tests {
             vars: BTreeMap::new(),
             at_revision: false,
             changed: None,
+            secrets: Default::default(),
         }
     }
 

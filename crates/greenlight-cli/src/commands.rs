@@ -24,6 +24,10 @@ use crate::shared::{Failure, project_root, watch_signals};
 
 /// Runs the subcommand and returns the exit code.
 pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
+    // Commands that start no check print only: a signal or a closed pipe ends them at once.
+    if matches!(cli.command, Command::List(_) | Command::Report(_) | Command::Cache { .. }) {
+        greenlight_process::default_signal_actions();
+    }
     let result = match cli.command {
         Command::Run(args) => run(args, env).await,
         Command::List(args) => list(args, env).await,
@@ -90,6 +94,8 @@ async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
     };
     signals.abort();
     live.finish();
+    // Nothing runs any more: a signal or a closed pipe ends the writing of the outputs at once.
+    greenlight_process::default_signal_actions();
     let report = report?;
 
     // Every requested output is written however the run ended (failed, errored, interrupted).

@@ -173,7 +173,7 @@ pub fn create_file(path: &Path) -> Result<(), Failure> {
 
 /// Reads a JSON report; any problem is a usage error naming the file.
 pub fn read_report(path: &Path) -> Result<RunReport, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
+    let text = crate::shared::read_input(path, &path.display().to_string())?;
     greenlight_reporters::json::parse(&text).map_err(|error| {
         Failure::usage(format!(
             "{}: not a greenlight JSON report ({error}); write one with `greenlight run --json FILE`",
@@ -231,8 +231,7 @@ fn emit(formats: &FormatArgs, report: &RunReport, unasked: Unasked, env: &Env) -
 
 /// Pins from an earlier report's `tools` (versions that are known), and its `--as-of` moment.
 pub fn tools_from(path: &Path) -> Result<(BTreeMap<String, ToolPin>, Option<Moment>), Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| Failure::usage(format!("--tools-from {}: {error}", path.display())))?;
+    let text = crate::shared::read_input(path, &format!("--tools-from {}", path.display()))?;
     let report = greenlight_reporters::json::parse(&text).map_err(|error| {
         Failure::usage(format!("--tools-from {}: not a greenlight JSON report ({error})", path.display()))
     })?;

@@ -216,8 +216,7 @@ pub fn issue(args: &IssueArgs) -> Result<ExitCode, Failure> {
 
 /// Reads a `greenlight bisect --json` result named by `flag`.
 fn read_bisect(path: &Path, flag: &str) -> Result<BisectResult, Failure> {
-    let text =
-        std::fs::read_to_string(path).map_err(|error| Failure::usage(format!("{flag} {}: {error}", path.display())))?;
+    let text = crate::shared::read_input(path, &format!("{flag} {}", path.display()))?;
     serde_json::from_str(&text).map_err(|error| {
         Failure::usage(format!("{flag} {}: not a `greenlight bisect --json` result ({error})", path.display()))
     })

@@ -63,6 +63,27 @@ impl From<greenlight_reproduce::Error> for Failure {
     }
 }
 
+/// The largest file a command reads as input (a report, a bisection result): far above any
+/// real report, far below what exhausts memory (`report render /dev/zero` stops here at once).
+pub const INPUT_LIMIT: u64 = 256 << 20;
+
+/// Reads the text of an input file, at most [`INPUT_LIMIT`] bytes; `name` is how the message
+/// names it (`--tools-from FILE`). Every problem is a usage error.
+pub fn read_input(path: &std::path::Path, name: &str) -> Result<String, Failure> {
+    use std::io::Read as _;
+    let fail = |error: String| Failure::usage(format!("{name}: {error}"));
+    let file = std::fs::File::open(path).map_err(|error| fail(error.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(INPUT_LIMIT + 1).read_to_end(&mut bytes).map_err(|error| fail(error.to_string()))?;
+    if bytes.len() as u64 > INPUT_LIMIT {
+        return Err(fail(format!(
+            "larger than {} MiB, so not a file greenlight wrote; check the path",
+            INPUT_LIMIT >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| fail("not UTF-8 text, so not a file greenlight wrote".to_string()))
+}
+
 /// The project root from `--project` or the working directory.
 pub fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
     match &args.project {
@@ -70,8 +91,13 @@ pub fn project_root(args: &ProjectArgs) -> Result<PathBuf, Failure> {
             if !dir.is_dir() {
                 return Err(Failure::usage(format!("--project {}: no such directory", dir.display())));
             }
+            // As for the working directory: a CI job pointed at the wrong directory must not go
+            // green with every check skipped.
             if !dir.join("pyproject.toml").is_file() && !dir.join("greenlight.toml").is_file() {
-                tracing::warn!("{} has no pyproject.toml; only checks that need none will run", dir.display());
+                return Err(Failure::usage(format!(
+                    "--project {}: no pyproject.toml (or greenlight.toml) there; pass the directory of a Python project, or add a greenlight.toml to check this one",
+                    dir.display()
+                )));
             }
             Ok(dir.clone())
         }

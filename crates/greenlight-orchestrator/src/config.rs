@@ -17,6 +17,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "pass-env",
     "new-from",
     "baseline",
+    "secret-env",
     "environment",
     "tools",
     "provision",
@@ -33,8 +34,10 @@ pub const CHECKS_KEY: &str = "checks";
 #[serde(default, rename_all = "kebab-case")]
 pub struct Settings {
     /// Most CPU-bound checks at once.
+    #[serde(deserialize_with = "at_least_one")]
     pub jobs: Option<usize>,
     /// Timeout of the whole run.
+    #[serde(deserialize_with = "greenlight_checker::nonzero_timeout")]
     pub timeout: Option<DurationValue>,
     /// Stop at the first check that does not pass.
     pub fail_fast: Option<bool>,
@@ -47,6 +50,9 @@ pub struct Settings {
     /// Block only on findings this baseline file (relative to the project root; written by
     /// `greenlight baseline write`) does not have.
     pub baseline: Option<String>,
+    /// Variables whose values are secrets: masked in every output of the run, as the values of
+    /// `pass-env` variables and what gitleaks flags are.
+    pub secret_env: Vec<String>,
     /// The project environment.
     pub environment: EnvironmentSettings,
     /// Pinned tool versions and paths.
@@ -65,6 +71,17 @@ impl Settings {
     pub fn provisions(&self) -> bool {
         self.provision != Some(false)
     }
+}
+
+/// `jobs`: 0 would start nothing, so it is an error at the value, not a run that hangs.
+fn at_least_one<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    let jobs = usize::deserialize(deserializer)?;
+    if jobs == 0 {
+        return Err(de::Error::custom(
+            "`jobs = 0` would run no check; give at least 1, or remove it for the CPU count",
+        ));
+    }
+    Ok(Some(jobs))
 }
 
 /// `[tool.greenlight.hotfix]`: the branch `greenlight hotfix` creates and the PR body it writes.
@@ -96,6 +113,7 @@ pub struct EnvironmentSettings {
     /// `auto` (uv when available), `uv` or `pip`.
     pub installer: Option<Installer>,
     /// Timeout for creating it.
+    #[serde(deserialize_with = "greenlight_checker::nonzero_timeout")]
     pub timeout: Option<DurationValue>,
     /// Create it at all: `false` runs pytest with the interpreter on `PATH`.
     pub enabled: Option<bool>,
@@ -179,6 +197,9 @@ pub struct Config {
     pub common: BTreeMap<String, CommonOptions>,
     /// The ids of the checks defined in `[tool.greenlight.checks]`, sorted.
     pub defined: Vec<String>,
+    /// The names under `[tool.greenlight.tools]` with their places, for the plan to check
+    /// against the tools the checks declare.
+    pub tool_keys: Vec<toml::Spanned<String>>,
 }
 
 impl Config {
@@ -288,7 +309,8 @@ impl Config {
                 }
             }
         }
-        Ok(Self { source, settings, common, defined })
+        let tool_keys = source.root::<ToolKeys>()?.and_then(|keys| keys.tools).map(|keys| keys.0).unwrap_or_default();
+        Ok(Self { source, settings, common, defined, tool_keys })
     }
 
     /// The text the result cache keys the configuration by: the file and the command line's
@@ -339,6 +361,13 @@ fn defined_ids(source: &ConfigSource, builtin: &[&str]) -> Result<Vec<String>, C
         ids.push(id.clone());
     }
     Ok(ids)
+}
+
+/// The keys of `[tool.greenlight.tools]`, with their spans.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ToolKeys {
+    tools: Option<KeysOnly>,
 }
 
 /// Collects the keys of a table with their spans, to reject unknown ones precisely.
@@ -395,6 +424,28 @@ mod tests {
         assert!(error.message.contains("unknown key `jbos`"), "{error}");
         assert!(error.message.contains("(did you mean `jobs`?)"), "{error}");
         assert!(error.message.contains("`jobs`") && error.message.contains("`ruff-check`"), "{error}");
+    }
+
+    #[test]
+    fn zero_jobs_and_zero_timeouts_are_errors_at_their_value() {
+        for (text, at) in [
+            ("[tool.greenlight]\njobs = 0\n", (2, 8)),
+            ("[tool.greenlight]\ntimeout = \"0s\"\n", (2, 11)),
+            ("[tool.greenlight.pytest]\ntimeout = 0\n", (2, 11)),
+            ("[tool.greenlight.environment]\ntimeout = \"0m\"\n", (2, 11)),
+        ] {
+            let error = load(text).unwrap_err();
+            assert_eq!((error.line, error.column), at, "{text}: {error}");
+            assert!(error.message.contains("0"), "{error}");
+        }
+        assert_eq!(load("[tool.greenlight]\njobs = 1\ntimeout = 1\n").unwrap().settings.jobs, Some(1));
+    }
+
+    #[test]
+    fn tool_names_are_kept_with_their_place() {
+        let config = load("[tool.greenlight.tools]\nruff = '0.17.6'\nruf = '1'\n").unwrap();
+        let names: Vec<&str> = config.tool_keys.iter().map(|key| key.get_ref().as_str()).collect();
+        assert_eq!(names, ["ruf", "ruff"]);
     }
 
     #[test]

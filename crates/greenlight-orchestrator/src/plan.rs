@@ -166,6 +166,36 @@ impl Plan {
                 checkers.push((checker, table));
             }
         }
+        // A pin of a tool no check runs would be believed and do nothing.
+        let mut known = known_tools(registry);
+        for (checker, _) in &checkers {
+            for tool in checker.info().tools {
+                if !known.contains(&tool.name) {
+                    known.push(tool.name);
+                }
+            }
+        }
+        for key in &config.tool_keys {
+            let name = key.get_ref().as_str();
+            if !known.contains(&name) {
+                let suggestion = greenlight_checker::text::closest(name, known.iter().copied())
+                    .map(|closest| format!("did you mean `{closest}`? "))
+                    .unwrap_or_default();
+                let mut tools: Vec<&str> = known.clone();
+                tools.sort_unstable();
+                return Err(config
+                    .source
+                    .error_at(
+                        key.span().start,
+                        format!(
+                            "greenlight has no tool `{name}` in {}; {suggestion}the tools are {}",
+                            config.source.table_name("tools"),
+                            tools.iter().map(|tool| format!("`{tool}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .into());
+            }
+        }
         let mut checks = Vec::new();
         for (checker, table) in checkers {
             let id = checker.id();

@@ -158,6 +158,9 @@ pub struct RunSettings {
     /// project environment's installer, tool probes and provisioning. A node's own list adds
     /// to it ([`RunSettings::pass_env_for`]).
     pub pass_env: Vec<String>,
+    /// Variables whose values no output shows (`secret-env`); the values of every `pass-env`
+    /// variable are masked too.
+    pub secret_env: Vec<String>,
     /// Tool pins: the configuration's, with `--tools-from`'s and `--tool`'s over them.
     pub tool_pins: BTreeMap<String, ToolPin>,
     /// The moment the run's Python tools and project environment are resolved as of
@@ -200,6 +203,7 @@ impl RunSettings {
             rebuild_env: flags.rebuild_env,
             cache: !fix && flags.cache.combine(config.cache.enabled).unwrap_or(true),
             pass_env: config.pass_env.clone(),
+            secret_env: config.secret_env.clone(),
             tool_pins: flags.tool_pins.clone().combine(config.tools.clone()),
             as_of: match (&flags.as_of, flags.report_as_of) {
                 (Some(AsOf::Moment(moment)), _) => Some(ResolvedAsOf { moment: *moment, source: AsOfSource::Given }),

@@ -118,7 +118,9 @@ impl Output {
         if stderr.is_empty() { self.stdout.tail_lines(lines) } else { stderr }
     }
 
-    /// stdout and stderr as text, for error messages: the last `lines` of each, labelled.
+    /// stdout and stderr as text, for error messages: the last `lines` of each, labelled;
+    /// `(no output)` when the command printed nothing, so that a message never ends on the colon
+    /// that introduces it.
     pub fn both_tails(&self, lines: usize) -> String {
         let mut out = String::new();
         let stdout = self.stdout.tail_lines(lines);
@@ -131,6 +133,9 @@ impl Output {
                 out.push('\n');
             }
             out.push_str(&stderr);
+        }
+        if out.is_empty() {
+            out.push_str("(no output)");
         }
         out
     }

@@ -40,3 +40,12 @@ pub use log::{DEFAULT_LOG_HEAD, DEFAULT_LOG_TAIL};
 pub use procfs::TAG_VARIABLE;
 pub use record::{Leftover, ProcessRecord, RecordError, sweep_leftovers};
 pub use stop::Stop;
+
+/// Gives SIGINT, SIGTERM and SIGPIPE back their default action, once nothing greenlight started
+/// is running any more: Ctrl-C or SIGTERM then ends a process blocked writing its outputs (a
+/// FIFO nobody reads, a hung mount) at once, and a closed pipe (`greenlight list | head`) ends
+/// it quietly, by SIGPIPE (status 141 in a shell), instead of a write error. While checks run,
+/// the command's own handlers stop them first.
+pub fn default_signal_actions() {
+    unix::default_signal_actions();
+}

@@ -160,6 +160,17 @@ pub(crate) fn signal_pid(pid: i32, signal: i32) -> bool {
     unsafe { libc::kill(pid, signal) == 0 }
 }
 
+/// SIGINT, SIGTERM and SIGPIPE back to their default action (end the process).
+pub(crate) fn default_signal_actions() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGPIPE] {
+        // SAFETY: signal(2) with SIG_DFL installs no handler; it has no memory-safety
+        // preconditions.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+    }
+}
+
 /// The conventional name of a signal number (`SIGKILL`), for messages.
 pub fn signal_name(signal: i32) -> String {
     let name = match signal {

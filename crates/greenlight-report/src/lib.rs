@@ -12,12 +12,14 @@ pub mod baseline;
 mod exit_code;
 pub mod fingerprint;
 mod model;
+pub mod secrets;
 pub mod severity;
 mod test_results;
 pub mod text;
 
 pub use exit_code::ExitCode;
 pub use model::*;
+pub use secrets::Secrets;
 pub use severity::CheckSeverity;
 pub use test_results::*;
 

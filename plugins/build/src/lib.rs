@@ -147,6 +147,12 @@ impl Checker for BuildChecker {
         }
         let output = build.args(&self.options.args).run().await?;
         Ok(output.attach(match output.code() {
+            // Exit 0 and nothing written is the frontend's fault, not the project's: a backend
+            // that cannot build says so and exits 1.
+            0 if is_empty_dir(&outdir) => CheckResult::errored(format!(
+                "`python -m build` exited with code 0 but wrote neither an sdist nor a wheel, so the build was not judged; run the command shown to see what it did, and check the installed build version:\n{}",
+                output.both_tails(15)
+            )),
             0 => verified(cx, &outdir),
             1 => build_failed(&output),
             code => CheckResult::errored(format!(
@@ -170,6 +176,11 @@ impl BuildChecker {
             }),
         }
     }
+}
+
+/// True when `dir` is missing or holds nothing.
+fn is_empty_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).map_or(true, |mut entries| entries.next().is_none())
 }
 
 /// Copies the files a clean checkout has (build outputs left out) into a fresh `source`, and

@@ -196,6 +196,7 @@ fn fixture(dockerfile: &str) -> Fixture {
         vars: BTreeMap::new(),
         at_revision: false,
         changed: None,
+        secrets: Default::default(),
     };
     Fixture { _dir: dir, cx }
 }

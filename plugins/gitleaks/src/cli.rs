@@ -94,9 +94,10 @@ pub struct ScanArgs {
 
 /// The arguments (after the program) of a scan.
 ///
-/// Always: `--redact` (the report and the log never hold a secret), a JSON report at a path
-/// of ours, [`LEAKS_EXIT_CODE`], no banner, log level `info` (gitleaks logs secrets at debug
-/// level), and never `--verbose` (it prints every finding with its secret on stdout). String
+/// Always: a JSON report at a private path of ours (it holds the secrets, which greenlight reads
+/// only to mask them in every output of the run, then deletes it), [`LEAKS_EXIT_CODE`], no
+/// banner, log level `info` (gitleaks logs secrets at debug level), and never `--verbose` (it
+/// prints every finding with its secret on stdout). String
 /// flags use the `--flag=value` form so a value starting with `-` stays a value.
 pub fn scan_args(cli: Cli, scan: &ScanArgs) -> Vec<String> {
     let mut args: Vec<String> = Vec::new();
@@ -110,7 +111,6 @@ pub fn scan_args(cli: Cli, scan: &ScanArgs) -> Vec<String> {
         args.push(format!("--source={}", scan.source.display()));
     }
     args.extend([
-        "--redact".to_string(),
         "--report-format=json".to_string(),
         format!("--report-path={}", scan.report.display()),
         format!("--exit-code={LEAKS_EXIT_CODE}"),
@@ -142,7 +142,7 @@ pub fn scan_args(cli: Cli, scan: &ScanArgs) -> Vec<String> {
 /// Flags the user may not pass in `args`, and why.
 const RESERVED: &[(&str, &str)] = &[
     ("--verbose", "it prints every secret in cleartext"),
-    ("--redact", "greenlight always redacts secrets completely"),
+    ("--redact", "greenlight reads the secrets from the report to mask them in every output and shows none"),
     ("--report-path", "greenlight reads gitleaks' report from a file of its own"),
     ("--report-format", "greenlight reads gitleaks' JSON report"),
     ("--report-template", "greenlight reads gitleaks' JSON report"),
@@ -243,8 +243,7 @@ mod tests {
         }
     }
 
-    const COMMON: [&str; 6] = [
-        "--redact",
+    const COMMON: [&str; 5] = [
         "--report-format=json",
         "--report-path=/tmp/scratch/history.json",
         "--exit-code=77",

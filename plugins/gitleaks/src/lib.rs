@@ -7,10 +7,14 @@
 //! - gitleaks exits 1 both for "leaks found" and for any failure, and still writes `[]` after a
 //!   failed git scan; so it runs with its own `--exit-code` for leaks
 //!   ([`cli::LEAKS_EXIT_CODE`]) and an empty report after a failure is `errored`.
-//! - Without `--redact` the report holds every secret in cleartext, and `--verbose` prints them:
-//!   gitleaks always runs with `--redact`, never with `-v`, and at log level `info` (newer
-//!   versions log secrets at debug level). The report is parsed into [`Leak`], which has no
-//!   field for the secret or the match.
+//! - Without `--redact` the report holds every secret in cleartext, and `--verbose` prints them.
+//!   gitleaks runs without `--redact`, its report in the check's private scratch directory,
+//!   read once and deleted: the secrets go into the run's [`Secrets`], which masks them in
+//!   every output of every check (a failing test that asserts on a token shows `***`). It
+//!   never runs with `-v`, and at log level `info` (newer versions log secrets at debug level).
+//!   The report is parsed into [`Leak`], which has no field for the secret or the match.
+//!
+//! [`Secrets`]: greenlight_checker::report::Secrets
 //! - A missing or unreadable `--baseline-path` is only logged: the baseline is read and checked
 //!   here first, and a bad one is `errored`.
 //! - A repository owned by another user makes git (and so gitleaks) fail with "dubious

@@ -1,8 +1,8 @@
 //! Pure parsers of what gitleaks writes: its JSON report and its log on stderr.
 //!
 //! The report is parsed into [`Leak`], which has no field for `Match` or `Secret`: whatever
-//! gitleaks put there (`"REDACTED"` with `--redact`, the cleartext in a baseline written
-//! without it) is skipped by the deserializer and never held in a `Leak`.
+//! gitleaks put there is skipped by the deserializer and never held in a `Leak`. The secrets
+//! are read apart ([`parse_secrets`]), only to be masked in every output of the run.
 
 use serde::Deserialize;
 
@@ -69,6 +69,18 @@ pub fn parse_report(bytes: &[u8]) -> Result<Vec<Leak>, serde_json::Error> {
     let leaks: Vec<Leak> = serde_json::from_slice(bytes)?;
     let mut seen = std::collections::BTreeSet::new();
     Ok(leaks.into_iter().filter(|leak| seen.insert(leak.fingerprint())).collect())
+}
+
+/// The secrets of gitleaks' report (its `Secret` fields; not the `"REDACTED"` of a redacted
+/// report), to mask them everywhere ([`greenlight_checker::report::Secrets`]).
+pub fn parse_secrets(bytes: &[u8]) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct SecretOf {
+        #[serde(rename = "Secret", default)]
+        secret: String,
+    }
+    let entries: Vec<SecretOf> = serde_json::from_slice(bytes).unwrap_or_default();
+    entries.into_iter().map(|entry| entry.secret).filter(|secret| !secret.is_empty() && secret != "REDACTED").collect()
 }
 
 /// Severity of a gitleaks log line.
@@ -217,6 +229,9 @@ mod tests {
         let leaks = parse_report(report).unwrap();
         assert!(!format!("{leaks:?}").contains("cleartext"));
         assert_eq!(leaks[0].fingerprint(), "a.py:generic-api-key:1");
+        assert_eq!(parse_secrets(report), ["cleartext-value-1234"]);
+        assert!(parse_secrets(br#"[{"Secret": "REDACTED"}]"#).is_empty());
+        assert!(parse_secrets(b"<html>").is_empty());
     }
 
     #[test]

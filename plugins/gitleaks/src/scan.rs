@@ -22,7 +22,7 @@ use crate::baseline::{Baseline, Suppressions, choose_config, ignore_files, load_
 use crate::cli::{Cli, LEAKS_EXIT_CODE, ScanArgs, Target, detect_cli, help_lists, scan_args};
 use crate::columns::fix_columns;
 use crate::git::{HunkStarts, Layout, has_commits, hunk_starts, is_shallow};
-use crate::parse::{self, Leak, LogLine, commits_scanned, parse_log, parse_report};
+use crate::parse::{self, Leak, LogLine, commits_scanned, parse_log, parse_report, parse_secrets};
 use crate::{GITLEAKS, GitleaksOptions, Mode};
 
 /// `--log-opts` for a run on one revision: the checked-out commit and its ancestors.
@@ -176,6 +176,8 @@ impl<'a> Run<'a> {
             result.with_findings(findings)
         } else if !problems.is_empty() {
             CheckResult::errored(problems.join("\n"))
+        } else if scans.iter().any(|scan| scan.target == Target::History && scan.commits == Some(0)) {
+            CheckResult::errored(no_commit_scanned(self.options.log_opts.as_deref()))
         } else if incomplete_history && !self.options.allow_shallow && self.options.log_opts.is_none() {
             CheckResult::errored(format!(
                 "the repository is a shallow clone: only {} of its history could be scanned, and an older commit may hold a secret\nfetch the whole history (`git fetch --unshallow`; in GitHub Actions `fetch-depth: 0` in actions/checkout), or accept a partial scan with `allow-shallow = true` in [tool.greenlight.gitleaks]",
@@ -244,7 +246,14 @@ impl<'a> Run<'a> {
             .run()
             .await?;
         let log = parse_log(&output.stderr.text());
-        let parsed = std::fs::read(&report).ok().map(|bytes| parse_report(&bytes));
+        let bytes = std::fs::read(&report).ok();
+        // The report holds the secrets in cleartext: they go into the run's secrets, to be
+        // masked in every output, and the file goes at once.
+        let _ = std::fs::remove_file(&report);
+        for secret in bytes.as_deref().map(parse_secrets).unwrap_or_default() {
+            cx.secrets.add(&secret);
+        }
+        let parsed = bytes.map(|bytes| parse_report(&bytes));
         let context =
             FailureContext { target, layout: &self.layout, options: self.options, config: self.config.as_deref() };
         let scanned = interpret(output.code(), parsed, &log, &context)
@@ -342,6 +351,16 @@ fn clean_summary(scans: &[ScanOutcome]) -> String {
         })
         .collect();
     format!("no leaks in {}", parts.join(" and "))
+}
+
+/// Why a history scan of no commit decides nothing, and what to do.
+fn no_commit_scanned(log_opts: Option<&str>) -> String {
+    match log_opts {
+        Some(log_opts) => format!(
+            "gitleaks scanned 0 commits, so the history was not checked: `log-opts = {log_opts:?}` in [tool.greenlight.gitleaks] selects no commit\nfix it (gitleaks passes it to `git log`; try `git log {log_opts}`), or remove it to scan every ref"
+        ),
+        None => "gitleaks scanned 0 commits, so the history was not checked\nrun `git log --all` in the project: gitleaks scans what it lists".to_string(),
+    }
 }
 
 /// A finding for the report: rule, description, place, commit and gitleaks' fingerprint.

@@ -61,6 +61,7 @@ impl Setup {
             vars: BTreeMap::from([("GREENLIGHT_CACHE_DIR".to_string(), root.join("cache").display().to_string())]),
             at_revision: false,
             changed: None,
+            secrets: Default::default(),
         }
     }
 

@@ -170,13 +170,14 @@ impl Checker for RuffChecker {
                 "ruff printed more than {STDOUT_REPORT_LIMIT} bytes; narrow `paths` in [tool.greenlight.ruff-format]"
             )));
         }
+        // `None`: ruff wrote no report at all (not even `[]`).
         let report = match output_kind {
-            OutputKind::JsonFile => std::fs::read(&report_file).unwrap_or_default(),
-            OutputKind::JsonStdout => output.stdout.bytes(),
-            OutputKind::Text | OutputKind::Fixing => Vec::new(),
+            OutputKind::JsonFile => std::fs::read(&report_file).ok(),
+            OutputKind::JsonStdout => Some(output.stdout.bytes()).filter(|bytes| !bytes.is_empty()),
+            OutputKind::Text | OutputKind::Fixing => Some(Vec::new()),
         };
         let read = Reading { mode: self.mode, kind: output_kind, root: &cx.project.root, version: &version };
-        let mut result = read.interpret(&report, &output);
+        let mut result = read.interpret(report.as_deref(), &output);
         if self.mode == Mode::Format && !cx.fix && result.findings.iter().any(|f| f.kind == FindingKind::Format) {
             self.attach_diffs(cx, features, &options, &mut result).await?;
         }
@@ -319,8 +320,24 @@ struct Reading<'a> {
 
 impl Reading<'_> {
     /// Decides the outcome from ruff's exit code and its report (JSON, else its text).
-    fn interpret(&self, report: &[u8], output: &Output) -> CheckResult {
+    fn interpret(&self, report: Option<&[u8]>, output: &Output) -> CheckResult {
         let code = output.status.code().unwrap_or(-1);
+        if code == 0 && no_python_files(output) {
+            return CheckResult::skipped(
+                "ruff found no Python files to check: point `paths` in this check's section at the code, or check that the project's files are where ruff looks",
+            );
+        }
+        let Some(report) = report else {
+            let whence = match self.kind {
+                OutputKind::JsonFile => "the report file it was given",
+                _ => "stdout",
+            };
+            return CheckResult::errored(format!(
+                "ruff {} exited with code {code} without writing its report to {whence}, so nothing is known about the project's files; run the command shown to see what it did\n{}",
+                self.version,
+                output.both_tails(10)
+            ));
+        };
         if self.kind == OutputKind::Fixing {
             return match code {
                 0 => CheckResult::passed(match text::first_line(&output.stdout.text()) {
@@ -358,7 +375,8 @@ impl Reading<'_> {
     fn interpret_text(&self, code: i32, output: &Output) -> CheckResult {
         let parsed = parse_format_text(&output.stdout.text(), &output.stderr.text(), self.root);
         let decided = match code {
-            0 => parsed.errors.is_empty(),
+            // A clean run ends with ruff's count: without it, whatever printed this was not done.
+            0 => parsed.errors.is_empty() && parsed.finished,
             1 => parsed.errors.is_empty() && !parsed.diagnostics.findings.is_empty(),
             2 => {
                 parsed.errors.is_empty()
@@ -371,6 +389,12 @@ impl Reading<'_> {
         }
         summarize(self.mode, parsed.diagnostics)
     }
+}
+
+/// True when ruff said it found no Python file under the paths it was given (it then exits 0
+/// with an empty report, which would read as a clean project).
+fn no_python_files(output: &Output) -> bool {
+    output.stderr.text().contains("No Python files found under the given path")
 }
 
 /// True when `bytes` starts like a JSON array (after whitespace).

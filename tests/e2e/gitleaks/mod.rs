@@ -20,10 +20,10 @@ mod repositories;
 mod tree;
 mod versions;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use greenlight_e2e::{RunResult, TempProject, git, require_tool};
+use greenlight_e2e::{RunResult, TempProject, everything_written, git, require_tool};
 use greenlight_report::{CheckReport, Outcome, RunReport};
 
 use versions::{gitleaks_program, run_with_gitleaks};
@@ -110,38 +110,16 @@ fn run_gitleaks(dir: &Path, extra: &[&str]) -> RunResult {
 /// No planted secret in stdout, stderr, or any file under `.greenlight/` (the JSON report, the
 /// logs, the history).
 fn assert_no_secrets(dir: &Path, result: &RunResult) {
-    let mut outputs =
-        vec![("stdout".to_string(), result.stdout.clone()), ("stderr".to_string(), result.stderr.clone())];
-    let mut files = Vec::new();
-    collect_files(&dir.join(".greenlight"), &mut files);
+    let outputs = everything_written(dir, result);
     let ran = result
         .report
         .as_ref()
         .and_then(|report| report.check("gitleaks"))
         .is_some_and(|check| check.outcome != Outcome::Skipped);
-    assert!(!ran || files.iter().any(|file| file.ends_with("gitleaks.log")), "no gitleaks log was written");
-    for file in files {
-        let bytes = std::fs::read(&file).unwrap_or_default();
-        outputs.push((file.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
-    }
+    assert!(!ran || outputs.iter().any(|(name, _)| name.ends_with("gitleaks.log")), "no gitleaks log was written");
     for secret in secrets() {
         for (name, text) in &outputs {
             assert!(!text.contains(&secret), "{name} contains a planted secret\n{}", result.output());
-        }
-    }
-}
-
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            // The project environment (a virtualenv) is not greenlight's output.
-            if !path.join("pyvenv.cfg").exists() {
-                collect_files(&path, files);
-            }
-        } else {
-            files.push(path);
         }
     }
 }

@@ -11,7 +11,7 @@ use greenlight_checker::{CheckContext, CheckResult, Checker, Project, PythonEnv,
 use greenlight_process::Stop;
 use greenlight_report::fingerprint::{SourceText, fingerprint_findings};
 use greenlight_report::{
-    CheckReport, Finding, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, SkipCause, sort_findings,
+    CheckReport, Finding, GREENLIGHT_VERSION, LogRef, NodeKind, Outcome, Secrets, SkipCause, sort_findings,
 };
 
 use crate::cache::{self, KeyParts, ProjectFiles, ResultCache};
@@ -88,6 +88,11 @@ pub(super) struct Shared {
     pub run_id: String,
     pub cache: Option<ResultCache>,
     pub config_hash: String,
+    /// The run's secrets: the masked variables' values and what checks found.
+    pub secrets: Secrets,
+    /// Results to store in the cache once the run is over and every secret is known (a secret
+    /// gitleaks finds last must not reach the stored result of a check that finished first).
+    pending: Mutex<Vec<PendingStore>>,
     environment: Mutex<Option<(PythonEnv, String)>>,
     /// The project's files for the cache key, listed once; `None` inside when they could not be.
     files: tokio::sync::OnceCell<Option<ProjectFiles>>,
@@ -105,6 +110,7 @@ impl Shared {
         run_id: String,
         cache: Option<ResultCache>,
         config_hash: String,
+        secrets: Secrets,
     ) -> Self {
         Self {
             project,
@@ -117,8 +123,38 @@ impl Shared {
             run_id,
             cache,
             config_hash,
+            secrets,
+            pending: Mutex::new(Vec::new()),
             environment: Mutex::new(None),
             files: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// A result to store once the run is over.
+pub(super) struct PendingStore {
+    parts: KeyParts,
+    log_path: PathBuf,
+    /// The check's declared inputs (globs); empty: every project file.
+    inputs: Vec<String>,
+}
+
+impl Shared {
+    /// Stores the results that may be kept, as `finished` (masked, settled) has them: only
+    /// those still `passed` or `failed`. Called once, after the run.
+    pub fn store_results(&self, finished: &[CheckReport]) {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let (Some(cache), Some(Some(files))) = (&self.cache, self.files.get()) else {
+            return;
+        };
+        for PendingStore { parts, log_path, inputs } in pending {
+            if let Some(report) = finished.iter().find(|report| report.id == parts.check)
+                && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
+            {
+                // A check that declares its inputs is keyed, and explained, by those files alone.
+                let inputs = files.inputs(&inputs);
+                cache.store(&parts, inputs.as_ref().unwrap_or(files), report, &log_path);
+            }
         }
     }
 }
@@ -153,6 +189,7 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     let (result, parts) = match execution {
         Execution::Cached(mut cached) => {
             cached.log = log_ref(&log_path, &shared.log_base);
+            shared.secrets.mask_value(&mut cached);
             return Executed { report: cached, timed_out, stopped };
         }
         Execution::Fresh(result, parts) => (result, parts),
@@ -183,17 +220,21 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     if let NodeTask::Check { severity, .. } = &node.task {
         greenlight_report::severity::apply(&mut report, *severity);
     }
-    if let (Some(cache), Some(parts)) = (&shared.cache, parts)
+    // Masked with what is known now, for the live view; the run masks it again at the end.
+    shared.secrets.mask_value(&mut report);
+    if let Some(parts) = parts
         && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
         && !stopped
-        && let Some(Some(files)) = shared.files.get()
     {
-        // A check that declares its inputs is keyed, and explained, by those files alone.
         let inputs = match &node.task {
-            NodeTask::Check { checker, .. } => files.inputs(&checker.info().inputs),
-            NodeTask::Environment { .. } => None,
+            NodeTask::Check { checker, .. } => checker.info().inputs.clone(),
+            NodeTask::Environment { .. } => Vec::new(),
         };
-        cache.store(&parts, inputs.as_ref().unwrap_or(files), &report, &log_path);
+        shared.pending.lock().unwrap_or_else(|p| p.into_inner()).push(PendingStore {
+            parts,
+            log_path: log_path.clone(),
+            inputs,
+        });
     }
     Executed { report, timed_out, stopped }
 }
@@ -264,6 +305,7 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 vars: shared.settings.env.vars().clone(),
                 at_revision: shared.settings.rev.is_some(),
                 changed: shared.settings.changed.clone().filter(|_| checker.info().changed_only),
+                secrets: Secrets::new(),
             };
             // A result from a remote service lives for `network-ttl`, or is not kept.
             let ttl = match cache {
@@ -283,13 +325,13 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                             check = %node.id,
                             "cache: not used: what the check reads besides the project's files could not be read"
                         );
-                        return Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, None);
+                        return run_checker(checker.as_ref(), &cx, shared, None).await;
                     };
                     let listed = shared.files.get_or_init(|| {
                         cache::project_files(&shared.project, &shared.settings.env, &shared.settings.outputs, stop)
                     });
                     let Some(files) = listed.await else {
-                        return Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, None);
+                        return run_checker(checker.as_ref(), &cx, shared, None).await;
                     };
                     let inputs = files.inputs(&checker.info().inputs);
                     let files = inputs.as_ref().unwrap_or(files);
@@ -303,9 +345,19 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 }
                 _ => None,
             };
-            Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, parts)
+            run_checker(checker.as_ref(), &cx, shared, parts).await
         }
     }
+}
+
+/// Runs the checker in `cx` and adds the secrets it found to the run's.
+async fn run_checker(checker: &dyn Checker, cx: &CheckContext, shared: &Shared, parts: Option<KeyParts>) -> Execution {
+    let result = greenlight_checker::execute(checker, cx).await;
+    // A result that came with secrets is never stored: replayed, its secrets would be unknown
+    // to the run, which could not mask them in the output of its other checks.
+    let parts = if cx.secrets.is_empty() { parts } else { None };
+    shared.secrets.extend(&cx.secrets);
+    Execution::Fresh(result, parts)
 }
 
 async fn prepare_environment(request: &EnvRequest, shared: &Shared, log_path: &Path, stop: &Stop) -> Execution {

@@ -18,7 +18,9 @@ use std::time::{Instant, SystemTime};
 
 use greenlight_env::EnvVars;
 use greenlight_process::Stop;
-use greenlight_report::{GREENLIGHT_VERSION, NodeKind, Outcome, ProjectInfo, RunReport, SCHEMA_VERSION, ToolInfo};
+use greenlight_report::{
+    GREENLIGHT_VERSION, NodeKind, Outcome, ProjectInfo, RunReport, SCHEMA_VERSION, Secrets, ToolInfo,
+};
 
 pub use events::{NoObserver, Observer, RunEvent};
 
@@ -66,6 +68,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
     let cache = settings.cache.then(|| ResultCache::new(&state_dir));
     let config_hash = cache::text_hash(&plan.config.cache_text());
     let rev = settings.rev.clone();
+    let secrets = secret_values(&plan, &settings);
     let shared = Arc::new(Shared::new(
         project.clone(),
         settings,
@@ -75,6 +78,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         run_id.clone(),
         cache,
         config_hash,
+        secrets.clone(),
     ));
 
     let dispatcher = Dispatcher::new(nodes, skipped, limits, observer, history);
@@ -126,8 +130,48 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         baseline: None,
     };
     report.recompute_outcome();
+    // Every secret is known now: none reaches the report, the logs or the cache.
+    secrets.mask_value(&mut report);
+    mask_logs(&shared.log_dir, &secrets);
+    shared.store_results(&report.checks);
     drop(scratch);
     report
+}
+
+/// The run's secrets known before it starts: the values of the variables named in
+/// `secret-env` and in every `pass-env` (the run's, each check's, the environment's).
+fn secret_values(plan: &Plan, settings: &RunSettings) -> Secrets {
+    let secrets = Secrets::new();
+    let names = settings
+        .secret_env
+        .iter()
+        .chain(&settings.pass_env)
+        .chain(plan.checks.iter().flat_map(|check| &check.common.pass_env))
+        .chain(&plan.config.settings.environment.pass_env);
+    for name in names {
+        if let Some(value) = settings.env.get(name) {
+            secrets.add(value);
+        }
+    }
+    secrets
+}
+
+/// Masks `secrets` in every log of the run, in place.
+fn mask_logs(log_dir: &Path, secrets: &Secrets) {
+    if secrets.is_empty() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(log_dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|entry| entry.path()).filter(|path| path.is_file()) {
+        if let Ok(bytes) = std::fs::read(&path)
+            && let Some(masked) = secrets.mask_bytes(&bytes)
+            && let Err(error) = crate::fsutil::write_atomic(&path, &masked)
+        {
+            tracing::warn!("cannot mask the secrets in {}: {error}", path.display());
+        }
+    }
 }
 
 /// The project root relative to the git work tree's top level (`""` when they are the same).
