@@ -19,6 +19,10 @@ pub struct CheckContext {
     pub environment: Option<PythonEnv>,
     /// A private temporary directory for report files and outputs, removed after the run.
     pub scratch: PathBuf,
+    /// greenlight's state directory of the project (`.greenlight/`; for a run on another
+    /// commit, the user's checkout's, which outlives the worktree): where a tool may keep a
+    /// cache between runs (ruff's cache, bytecode).
+    pub state_dir: PathBuf,
     /// The check's log file; [`CheckContext::cmd`] appends every command's output to it.
     pub log_path: PathBuf,
     /// Fires on Ctrl-C, fail-fast and the check's timeout.

@@ -30,6 +30,7 @@ pub mod files;
 pub mod git;
 mod log;
 mod project;
+mod reads;
 pub mod release;
 mod result;
 mod tool;
@@ -51,6 +52,7 @@ pub use greenlight_report::text;
 pub use greenlight_report::{Finding, FindingKind, Location, Outcome, Severity, ToolFacts};
 pub use log::CheckLog;
 pub use project::{GitInfo, Project, PyProject, PyProjectError, normalize_name, relative_to, requirement_name};
+pub use reads::{FileSet, Reads};
 pub use result::CheckResult;
 pub use tool::{ToolInvocation, ToolOutput};
 
@@ -93,6 +95,15 @@ pub trait Checker: Send + Sync {
     /// [`CheckerInfo::network`].
     fn online(&self, _cx: &CheckContext) -> bool {
         self.info().network
+    }
+
+    /// The project's files this check reads: the result cache keys it on those only, so
+    /// editing another file replays its result. The default: every file. Declare less only
+    /// when the tool cannot open anything else (a linter of Python files and its
+    /// configuration); a false hit is a bug, and each narrowing needs an e2e test that
+    /// editing a file it reads runs the check again.
+    fn reads(&self, _project: &Project) -> Reads {
+        Reads::Everything
     }
 }
 

@@ -262,6 +262,7 @@ mod tests {
             run_id: "test".into(),
             vars: BTreeMap::new(),
             at_revision: false,
+            state_dir: std::env::temp_dir(),
         }
     }
 

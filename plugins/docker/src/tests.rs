@@ -169,6 +169,7 @@ fn fixture(dockerfile: &str) -> Fixture {
         run_id: "20261126-120000-abc".to_string(),
         vars: BTreeMap::new(),
         at_revision: false,
+        state_dir: dir.path().join("state"),
     };
     Fixture { _dir: dir, cx }
 }

@@ -59,6 +59,7 @@ impl Setup {
             run_id: "test".into(),
             vars: BTreeMap::from([("GREENLIGHT_CACHE_DIR".to_string(), root.join("cache").display().to_string())]),
             at_revision: false,
+            state_dir: std::env::temp_dir(),
         }
     }
 

@@ -100,7 +100,7 @@ impl Checker for PytestChecker {
             .args(&self.options.paths)
             // Bytecode (and pytest's rewritten test modules) goes under .greenlight/, not into
             // `__pycache__/` next to the user's sources, and is reused by the next run.
-            .env("PYTHONPYCACHEPREFIX", cx.project.root.join(".greenlight").join("pycache"))
+            .env("PYTHONPYCACHEPREFIX", cx.state_dir.join("pycache"))
             .env_remove("PYTHONDONTWRITEBYTECODE")
             .env_remove("PYTEST_ADDOPTS")
             .run()

@@ -84,6 +84,8 @@ pub(super) struct Shared {
     pub cache: Option<ResultCache>,
     pub config_hash: String,
     environment: Mutex<Option<(PythonEnv, String)>>,
+    /// The run's hold on the project environment, from when it is ready until the run ends.
+    environment_lease: Mutex<Option<Arc<environment::Lease>>>,
     /// The project's files for the cache key, listed once; `None` inside when they could not be.
     files: tokio::sync::OnceCell<Option<ProjectFiles>>,
 }
@@ -113,14 +115,20 @@ impl Shared {
             cache,
             config_hash,
             environment: Mutex::new(None),
+            environment_lease: Mutex::new(None),
             files: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Lets go of the project environment: the run's checks are done with it.
+    pub fn release_environment(&self) {
+        self.environment_lease.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
 /// A fresh result (with its cache key, when it may be stored), or a replayed one.
 enum Execution {
-    Fresh(CheckResult, Option<KeyParts>),
+    Fresh(CheckResult, Option<(KeyParts, ProjectFiles)>),
     Cached(CheckReport),
 }
 
@@ -162,12 +170,11 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     report.artifacts = result.artifacts;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.log = log_ref(&log_path, &shared.log_base);
-    if let (Some(cache), Some(parts)) = (&shared.cache, parts)
+    if let (Some(cache), Some((parts, files))) = (&shared.cache, parts)
         && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
         && !stopped
-        && let Some(Some(files)) = shared.files.get()
     {
-        cache.store(&parts, files, &report, &log_path);
+        cache.store(&parts, &files, &report, &log_path);
     }
     Executed { report, timed_out, stopped }
 }
@@ -208,6 +215,7 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 run_id: shared.run_id.clone(),
                 vars: shared.settings.env.vars().clone(),
                 at_revision: shared.settings.rev.is_some(),
+                state_dir: shared.settings.state_dir(&shared.project.root),
             };
             // A result from a remote service lives for `network-ttl`, or is not kept.
             let ttl = match cache {
@@ -233,13 +241,15 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                     let Some(files) = listed.await else {
                         return Execution::Fresh(greenlight_checker::execute(checker.as_ref(), &cx).await, None);
                     };
-                    let key = key_parts(shared, &node.id, &cx, files, environment_key, env_vars, &state);
+                    // Only the files the check reads are its inputs.
+                    let files = files.only(&checker.reads(&shared.project));
+                    let key = key_parts(shared, &node.id, &cx, &files, environment_key, env_vars, &state);
                     if let Some(report) = result_cache.lookup(&key, ttl, log_path) {
                         tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
                         return Execution::Cached(report);
                     }
-                    tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key, files));
-                    Some(key)
+                    tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key, &files));
+                    Some((key, files))
                 }
                 _ => None,
             };
@@ -271,6 +281,11 @@ async fn prepare_environment(request: &EnvRequest, shared: &Shared, log_path: &P
                 (Some(moment), None) => format!("{summary}, as of {moment}"),
                 (None, None) => summary,
             };
+            let summary = match &prepared.waited_for {
+                Some(waited) => format!("{summary}; {waited}"),
+                None => summary,
+            };
+            *shared.environment_lease.lock().unwrap_or_else(|p| p.into_inner()) = prepared.lease;
             *shared.environment.lock().unwrap_or_else(|p| p.into_inner()) = Some((prepared.env, prepared.key));
             let mut result = CheckResult::passed(summary);
             result.command = prepared.command;

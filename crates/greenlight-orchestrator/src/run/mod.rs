@@ -79,6 +79,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
 
     let dispatcher = Dispatcher::new(nodes, skipped, limits, observer, history);
     let (mut finished, history) = dispatcher.run(shared.clone(), &stop).await;
+    shared.release_environment();
     for report in &mut finished {
         if let Some(check) = plan.checks.iter().find(|check| check.id() == report.id) {
             report.tool = Some(check.info.tool_facts(check.id()));
