@@ -322,7 +322,7 @@ fn a_rebuild_waits_for_a_run_using_the_environment_and_both_are_right() {
         &["run", "pytest", "--rebuild-env", "--no-progress", "--json", &second_json],
     );
     // The second run records that it is changing the environment, then waits for the first.
-    let building = project.path().join(format!(".greenlight/venv.build.lock.holders/{}", second.id()));
+    let building = project.path().join(format!(".greenlight/venv.build.lock.{}.holder", second.id()));
     let waiting = greenlight_e2e::wait_for(Duration::from_secs(120), || building.exists());
     std::fs::write(&release, "").unwrap();
     assert!(waiting, "the rebuild never started waiting");

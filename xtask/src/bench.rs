@@ -192,9 +192,9 @@ pub fn run(args: &[String]) -> Result<()> {
             name: "greenlight unchanged re-run",
             prep: Prep::Warm,
             command: greenlight(&[], check_args.clone()),
-            // A developer's pre-push loop: results that hang on the package index (the build's
-            // backend) are kept for an hour; everything else is keyed on its inputs.
-            setup: Box::new(|dir: &Path| append_config(dir, "[tool.greenlight.cache]\nnetwork-ttl = \"1h\"\n")),
+            // The default configuration: every check keyed on its inputs (the build on its
+            // backend's resolved versions).
+            setup: Box::new(|_: &Path| Ok(())),
             group: "rerun",
         },
         Scenario {

@@ -1,9 +1,9 @@
 //! Advisory file locks, so concurrent greenlight runs do not corrupt shared state.
 //!
 //! A lock is exclusive ([`FileLock::acquire`]) or shared ([`Mode::Shared`]: many readers, no
-//! writer). A waiter that wants to say what it waits for records holders beside the lock: a
-//! [`Holder`] is a file `<lock>.holders/<pid>` naming the process, what it does and since
-//! when, removed when the holder is dropped; [`holders`] reads the live ones.
+//! writer). So that a waiter can say what it waits for, holders are recorded beside the lock:
+//! a [`Holder`] is a file `<lock>.<pid>.holder` naming what the process does and since when,
+//! removed when the holder is dropped; [`holders`] reads the live ones.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -105,17 +105,17 @@ impl std::fmt::Display for HolderInfo {
     }
 }
 
-fn holders_dir(lock: &Path) -> PathBuf {
+/// The record of process `pid` holding `lock`: `<lock>.<pid>.holder`.
+fn holder_path(lock: &Path, pid: u32) -> PathBuf {
     let mut name = lock.file_name().unwrap_or_default().to_os_string();
-    name.push(".holders");
+    name.push(format!(".{pid}.holder"));
     lock.with_file_name(name)
 }
 
 impl Holder {
     /// Records this process as holding `lock`, doing `doing`.
     pub fn record(lock: &Path, doing: &str) -> Self {
-        let dir = holders_dir(lock);
-        let path = dir.join(std::process::id().to_string());
+        let path = holder_path(lock, std::process::id());
         let since = humantime::format_rfc3339_seconds(SystemTime::now());
         let _ = crate::fsutil::write_atomic(&path, format!("{since}\n{doing}\n").as_bytes());
         Self { path }
@@ -130,11 +130,14 @@ impl Drop for Holder {
 
 /// The recorded holders of `lock` whose process is alive, other than this process.
 pub fn holders(lock: &Path) -> Vec<HolderInfo> {
-    let Ok(entries) = std::fs::read_dir(holders_dir(lock)) else { return Vec::new() };
+    let Some(dir) = lock.parent() else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let prefix = format!("{}.", lock.file_name().unwrap_or_default().to_string_lossy());
     let mut found: Vec<HolderInfo> = entries
         .flatten()
         .filter_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let name = entry.file_name();
+            let pid: u32 = name.to_str()?.strip_prefix(&prefix)?.strip_suffix(".holder")?.parse().ok()?;
             if pid == std::process::id() {
                 return None;
             }
@@ -175,11 +178,11 @@ mod tests {
     fn holders_are_recorded_until_dropped_and_dead_ones_are_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("env.lock");
-        let holders_dir = dir.path().join("env.lock.holders");
-        std::fs::create_dir_all(&holders_dir).unwrap();
         // pid 1 is alive on every Linux system; a pid above the kernel's maximum never is.
-        std::fs::write(holders_dir.join("1"), "2026-12-01T12:00:00Z\nusing it\n").unwrap();
-        std::fs::write(holders_dir.join("4194305"), "2026-12-01T12:00:00Z\nusing it\n").unwrap();
+        std::fs::write(dir.path().join("env.lock.1.holder"), "2026-12-01T12:00:00Z\nusing it\n").unwrap();
+        std::fs::write(dir.path().join("env.lock.4194305.holder"), "2026-12-01T12:00:00Z\nusing it\n").unwrap();
+        // Another lock's holder beside it is not this lock's.
+        std::fs::write(dir.path().join("env.build.lock.1.holder"), "2026-12-01T12:00:00Z\nbuilding it\n").unwrap();
         let own = Holder::record(&path, "rebuilding it");
         let found = holders(&path);
         assert_eq!(
@@ -187,9 +190,10 @@ mod tests {
             vec![HolderInfo { pid: 1, doing: "using it".to_string(), since: "2026-12-01T12:00:00Z".to_string() }]
         );
         assert_eq!(found[0].to_string(), "greenlight (pid 1) using it since 2026-12-01T12:00:00Z");
-        assert!(!holders_dir.join("4194305").exists(), "a dead holder's record is removed");
-        assert!(holders_dir.join(std::process::id().to_string()).exists());
+        assert!(!dir.path().join("env.lock.4194305.holder").exists(), "a dead holder's record is removed");
+        let own_path = dir.path().join(format!("env.lock.{}.holder", std::process::id()));
+        assert!(own_path.exists());
         drop(own);
-        assert!(!holders_dir.join(std::process::id().to_string()).exists());
+        assert!(!own_path.exists());
     }
 }
