@@ -14,6 +14,7 @@ mod escalate;
 mod foundation;
 mod gitleaks;
 mod old_ci;
+mod partition;
 mod pip_audit;
 mod provision;
 mod reporters;

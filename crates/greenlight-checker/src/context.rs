@@ -23,6 +23,9 @@ pub struct CheckContext {
     /// commit, the user's checkout's, which outlives the worktree): where a tool may keep a
     /// cache between runs (ruff's cache, bytecode).
     pub state_dir: PathBuf,
+    /// `--partition K/N`: this run is one shard; a check that splits its own work
+    /// ([`CheckerInfo::splits`](crate::CheckerInfo::splits)) runs only its share.
+    pub partition: Option<crate::Partition>,
     /// The check's log file; [`CheckContext::cmd`] appends every command's output to it.
     pub log_path: PathBuf,
     /// Fires on Ctrl-C, fail-fast and the check's timeout.

@@ -29,6 +29,7 @@ mod error;
 pub mod files;
 pub mod git;
 mod log;
+pub mod partition;
 mod project;
 mod reads;
 pub mod release;
@@ -51,6 +52,7 @@ pub use greenlight_report as report;
 pub use greenlight_report::text;
 pub use greenlight_report::{Finding, FindingKind, Location, Outcome, Severity, ToolFacts};
 pub use log::CheckLog;
+pub use partition::Partition;
 pub use project::{GitInfo, Project, PyProject, PyProjectError, normalize_name, relative_to, requirement_name};
 pub use reads::{FileSet, Reads};
 pub use result::CheckResult;
@@ -144,6 +146,10 @@ pub struct CheckerInfo {
     /// without a time limit): such a check always runs. State it can read goes into the key
     /// through [`Checker::cache_state`].
     pub cacheable: bool,
+    /// True when, under `--partition K/N`, the check runs in every shard and takes its own
+    /// share of the work ([`CheckContext::partition`]: pytest runs a share of the test files);
+    /// false: it runs whole, in one shard.
+    pub splits: bool,
     /// Environment variables whose values change the result (part of the cache key).
     pub env_vars: Vec<&'static str>,
     /// The tool's name in reports (SARIF's driver), distinct for every check; `None`: the
@@ -171,6 +177,7 @@ impl CheckerInfo {
             network: false,
             expected: Duration::from_secs(1),
             cacheable: true,
+            splits: false,
             env_vars: Vec::new(),
             tool_name: None,
             homepage: None,

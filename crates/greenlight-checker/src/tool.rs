@@ -263,6 +263,7 @@ mod tests {
             vars: BTreeMap::new(),
             at_revision: false,
             state_dir: std::env::temp_dir(),
+            partition: None,
         }
     }
 

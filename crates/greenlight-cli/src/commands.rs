@@ -67,7 +67,11 @@ async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
         None => {
             let request = RunRequest {
                 registry: &registry,
-                selection: Selection { only: args.checks.clone(), skip: args.selection.skip.clone() },
+                selection: Selection {
+                    only: args.checks.clone(),
+                    skip: args.selection.skip.clone(),
+                    partition: args.partition,
+                },
                 flags,
                 overrides,
                 env: env.clone(),
@@ -112,7 +116,11 @@ async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
     let registry = registry();
     let request = RunRequest {
         registry: &registry,
-        selection: Selection { only: vec![greenlight_plugin_policy::ID.to_string()], skip: Vec::new() },
+        selection: Selection {
+            only: vec![greenlight_plugin_policy::ID.to_string()],
+            skip: Vec::new(),
+            partition: None,
+        },
         flags: Default::default(),
         overrides,
         env: env.clone(),

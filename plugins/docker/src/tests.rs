@@ -170,6 +170,7 @@ fn fixture(dockerfile: &str) -> Fixture {
         vars: BTreeMap::new(),
         at_revision: false,
         state_dir: dir.path().join("state"),
+        partition: None,
     };
     Fixture { _dir: dir, cx }
 }

@@ -60,6 +60,7 @@ impl Setup {
             vars: BTreeMap::from([("GREENLIGHT_CACHE_DIR".to_string(), root.join("cache").display().to_string())]),
             at_revision: false,
             state_dir: std::env::temp_dir(),
+            partition: None,
         }
     }
 

@@ -10,6 +10,7 @@
 
 mod extras;
 mod junit;
+mod share;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +70,8 @@ impl Checker for PytestChecker {
             default_timeout: Duration::from_secs(1800),
             expected: Duration::from_secs(10),
             homepage: Some("https://docs.pytest.org/"),
+            // Under `--partition`, each shard runs its share of the test files.
+            splits: true,
             // Test results are not code-scanning alerts: JUnit carries them.
             sarif: false,
             ..CheckerInfo::new("pytest")
@@ -92,12 +95,31 @@ impl Checker for PytestChecker {
 
     async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
         let report = cx.scratch.join("junit.xml");
+        let paths = match cx.partition {
+            Some(partition) => {
+                let listed = cx.project_files().await?;
+                let durations = std::fs::read_to_string(cx.project.root.join(share::DURATIONS_FILE))
+                    .map(|text| share::file_durations(&text))
+                    .unwrap_or_default();
+                let roots =
+                    share::test_roots(&self.options.paths, cx.project.pyproject.as_ref().map(|p| p.text.as_str()));
+                let root = cx.project.root.clone();
+                let size = |path: &std::path::Path| std::fs::metadata(root.join(path)).map_or(0, |meta| meta.len());
+                let mine = share::share(&listed.files, &roots, &durations, size, partition);
+                if mine.is_empty() {
+                    return Ok(CheckResult::skipped(format!("no test files fall to shard {partition} (--partition)")));
+                }
+                cx.log().line(&format!("greenlight: shard {partition} runs {} test files", mine.len()));
+                mine
+            }
+            None => self.options.paths.clone(),
+        };
         let output = cx
             .tool(&PYTEST)?
             .args(["-p", "no:cacheprovider", "-o", "junit_family=xunit1", "--color=no"])
             .arg(format!("--junitxml={}", report.display()))
             .args(&self.options.args)
-            .args(&self.options.paths)
+            .args(&paths)
             // Bytecode (and pytest's rewritten test modules) goes under .greenlight/, not into
             // `__pycache__/` next to the user's sources, and is reused by the next run.
             .env("PYTHONPYCACHEPREFIX", cx.state_dir.join("pycache"))

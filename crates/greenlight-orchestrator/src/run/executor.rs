@@ -83,6 +83,8 @@ pub(super) struct Shared {
     pub run_id: String,
     pub cache: Option<ResultCache>,
     pub config_hash: String,
+    /// `--partition K/N`.
+    pub partition: Option<greenlight_checker::Partition>,
     environment: Mutex<Option<(PythonEnv, String)>>,
     /// The run's hold on the project environment, from when it is ready until the run ends.
     environment_lease: Mutex<Option<Arc<environment::Lease>>>,
@@ -114,6 +116,7 @@ impl Shared {
             run_id,
             cache,
             config_hash,
+            partition: None,
             environment: Mutex::new(None),
             environment_lease: Mutex::new(None),
             files: tokio::sync::OnceCell::new(),
@@ -167,6 +170,11 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     report.findings = result.findings;
     sort_findings(&mut report.findings);
     report.tests = result.tests;
+    if let (Some(partition), NodeTask::Check { checker, .. }) = (shared.partition, &node.task)
+        && checker.info().splits
+    {
+        report.shard = Some(partition.to_string());
+    }
     report.artifacts = result.artifacts;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.log = log_ref(&log_path, &shared.log_base);
@@ -216,6 +224,7 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 vars: shared.settings.env.vars().clone(),
                 at_revision: shared.settings.rev.is_some(),
                 state_dir: shared.settings.state_dir(&shared.project.root),
+                partition: shared.partition,
             };
             // A result from a remote service lives for `network-ttl`, or is not kept.
             let ttl = match cache {
@@ -243,6 +252,11 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                     };
                     // Only the files the check reads are its inputs.
                     let files = files.only(&checker.reads(&shared.project));
+                    // A check that runs a share of its work under `--partition` is keyed on it.
+                    let state = match shared.partition.filter(|_| checker.info().splits) {
+                        Some(partition) => format!("{state}\npartition {partition}"),
+                        None => state,
+                    };
                     let key = key_parts(shared, &node.id, &cx, &files, environment_key, env_vars, &state);
                     if let Some(report) = result_cache.lookup(&key, ttl, log_path) {
                         tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");

@@ -66,7 +66,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
     let cache = settings.cache.then(|| ResultCache::new(&state_dir));
     let config_hash = cache::text_hash(&plan.config.cache_text());
     let rev = settings.rev.clone();
-    let shared = Arc::new(Shared::new(
+    let mut shared = Shared::new(
         project.clone(),
         settings,
         plan.config.settings.environment.clone(),
@@ -75,7 +75,9 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         run_id.clone(),
         cache,
         config_hash,
-    ));
+    );
+    shared.partition = plan.partition;
+    let shared = Arc::new(shared);
 
     let dispatcher = Dispatcher::new(nodes, skipped, limits, observer, history);
     let (mut finished, history) = dispatcher.run(shared.clone(), &stop).await;
