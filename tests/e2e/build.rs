@@ -148,3 +148,56 @@ fn an_unchanged_rerun_replays_the_build_keyed_on_its_backends_versions() {
     project.write("README.md", "# clean-service\n");
     assert!(!cached(&project.run_checks(&["build"])), "a new file replayed");
 }
+
+/// `python -m build` itself crashing (a stand-in for its command that dies with Python's own
+/// traceback, as a broken installation of build does: build cannot be made to crash on
+/// demand) is `errored`, not the project's failure.
+#[test]
+fn a_crash_of_the_build_frontend_is_errored() {
+    let project = TempProject::fixture("docker-service");
+    project.write(
+        "fake-build",
+        "#!/usr/bin/env python3\nimport sys\nif sys.argv[1:] == ['--version']:\n    print('build 1.6.1 (fake)')\n    sys.exit(0)\nraise KeyError('PATH')\n",
+    );
+    std::fs::set_permissions(project.path().join("fake-build"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write(
+        "pyproject.toml",
+        &format!("{pyproject}\n[tool.greenlight.tools]\nbuild = {{ path = \"fake-build\" }}\n"),
+    );
+    let result = project.run_checks(&["build"]);
+    let check = result.report().check("build").expect("build in the report").clone();
+    assert_eq!((check.outcome, result.code), (Outcome::Errored, Some(2)), "{check:?}\n{}", result.output());
+    assert!(check.summary.contains("without saying the project is at fault"), "{check:?}");
+    assert!(check.reason.as_deref().unwrap_or_default().contains("KeyError: 'PATH'"), "{check:?}");
+}
+
+/// A file whose name is not UTF-8 is kept in the clean copy the build runs in, and the wheel
+/// has the package beside it.
+#[test]
+fn a_file_name_that_is_not_utf8_is_kept_in_the_clean_copy() {
+    use std::os::unix::ffi::OsStrExt as _;
+    if !require_tool("pyproject-build") {
+        return;
+    }
+    let project = TempProject::fixture("docker-service");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(project.path().join("apps/api").join(name), "latin-1 name\n").unwrap();
+    project.git_init();
+    let result = project.run_checks(&["build", "-v"]);
+    let check = result.report().check("build").expect("build in the report").clone();
+    assert_eq!(check.outcome, Outcome::Passed, "{check:?}\n{}", result.output());
+    let wheel = check.artifacts.iter().find(|artifact| artifact.kind == "wheel").expect("a wheel");
+    let listing = std::process::Command::new("python3")
+        .args(["-c", "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))"])
+        .arg(project.path().join(&wheel.path))
+        .output()
+        .unwrap();
+    let names = String::from_utf8_lossy(&listing.stdout);
+    assert!(names.contains("apps/api/main.py"), "{names}");
+    let log = std::fs::read_to_string(project.path().join(&check.log.as_ref().unwrap().path)).unwrap();
+    let copied = log.lines().find(|line| line.contains("clean copy of")).unwrap_or_default().to_string();
+    let listed = project.git(&["ls-files", "-z"]).split('\0').filter(|name| !name.is_empty()).count();
+    assert!(copied.contains(&format!("clean copy of {listed} files")), "{copied} (git lists {listed})");
+}

@@ -97,17 +97,18 @@ fn docker_project(name: &str) -> TempProject {
 
 /// Appends `[tool.greenlight.docker]` with the local base image and `extra` lines.
 fn configure(project: &TempProject, extra: &str) {
+    docker_section(project, &format!("build-args = {{ BASE_IMAGE = \"{DOCKER_BASE_IMAGE}\" }}\n{extra}"));
+}
+
+/// Replaces the project's `[tool.greenlight.docker]` (at the end of its pyproject.toml) by one
+/// with `body`.
+fn docker_section(project: &TempProject, body: &str) {
     let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
     let pyproject = match pyproject.find("\n[tool.greenlight.docker]") {
         Some(start) => pyproject[..start].to_string(),
         None => pyproject,
     };
-    project.write(
-        "pyproject.toml",
-        &format!(
-            "{pyproject}\n[tool.greenlight.docker]\nbuild-args = {{ BASE_IMAGE = \"{DOCKER_BASE_IMAGE}\" }}\n{extra}"
-        ),
-    );
+    project.write("pyproject.toml", &format!("{pyproject}\n[tool.greenlight.docker]\n{body}"));
 }
 
 fn run_id(result: &RunResult) -> String {
@@ -166,7 +167,7 @@ fn files_excluded_by_dockerignore_never_enter_the_image() {
     let _serial = serial();
     let before = EngineState::now();
     let project = TempProject::fixture("docker-service");
-    let probe = "import os, sys; leaked = [p for p in ('.env', 'secrets/api-token.txt', 'docs/notes.md', 'tests', '.greenlight') if os.path.exists(p)]; sys.exit(f'leaked: {leaked}' if leaked else 0 if os.path.exists('docs/runbook.md') else 'docs/runbook.md is missing')";
+    let probe = "import os, sys; leaked = [p for p in ('.env', 'secrets/api-token.txt', 'docs/notes.md', 'tests', '.greenlight', '.dockerfile.greenlight') if os.path.exists(p)]; sys.exit(f'leaked: {leaked}' if leaked else 0 if os.path.exists('docs/runbook.md') else 'docs/runbook.md is missing')";
     configure(&project, &format!("smoke-command = [\"python\", \"-c\", \"{probe}\"]\n"));
     let result = project.run_checks(&["docker"]);
     let check = result.report().check("docker").unwrap().clone();
@@ -381,4 +382,6 @@ fn an_unchanged_build_replays_until_its_context_or_base_image_changes() {
     docker(&["rmi", base]).expect("remove the test image");
     before.assert_nothing_left(None);
 }
+mod fake_engine;
 mod recipes;
+mod reliability;

@@ -8,6 +8,7 @@
 
 mod build;
 mod cache;
+mod consumers;
 mod docker;
 mod environment;
 mod escalate;
@@ -19,3 +20,4 @@ mod pip_audit;
 mod provision;
 mod reporters;
 mod reproduce;
+mod terminal;

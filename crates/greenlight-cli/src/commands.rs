@@ -31,6 +31,7 @@ pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
         Command::Report(ReportCommand::Render(args)) => crate::output::render(args, env),
         Command::Report(ReportCommand::Merge(args)) => crate::output::merge(args, env),
         Command::Report(ReportCommand::Issue(args)) => reproduce::issue(&args),
+        Command::Completions { shell } => Ok(completions(shell)),
     };
     result.unwrap_or_else(|error| {
         eprintln!("error: {}", error.message());
@@ -82,11 +83,14 @@ async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
     };
     signals.abort();
     live.finish();
-    let report = report?;
+    let mut report = report?;
+    if args.rev.is_none() {
+        crate::output::fingerprint_by_content(&mut report, &root);
+    }
 
     // Every requested output is written however the run ended (failed, errored, interrupted).
     let written = write_outputs(&args.formats, &report, &CiEnv::from_env(env));
-    printer.summary(&report, Stream::beside_json(args.formats.json.as_deref()), env);
+    printer.summary(&report, Stream::beside_json(args.formats.json.as_deref()), env, live.prints_lines());
     let code = written.exit_code(ExitCode::for_report(&report));
     // The process ends now: freeing a report of 100,000 findings piece by piece is wasted time.
     std::mem::forget(report);
@@ -137,7 +141,7 @@ async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
     if let Some(path) = &args.json {
         write_json(path, &report)?;
     }
-    printer.summary(&report, Stream::beside_json(args.json.as_deref()), env);
+    printer.summary(&report, Stream::beside_json(args.json.as_deref()), env, false);
     Ok(ExitCode::for_report(&report))
 }
 
@@ -177,6 +181,13 @@ async fn list(args: ProjectArgs, env: &Env) -> Result<ExitCode, Failure> {
         println!("  {:<10} {version:<9} {:<8} {}", row.name, row.origin, row.source);
     }
     Ok(ExitCode::Success)
+}
+
+/// `greenlight completions SHELL`: the completion script on stdout.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    use clap::CommandFactory as _;
+    clap_complete::generate(shell, &mut Cli::command(), "greenlight", &mut std::io::stdout());
+    ExitCode::Success
 }
 
 fn cache_clean(args: &ProjectArgs) -> Result<ExitCode, Failure> {

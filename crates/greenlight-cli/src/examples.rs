@@ -204,7 +204,7 @@ fn github_examples_are_valid_workflows_that_run_only_greenlight() {
 }
 
 #[test]
-fn gitlab_examples_are_valid_pipelines_with_a_junit_report() {
+fn gitlab_examples_are_valid_pipelines_with_junit_and_code_quality_reports() {
     const RESERVED: [&str; 10] = [
         "stages",
         "variables",
@@ -226,6 +226,7 @@ fn gitlab_examples_are_valid_pipelines_with_a_junit_report() {
         let mapping = pipeline.as_mapping().expect("a mapping");
         let mut scripts = Vec::new();
         let mut junit_reports = Vec::new();
+        let mut quality_reports = Vec::new();
         for (name, job) in mapping {
             let name = name.as_str().unwrap_or_default();
             if RESERVED.contains(&name) {
@@ -247,11 +248,20 @@ fn gitlab_examples_are_valid_pipelines_with_a_junit_report() {
                 let when = get(job, "artifacts").and_then(|a| get(a, "when")).and_then(Value::as_str);
                 assert_eq!(when, Some("always"), "{}: job {name} must keep its reports when it fails", file.display());
             }
+            let reports = get(job, "artifacts").and_then(|a| get(a, "reports"));
+            if let Some(quality) = reports.and_then(|r| get(r, "codequality")) {
+                quality_reports.extend(text(quality));
+            }
         }
         let parsed = assert_commands_parse(&file, &scripts);
-        let written: Vec<&str> = parsed.iter().filter_map(|argv| flag_value(argv, "--junit")).collect();
+        let written: Vec<&str> = parsed
+            .iter()
+            .flat_map(|argv| [flag_value(argv, "--junit"), flag_value(argv, "--gitlab-codequality")])
+            .flatten()
+            .collect();
         assert!(!junit_reports.is_empty(), "{}: no artifacts:reports:junit", file.display());
-        for report in &junit_reports {
+        assert!(!quality_reports.is_empty(), "{}: no artifacts:reports:codequality", file.display());
+        for report in junit_reports.iter().chain(&quality_reports) {
             assert!(
                 written.contains(&report.as_str()),
                 "{}: {report} is not written by greenlight ({written:?})",
@@ -337,11 +347,12 @@ fn the_action_runs_greenlight_with_every_report_and_exposes_them() {
         assert!(flag_value(&argv, flag).is_some(), "the action writes {flag}");
     }
     let outputs = get(&action, "outputs").and_then(Value::as_mapping).expect("outputs");
-    for output in ["outcome", "exit-code", "json", "junit", "sarif", "markdown"] {
+    for output in ["outcome", "exit-code", "json", "junit", "sarif", "sarif-category", "markdown"] {
         assert!(outputs.contains_key(Value::String(output.to_string())), "output {output}");
     }
     let inputs = get(&action, "inputs").and_then(Value::as_mapping).expect("inputs");
-    for input in ["version", "package", "checks", "skip", "args", "working-directory", "upload-sarif"] {
+    for input in ["version", "package", "checks", "skip", "args", "working-directory", "upload-sarif", "sarif-category"]
+    {
         assert!(inputs.contains_key(Value::String(input.to_string())), "input {input}");
     }
     let uses: Vec<&str> = steps.iter().filter_map(|step| get(step, "uses")).filter_map(Value::as_str).collect();

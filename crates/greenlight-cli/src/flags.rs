@@ -68,6 +68,10 @@ impl CheckOptionArgs {
         if self.keep_image {
             overrides.set(greenlight_plugin_docker::KEEP_IMAGE, true).map_err(usage)?;
         }
+        if !self.image_map.is_empty() {
+            let map = self.image_map.iter().cloned().collect();
+            overrides.set(greenlight_plugin_docker::IMAGE_MAP, map).map_err(usage)?;
+        }
         let advisory_db = match &self.advisory_db {
             Some(db) => {
                 if !db.is_dir() {

@@ -1,5 +1,5 @@
 //! The files and CI outputs a command writes from a report (`--json`, `--junit`, `--sarif`,
-//! `--markdown`, `--github`, the step summary), and reading saved reports back
+//! `--gitlab-codequality`, `--markdown`, `--github`, the step summary), and reading saved reports back
 //! (`report render`, `report merge`, `--tools-from`, `--main-report`).
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "outputs go to stdout and errors to stderr")]
 
@@ -15,6 +15,20 @@ use greenlight_report::{ExitCode, RunReport};
 use crate::cli::{FormatArgs, MergeArgs, RenderArgs};
 use crate::printer::{Printer, Stream, Verbosity};
 use crate::shared::Failure;
+
+/// Gives the findings of a run on the working tree at `root` fingerprints made of their lines'
+/// content and neighbours instead of their line numbers
+/// ([`greenlight_report::fingerprint::fingerprint_findings`]), so that SARIF alerts and Code
+/// Quality issues keep their identity when lines are added above them. Findings that already
+/// have such a fingerprint, or one of their checker's own, keep it.
+pub fn fingerprint_by_content(report: &mut RunReport, root: &Path) {
+    use greenlight_report::fingerprint::{SourceText, fingerprint_findings};
+    for check in &mut report.checks {
+        fingerprint_findings(&mut check.findings, |path| {
+            std::fs::read_to_string(root.join(path)).ok().map(|text| SourceText::new(&text))
+        });
+    }
+}
 
 /// Writes `report` as JSON to `path` (`-`: stdout).
 pub fn write_json(path: &Path, report: &RunReport) -> Result<(), Failure> {
@@ -95,11 +109,22 @@ pub fn write_outputs(formats: &FormatArgs, report: &RunReport, env: &CiEnv) -> W
         attempt("JUnit report", write_file(path, &greenlight_reporters::junit::render(report)));
     }
     if let Some(path) = &formats.sarif {
-        let sarif = greenlight_reporters::sarif::render(report);
+        let options = greenlight_reporters::sarif::SarifOptions {
+            category: formats.sarif_category.clone(),
+            ..Default::default()
+        };
+        let sarif = greenlight_reporters::sarif::render_with(report, &options);
         for note in &sarif.notes {
             eprintln!("note: SARIF: {note}");
         }
         attempt("SARIF report", write_file(path, &sarif.text));
+    }
+    if let Some(path) = &formats.gitlab_codequality {
+        let quality = greenlight_reporters::codequality::render(report);
+        for note in &quality.notes {
+            eprintln!("note: Code Quality: {note}");
+        }
+        attempt("Code Quality report", write_file(path, &quality.text));
     }
     if let Some(path) = &formats.markdown {
         attempt("Markdown summary", write_file(path, &greenlight_reporters::markdown::render(report)));
@@ -178,7 +203,8 @@ pub fn render(args: RenderArgs, env: &Env) -> Result<ExitCode, Failure> {
     emit(&args.formats, &report, Unasked::Summary, env)
 }
 
-/// `greenlight report merge`: exits like `render` with the merged report's exit code.
+/// `greenlight report merge`: prints the merged run's summary (on stderr when the JSON goes to
+/// stdout) and exits like `render` with the merged report's exit code.
 pub fn merge(args: MergeArgs, env: &Env) -> Result<ExitCode, Failure> {
     let reports = args.reports.iter().map(|path| read_report(path)).collect::<Result<Vec<_>, _>>()?;
     let merged = greenlight_reporters::merge::merge(reports).map_err(|error| Failure::usage(error.to_string()))?;
@@ -208,8 +234,11 @@ fn emit(formats: &FormatArgs, report: &RunReport, unasked: Unasked, env: &Env) -
         formats.json = Some(PathBuf::from("-"));
     }
     let written = write_outputs(&formats, report, &ci);
-    if !explicit && unasked == Unasked::Summary {
-        Printer::lines(Verbosity::Default).summary(report, Stream::Stdout, env);
+    // `report merge` always says what the merged run was (a CI job's log is not left empty);
+    // `report render` prints the summary when it writes nothing else.
+    if unasked == Unasked::Json || !explicit {
+        let stream = Stream::beside_json(formats.json.as_deref());
+        Printer::lines(Verbosity::Default).summary(report, stream, env, false);
     }
     Ok(written.exit_code(ExitCode::for_report(report)))
 }

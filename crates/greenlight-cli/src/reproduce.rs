@@ -134,7 +134,7 @@ pub async fn hotfix(args: HotfixArgs, env: &Env) -> Result<ExitCode, Failure> {
             if let Some(path) = &args.json {
                 write_json(path, &made.report)?;
             }
-            printer.summary(&made.report, Stream::beside_json(args.json.as_deref()), env);
+            printer.summary(&made.report, Stream::beside_json(args.json.as_deref()), env, false);
             print!("{}{}", made.summary, made.next_steps);
             Ok(ExitCode::for_outcomes(made.report.checks.iter().chain(&made.policy.checks).map(|check| check.outcome)))
         }

@@ -50,8 +50,15 @@ env_vars! {
     PATH,
     /// Set (and not `false`) in CI: the live view prints lines instead of spinners.
     CI,
-    /// Set: no colour in the terminal output (https://no-color.org).
+    /// Set and not empty: no colour in the terminal output (https://no-color.org), unless
+    /// `--color always`, FORCE_COLOR or CLICOLOR_FORCE.
     NO_COLOR,
+    /// Set, not empty and not `0`: colours even when the output is not a terminal
+    /// (https://force-color.org).
+    FORCE_COLOR,
+    /// Set, not empty and not `0`: colours even when the output is not a terminal
+    /// (https://bixense.com/clicolors/).
+    CLICOLOR_FORCE,
     /// greenlight's log filter (`tracing` directives), overriding `-v` and `-q`.
     RUST_LOG,
     /// Hosts that bypass an HTTP proxy; `pip-audit` adds loopback for its local advisory

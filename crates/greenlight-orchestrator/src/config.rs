@@ -210,11 +210,20 @@ impl Config {
                 common.insert(name.to_string(), source.section::<CommonOptions>(name)?);
                 continue;
             }
+            if name == "tool" && source.prefix.is_empty() {
+                return Err(source.error_at(
+                    key.span().start,
+                    "`[tool.greenlight]` is the table of pyproject.toml; greenlight.toml is greenlight's table itself: drop the `[tool.greenlight]` header and write its keys at the top (and `[ruff-check]` for `[tool.greenlight.ruff-check]`)".to_string(),
+                ));
+            }
+            let mut known: Vec<&str> = TOP_LEVEL_KEYS.to_vec();
+            known.extend(check_ids);
             return Err(source.error_at(
                 key.span().start,
                 format!(
-                    "unknown key `{name}` in {}; valid keys are {}, and a section per check: {}",
+                    "unknown key `{name}` in {}{}; valid keys are {}, and a section per check: {}",
                     source.table_name(""),
+                    crate::plan::did_you_mean(name, &known),
                     list(TOP_LEVEL_KEYS),
                     list(check_ids)
                 ),
@@ -225,7 +234,11 @@ impl Config {
             if !check_ids.contains(&skipped.as_str()) {
                 return Err(ConfigError::new(
                     source.path.as_deref(),
-                    format!("`skip` names an unknown check `{skipped}`; checks are {}", list(check_ids)),
+                    format!(
+                        "`skip` names an unknown check `{skipped}`{}; checks are {}",
+                        crate::plan::did_you_mean(skipped, check_ids),
+                        list(check_ids)
+                    ),
                 ));
             }
         }
@@ -315,6 +328,7 @@ mod tests {
         let error = load("[project]\nname='x'\n[tool.greenlight]\njobs = 2\njbos = 3\n").unwrap_err();
         assert_eq!((error.line, error.column), (5, 1), "{error}");
         assert!(error.message.contains("unknown key `jbos`"), "{error}");
+        assert!(error.message.contains("(did you mean `jobs`?)"), "{error}");
         assert!(error.message.contains("`jobs`") && error.message.contains("`ruff-check`"), "{error}");
     }
 
@@ -344,10 +358,19 @@ mod tests {
     #[test]
     fn unknown_skip_and_unknown_tool_key() {
         let error = load("[tool.greenlight]\nskip = ['pytset']\n").unwrap_err();
-        assert!(error.message.contains("unknown check `pytset`"), "{error}");
+        assert!(error.message.contains("unknown check `pytset` (did you mean `pytest`?)"), "{error}");
         let error = load("[tool.greenlight.tools]\nruff = { verison = '1' }\n").unwrap_err();
         assert!(error.message.contains("verison"), "{error}");
         assert_eq!(error.line, 2);
+    }
+
+    #[test]
+    fn a_tool_greenlight_header_in_greenlight_toml_says_to_drop_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("greenlight.toml"), "[tool.greenlight]\njobs = 1\n").unwrap();
+        let error = Config::load(dir.path(), &["pytest"], &ConfigOverrides::default()).unwrap_err();
+        assert!(error.message.contains("drop the `[tool.greenlight]` header"), "{error}");
+        assert_eq!(error.line, 1, "{error}");
     }
 
     #[test]

@@ -97,6 +97,13 @@ impl std::fmt::Debug for Plan {
     }
 }
 
+/// ` (did you mean `X`?)` for the id closest to a mistyped one, or empty.
+pub fn did_you_mean(word: &str, ids: &[&str]) -> String {
+    greenlight_report::text::closest(word, ids.iter().copied())
+        .map(|id| format!(" (did you mean `{id}`?)"))
+        .unwrap_or_default()
+}
+
 /// A usage error in the selection (unknown check id): exit code 3.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -104,10 +111,12 @@ pub enum PlanError {
     #[error("{0}")]
     Config(#[from] ConfigError),
     /// An unknown check id on the command line.
-    #[error("unknown check `{id}`; checks are {valid}")]
+    #[error("unknown check `{id}`{suggestion}; checks are {valid}")]
     UnknownCheck {
         /// What the user wrote.
         id: String,
+        /// ` (did you mean `ruff-check`?)`, or empty.
+        suggestion: String,
         /// The valid ids.
         valid: String,
     },
@@ -140,6 +149,7 @@ impl Plan {
             if !ids.contains(&id.as_str()) {
                 return Err(PlanError::UnknownCheck {
                     id: id.clone(),
+                    suggestion: did_you_mean(id, &ids),
                     valid: ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", "),
                 });
             }

@@ -9,6 +9,7 @@
 //! crate that writes for people shares.
 
 mod exit_code;
+pub mod fingerprint;
 mod model;
 pub mod text;
 

@@ -176,6 +176,57 @@ pub fn findings_of(check: &CheckReport) -> Vec<Finding> {
     findings
 }
 
+/// The checks whose findings are code alerts (SARIF, GitLab Code Quality): checks (not setup
+/// steps) whose tool is about the code ([`greenlight_report::ToolFacts::sarif`]) and that
+/// decided. A consumer takes a file as the complete list of open alerts, so a check that
+/// errored, timed out or was cancelled is left out rather than reported empty (which would
+/// close its alerts); each is named in a note ending in `consequence`.
+pub fn code_checks<'a>(report: &'a RunReport, consequence: &str) -> (Vec<&'a CheckReport>, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut checks = Vec::new();
+    for check in &report.checks {
+        if !check.tool_facts().sarif || check.kind != greenlight_report::NodeKind::Check {
+            continue;
+        }
+        if matches!(check.outcome, Outcome::Passed | Outcome::Failed) {
+            checks.push(check);
+        } else if check.outcome != Outcome::Skipped {
+            notes.push(format!("`{}` {}, so {consequence}", check.id, check.outcome));
+        }
+    }
+    (checks, notes)
+}
+
+/// The findings of a check that are code alerts: all but test results and policy.
+pub fn code_findings(check: &CheckReport) -> Vec<Finding> {
+    findings_of(check)
+        .into_iter()
+        .filter(|finding| !matches!(finding.kind, FindingKind::Test | FindingKind::Policy))
+        .collect()
+}
+
+/// Where a finding is shown: its place, else line 1 of the file its checker names
+/// ([`greenlight_report::ToolFacts::fallback_path`]); the flag is true for the latter.
+pub fn place_or_fallback(check: &CheckReport, finding: &Finding) -> (Location, bool) {
+    match &finding.location {
+        Some(location) => (location.clone(), false),
+        None => (Location::at(&check.tool_facts().fallback_path, Some(1), None), true),
+    }
+}
+
+/// The first `lines` lines of a format finding's diff, saying how many are left out: a diff
+/// reads from the top (a traceback, the other kind of detail, from the bottom). `None` for a
+/// finding that is not about formatting or has no diff.
+pub fn diff_head(finding: &Finding, lines: usize) -> Option<String> {
+    let detail = finding.detail.as_deref().filter(|_| finding.kind == FindingKind::Format)?;
+    let all: Vec<&str> = detail.trim_end().lines().collect();
+    let mut head = all[..all.len().min(lines)].join("\n");
+    if all.len() > lines {
+        head.push_str(&format!("\n… {} more lines", all.len() - lines));
+    }
+    Some(head)
+}
+
 /// How much a kind of finding matters when only a few can be shown (lower first).
 pub fn kind_rank(kind: FindingKind) -> u8 {
     match kind {
@@ -206,10 +257,15 @@ pub fn is_problem(outcome: Outcome) -> bool {
 /// How long a check took, for tables: empty for a check skipped before it ran, `(cached)`
 /// after a replayed one.
 pub fn elapsed(check: &CheckReport) -> String {
+    let time = elapsed_time(check);
+    if check.cached && !time.is_empty() { format!("{time} (cached)") } else { time }
+}
+
+/// [`elapsed`] without the `(cached)` mark (the terminal puts it after the summary, keeping
+/// its time column aligned).
+pub fn elapsed_time(check: &CheckReport) -> String {
     if check.outcome == Outcome::Skipped && check.duration_ms == 0 {
         String::new()
-    } else if check.cached {
-        format!("{} (cached)", duration(check.duration_ms))
     } else {
         duration(check.duration_ms)
     }

@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 
 use greenlight_report::{CheckReport, Finding, FindingKind, Outcome, RunReport, Severity};
 
-use crate::common::{facts, findings_of, kind_rank, message_without_title, prepare, severity_rank};
+use crate::common::{diff_head, facts, findings_of, kind_rank, message_without_title, prepare, severity_rank};
 use crate::text::{clip, duration, first_line};
 
 /// How the workflow commands are written.
@@ -243,7 +243,9 @@ fn message(finding: &Finding) -> String {
     if let Some(url) = &finding.url {
         let _ = write!(message, "\nsee {url}");
     }
-    if let Some(detail) = &finding.detail {
+    if let Some(diff) = diff_head(finding, 30) {
+        let _ = write!(message, "\n\n{diff}");
+    } else if let Some(detail) = &finding.detail {
         let lines: Vec<&str> = detail.trim_end().lines().collect();
         let tail = &lines[lines.len().saturating_sub(12)..];
         let _ = write!(message, "\n\n{}", tail.join("\n"));

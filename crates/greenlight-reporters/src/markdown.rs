@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use greenlight_report::{CheckReport, Finding, FindingKind, Outcome, RunReport};
 
-use crate::common::{elapsed, facts, findings_of, is_problem, message_without_title, prepare};
+use crate::common::{diff_head, elapsed, facts, findings_of, is_problem, message_without_title, prepare};
 use crate::text::{clip, duration, first_line};
 
 /// Limits of the Markdown summary.
@@ -173,10 +173,13 @@ fn section(out: &mut Budget, check: &CheckReport, options: &MarkdownOptions, cut
                 format!("\n<details><summary>{}</summary>\n\n", if tests { "Tracebacks" } else { "Details" });
             for finding in excerpts.iter().take(20) {
                 let _ = writeln!(block, "**{}**\n", inline(label(check, finding)));
-                block.push_str(&fenced(&excerpt(
-                    finding.detail.as_deref().unwrap_or_default(),
-                    options.max_excerpt_lines,
-                )));
+                match diff_head(finding, options.max_excerpt_lines) {
+                    Some(diff) => block.push_str(&fenced_as(&diff, "diff")),
+                    None => block.push_str(&fenced(&excerpt(
+                        finding.detail.as_deref().unwrap_or_default(),
+                        options.max_excerpt_lines,
+                    ))),
+                }
                 block.push('\n');
             }
             block.push_str("</details>\n");
@@ -299,10 +302,15 @@ pub(crate) fn code(text: &str) -> String {
 
 /// `text` in a fenced code block whose fence no line of it can close.
 pub(crate) fn fenced(text: &str) -> String {
+    fenced_as(text, "text")
+}
+
+/// A fenced code block of `language` (`text`, `diff`).
+fn fenced_as(text: &str, language: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let body: String = text.chars().filter(|c| *c == '\n' || *c == '\t' || !c.is_control()).collect();
-    format!("{fence}text\n{}\n{fence}\n", body.trim_end())
+    format!("{fence}{language}\n{}\n{fence}\n", body.trim_end())
 }
 
 /// The last `lines` lines of `text`, saying how many came before.

@@ -212,6 +212,12 @@ pub fn sample_report() -> RunReport {
         finding.kind = FindingKind::Format;
         finding.fix_available = true;
         finding.help = Some("run `greenlight run ruff-format --fix` (or `ruff format`)".to_string());
+        if path == "apps/api/main.py" {
+            finding.detail = Some(
+                "--- apps/api/main.py\n+++ apps/api/main.py\n@@ -1,3 +1,3 @@\n-from fastapi import FastAPI\n-app=FastAPI( title='payments' )\n+from fastapi import FastAPI\n+\n+app = FastAPI(title=\"payments\")"
+                    .to_string(),
+            );
+        }
         ruff_format.findings.push(finding);
     }
     ruff_format.log = log("ruff-format", "");

@@ -4,8 +4,12 @@
 //!
 //! - **One run per check, each with its own `tool.driver.name`** (`ruff`, `ruff format`,
 //!   `gitleaks`, `pip-audit`, ...: the tool name its checker declares in the report): GitHub
-//!   rejects an upload with two runs of one tool and category. No `automationDetails` is set, so `upload-sarif`'s `category` input still
-//!   applies.
+//!   rejects an upload with two runs of one tool and category.
+//! - **`automationDetails.id` per project** ([`category`]: `greenlight/` for a project at the
+//!   repository root, `greenlight/services/api/` for one in a subdirectory, or
+//!   [`SarifOptions::category`]): code scanning keeps one analysis per tool and category, so
+//!   two services of one monorepo never replace each other's alerts. `upload-sarif` keeps an
+//!   `automationDetails` the file has; the recipes pass the same category.
 //! - **Only checks that decided** (passed or failed) get a run. A run is the complete list of
 //!   open alerts for its tool: an empty run of a check that errored, timed out or was skipped
 //!   would close every alert it had found before. Such checks are listed in
@@ -13,7 +17,10 @@
 //! - Test results (pytest) and pull-request policy are not code-scanning alerts; JUnit and the
 //!   annotations carry them.
 //! - Every rule has `shortDescription`, `fullDescription` and `help`; every result has a
-//!   message, one location and `partialFingerprints`.
+//!   message, one location and `partialFingerprints`, from the finding's fingerprint: for a
+//!   finding on a line, its content and neighbours, not the line number
+//!   ([`greenlight_report::fingerprint`]), so code scanning keeps an alert when lines are added
+//!   above it.
 //! - Locations are relative to the repository root (finding paths prefixed with
 //!   `project.path_in_repo`), percent-encoded, under `uriBaseId` `%SRCROOT%`, which
 //!   `originalUriBaseIds` maps to the checkout as a `file:` URI. Lines and columns are 1-based;
@@ -27,28 +34,45 @@
 
 use std::collections::BTreeMap;
 
-use greenlight_report::{CheckReport, Finding, FindingKind, Location, Outcome, RunReport, Severity};
+use greenlight_report::{CheckReport, Finding, FindingKind, Location, RunReport, Severity};
 use serde::Serialize;
 
-use crate::common::{facts, findings_of, kind_rank, prepare, severity_rank};
+use crate::common::{code_checks, code_findings, facts, kind_rank, place_or_fallback, prepare, severity_rank};
 use crate::text::first_line;
 
 /// The `$schema` written: the one GitHub documents and accepts.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// Limits of the output (GitHub code scanning's by default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SarifOptions {
     /// Most runs in the file (GitHub: 20).
     pub max_runs: usize,
     /// Most results in one run (GitHub: 25,000).
     pub max_results_per_run: usize,
+    /// The code scanning category (`--sarif-category`); default [`category`] of the report.
+    pub category: Option<String>,
 }
 
 impl Default for SarifOptions {
     fn default() -> Self {
-        Self { max_runs: 20, max_results_per_run: 25_000 }
+        Self { max_runs: 20, max_results_per_run: 25_000, category: None }
     }
+}
+
+/// The code scanning category of a report's analyses: `greenlight` for a project at the
+/// repository root, `greenlight/<path in the repository>` for one below it.
+pub fn category(report: &RunReport) -> String {
+    match report.project.path_in_repo.as_deref().map(|path| path.trim_matches('/')) {
+        Some(path) if !path.is_empty() && path != "." => format!("greenlight/{path}"),
+        _ => "greenlight".to_string(),
+    }
+}
+
+/// `automationDetails.id` of a category: everything up to the last `/` is the category, so
+/// it ends with one (no run id of its own).
+fn automation_id(category: &str) -> String {
+    format!("{}/", category.trim_end_matches('/'))
 }
 
 /// A rendered SARIF file and what a reader of the file should know about what is not in it.
@@ -68,23 +92,13 @@ pub fn render(report: &RunReport) -> Sarif {
 /// The report as SARIF 2.1.0 within `options`' limits.
 pub fn render_with(report: &RunReport, options: &SarifOptions) -> Sarif {
     let report = prepare(report);
-    let mut notes = Vec::new();
     let base = source_root_uri(&report);
+    let automation = automation_id(options.category.as_deref().unwrap_or(&category(&report)));
+    let (checks, mut notes) =
+        code_checks(&report, "the SARIF file has no run for it (code scanning keeps its earlier alerts)");
     let mut runs = Vec::new();
-    for check in &report.checks {
-        if !check.tool_facts().sarif || check.kind != greenlight_report::NodeKind::Check {
-            continue;
-        }
-        if !matches!(check.outcome, Outcome::Passed | Outcome::Failed) {
-            if check.outcome != Outcome::Skipped {
-                notes.push(format!(
-                    "`{}` {}, so the SARIF file has no run for it (code scanning keeps its earlier alerts)",
-                    check.id, check.outcome
-                ));
-            }
-            continue;
-        }
-        runs.push(run(&report, check, &base, options, &mut notes));
+    for check in checks {
+        runs.push(run(&report, check, &base, &automation, options, &mut notes));
     }
     if runs.len() > options.max_runs {
         // Keep the runs with the most severe results.
@@ -116,14 +130,12 @@ fn run(
     report: &RunReport,
     check: &CheckReport,
     base: &Option<String>,
+    automation: &str,
     options: &SarifOptions,
     notes: &mut Vec<String>,
 ) -> BuiltRun {
     let tool = check.tool_facts();
-    let mut findings: Vec<Finding> = findings_of(check)
-        .into_iter()
-        .filter(|finding| !matches!(finding.kind, FindingKind::Test | FindingKind::Policy))
-        .collect();
+    let mut findings = code_findings(check);
     let total = findings.len();
     let mut notifications = Vec::new();
     if total > options.max_results_per_run {
@@ -155,8 +167,7 @@ fn run(
     let mut occurrences: BTreeMap<String, usize> = BTreeMap::new();
     let mut results = Vec::new();
     for finding in &findings {
-        let fallback = finding.location.is_none();
-        let location = finding.location.clone().unwrap_or_else(|| Location::at(&tool.fallback_path, Some(1), None));
+        let (location, fallback) = place_or_fallback(check, finding);
         let fingerprint = if finding.fingerprint.is_empty() {
             greenlight_report::fingerprint(&[&finding.rule, &finding.message])
         } else {
@@ -214,6 +225,7 @@ fn run(
                 },
             },
             original_uri_base_ids,
+            automation_details: AutomationDetails { id: automation.to_string() },
             invocations: vec![Invocation {
                 execution_successful: true,
                 exit_code: check.exit_code,
@@ -417,10 +429,16 @@ struct Run {
     tool: Tool,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     original_uri_base_ids: BTreeMap<&'static str, ArtifactLocationBase>,
+    automation_details: AutomationDetails,
     invocations: Vec<Invocation>,
     results: Vec<SarifResult>,
     column_kind: &'static str,
     properties: RunProperties,
+}
+
+#[derive(Serialize)]
+struct AutomationDetails {
+    id: String,
 }
 
 #[derive(Serialize)]

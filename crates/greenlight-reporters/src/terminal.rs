@@ -10,7 +10,7 @@ use std::time::Duration;
 use greenlight_report::{CheckReport, Outcome, RunReport, TestOutcome};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::common::{elapsed, facts, prepare_check};
+use crate::common::{diff_head, elapsed_time, facts, prepare_check};
 use crate::text::{clip, duration, gutter, indent, last_lines};
 
 /// How the summary is rendered.
@@ -24,11 +24,17 @@ pub struct SummaryOptions {
     pub quiet: bool,
     /// Findings shown per check unless verbose.
     pub max_findings: usize,
+    /// The table of checks (off when the live view already printed a line per check: the
+    /// table is shown once).
+    pub table: bool,
+    /// The terminal's width in columns: a check's line is fitted to it. `None` (not a
+    /// terminal: a CI log, a pipe) cuts nothing.
+    pub width: Option<usize>,
 }
 
 impl Default for SummaryOptions {
     fn default() -> Self {
-        Self { color: false, verbose: false, quiet: false, max_findings: 30 }
+        Self { color: false, verbose: false, quiet: false, max_findings: 30, table: true, width: None }
     }
 }
 
@@ -54,6 +60,18 @@ impl Paint {
     fn bold(self, text: &str) -> String {
         self.wrap("1", text)
     }
+    /// A unified diff with removed lines red and added lines green.
+    fn diff(self, text: &str) -> String {
+        text.lines()
+            .map(|line| match line.as_bytes().first() {
+                Some(b'-') if !line.starts_with("---") => self.wrap("31", line),
+                Some(b'+') if !line.starts_with("+++") => self.wrap("32", line),
+                Some(b'@') => self.wrap("36", line),
+                _ => line.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 /// The fixed-width label of an outcome (`PASS`, `FAIL`, ...).
@@ -68,19 +86,51 @@ pub fn label(outcome: Outcome) -> &'static str {
     }
 }
 
-/// One line for a finished check: ` FAIL  ruff-check      0.04s  2 findings`. `check` must be
-/// prepared ([`crate::common::prepare`]); [`live_line`] is the same line for a raw check.
-fn check_line(check: &CheckReport, color: bool) -> String {
+/// Columns before a check's summary: ` FAIL    ruff-check      0.04s  `.
+const PREFIX_WIDTH: usize = 1 + 7 + 1 + 13 + 1 + 8 + 2;
+
+/// One line for a finished check: ` FAIL    ruff-check      0.04s  2 findings`, a replayed
+/// result marked `(cached)` after its summary (the columns stay aligned). Fitted to `width`
+/// when given (the summary is cut, with an ellipsis, to one column less); whole without. `check` must be prepared
+/// ([`crate::common::prepare`]); [`live_line`] is the same line for a raw check.
+fn check_line(check: &CheckReport, color: bool, width: Option<usize>) -> String {
     let paint = Paint(color);
     let label = paint.outcome(check.outcome, &format!("{:<7}", label(check.outcome)));
-    format!(" {label} {:<13} {:>8}  {}", check.id, elapsed(check), clip(&check.summary, 100)).trim_end().to_string()
+    let mut summary = check.summary.lines().next().unwrap_or_default().to_string();
+    if check.cached {
+        summary.push_str(" (cached)");
+    }
+    if let Some(width) = width {
+        let id = check.id.chars().count().max(13);
+        // One column short of the width: a line that fills the last column makes some
+        // terminals wrap the next one onto it.
+        summary = clip(&summary, width.saturating_sub(PREFIX_WIDTH + id - 13 + 1).max(10));
+    }
+    format!(" {label} {:<13} {:>8}  {}", check.id, elapsed_time(check), summary).trim_end().to_string()
 }
 
 /// The live view's line for a check that just finished, as the summary shows it: redacted and
 /// without escapes or control characters from tool output (a tool's clear-screen or window
-/// title in a summary never reaches the terminal).
-pub fn live_line(check: &CheckReport, color: bool) -> String {
-    check_line(&prepare_check(check), color)
+/// title in a summary never reaches the terminal), fitted to `width` when given.
+pub fn live_line(check: &CheckReport, color: bool, width: Option<usize>) -> String {
+    check_line(&prepare_check(check), color, width)
+}
+
+/// True for a check the live view and the table leave out, counted in one line instead: one
+/// the selection left out (`run CHECK...` named others).
+pub fn is_deselected(check: &CheckReport) -> bool {
+    check.outcome == Outcome::Skipped && check.skip_cause.as_ref().is_some_and(|cause| cause.is_deselected())
+}
+
+/// `SKIP     5 checks not selected: build, docker, gitleaks, pip-audit, pytest`, or `None`.
+fn deselected_line(report: &RunReport, paint: Paint) -> Option<String> {
+    let ids: Vec<&str> =
+        report.checks.iter().filter(|check| is_deselected(check)).map(|check| check.id.as_str()).collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let what = crate::text::plural(ids.len(), "check");
+    Some(format!(" {} {what} not selected: {}", paint.outcome(Outcome::Skipped, "SKIP   "), ids.join(", ")))
 }
 
 /// The whole summary printed after a run.
@@ -97,8 +147,13 @@ pub fn render_summary(report: &RunReport, options: &SummaryOptions) -> String {
             }
         }
         let _ = writeln!(out, "{}\n", paint.dim(&header));
-        for check in &report.checks {
-            let _ = writeln!(out, "{}", check_line(check, options.color));
+        if options.table {
+            for check in report.checks.iter().filter(|check| !is_deselected(check)) {
+                let _ = writeln!(out, "{}", check_line(check, options.color, options.width));
+            }
+        }
+        if let Some(line) = deselected_line(report, paint) {
+            let _ = writeln!(out, "{line}");
         }
     }
 
@@ -204,7 +259,9 @@ fn render_findings(out: &mut String, check: &CheckReport, options: &SummaryOptio
         if !facts.is_empty() {
             let _ = writeln!(out, "    {}", paint.dim(&facts));
         }
-        if let Some(detail) = &finding.detail {
+        if let Some(diff) = diff_head(finding, if options.verbose { usize::MAX } else { 40 }) {
+            let _ = writeln!(out, "{}", gutter(&paint.diff(&diff), "    │ "));
+        } else if let Some(detail) = &finding.detail {
             let _ = writeln!(out, "{}", gutter(&last_lines(detail, 8), "    │ "));
         }
         if let Some(help) = &finding.help
@@ -247,6 +304,7 @@ pub enum LiveMode {
 pub struct LiveView {
     mode: LiveMode,
     color: bool,
+    width: Option<usize>,
     progress: Option<MultiProgress>,
     bars: Mutex<BTreeMap<String, ProgressBar>>,
 }
@@ -258,10 +316,20 @@ impl std::fmt::Debug for LiveView {
 }
 
 impl LiveView {
-    /// A live view in `mode`.
-    pub fn new(mode: LiveMode, color: bool) -> Self {
+    /// A live view in `mode`, its lines fitted to `width` (the terminal's; `None` in a log).
+    pub fn new(mode: LiveMode, color: bool, width: Option<usize>) -> Self {
         let progress = (mode == LiveMode::Bars).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Self { mode, color, progress, bars: Mutex::new(BTreeMap::new()) }
+        Self { mode, color, width, progress, bars: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The width lines are fitted to.
+    pub fn width(&self) -> Option<usize> {
+        self.width
+    }
+
+    /// True when it prints a line per finished check (then the summary has no table).
+    pub fn prints_lines(&self) -> bool {
+        self.mode != LiveMode::Silent
     }
 
     /// A node started.
@@ -285,10 +353,12 @@ impl LiveView {
         self.color
     }
 
-    /// The node `id` finished: its spinner goes, and `line` (a [`live_line`]) is written.
+    /// The node `id` finished: its spinner goes, and `line` (a [`live_line`]; none when
+    /// empty) is written.
     pub fn finished(&self, id: &str, line: &str) {
         match self.mode {
             LiveMode::Silent => {}
+            LiveMode::Lines if line.is_empty() => {}
             LiveMode::Lines => {
                 let mut stderr = std::io::stderr().lock();
                 let _ = writeln!(stderr, "{line}");
@@ -300,7 +370,9 @@ impl LiveView {
                         progress.remove(&bar);
                     }
                 }
-                if let Some(progress) = &self.progress {
+                if let Some(progress) = &self.progress
+                    && !line.is_empty()
+                {
                     let _ = progress.println(line);
                 }
             }
@@ -323,12 +395,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn lines_fit_the_width_and_keep_cached_aligned() {
+        let mut check = CheckReport::new("pytest", "pytest", Outcome::Passed);
+        check.summary = "2000 passed ".repeat(20).trim_end().to_string();
+        check.duration_ms = 61_000;
+        let whole = live_line(&check, false, None);
+        assert!(whole.ends_with("2000 passed"), "nothing is cut without a width: {whole}");
+        let fitted = live_line(&check, false, Some(80));
+        assert_eq!(fitted.chars().count(), 79, "{fitted}");
+        assert!(fitted.ends_with('…'), "{fitted}");
+        check.cached = true;
+        check.summary = "2 passed".to_string();
+        let cached = live_line(&check, false, Some(80));
+        assert_eq!(cached, " PASS    pytest          1m 01s  2 passed (cached)");
+    }
+
+    #[test]
     fn live_lines_carry_no_escapes_from_tool_output() {
         let mut check = CheckReport::new("build", "python -m build", Outcome::Failed);
         check.summary = "RuntimeError: \u{1b}[2J\u{1b}]0;owned\u{7}refused\r".to_string();
         check.duration_ms = 1_390;
-        assert_eq!(live_line(&check, false), " FAIL    build            1.39s  RuntimeError: refused");
-        let coloured = live_line(&check, true);
+        assert_eq!(live_line(&check, false, None), " FAIL    build            1.39s  RuntimeError: refused");
+        let coloured = live_line(&check, true, None);
         assert!(coloured.starts_with(" \u{1b}[1;31mFAIL   \u{1b}[0m build"), "{coloured:?}");
         assert!(coloured.ends_with("RuntimeError: refused"), "greenlight's own colours only: {coloured:?}");
     }

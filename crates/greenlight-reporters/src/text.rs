@@ -1,7 +1,7 @@
 //! Text helpers of the renderers: the shared ones of [`greenlight_report::text`], and the
 //! gutter of excerpts.
 
-pub use greenlight_report::text::{clip, duration, first_line, indent, last_lines, printable};
+pub use greenlight_report::text::{clip, duration, first_line, indent, last_lines, plural, printable};
 
 /// `text` with every line prefixed by `prefix` (a gutter), empty lines included.
 pub fn gutter(text: &str, prefix: &str) -> String {

@@ -289,7 +289,7 @@ fn sarif_locations_are_repository_relative_and_decodable() {
 #[test]
 fn sarif_respects_limits_and_says_what_it_cut() {
     let report = big_report(40);
-    let options = sarif::SarifOptions { max_runs: 2, max_results_per_run: 25 };
+    let options = sarif::SarifOptions { max_runs: 2, max_results_per_run: 25, ..Default::default() };
     let rendered = sarif::render_with(&report, &options);
     assert_valid_sarif_with(&rendered.text, &report, false);
     let sarif: Value = serde_json::from_str(&rendered.text).unwrap();

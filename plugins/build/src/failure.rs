@@ -15,6 +15,9 @@ pub enum FailureKind {
     /// (`[build-system].requires`) could not be installed, or a virtual environment could not be
     /// made. greenlight cannot judge the project.
     Environment,
+    /// Nothing says the project is at fault: `python -m build` itself crashed (its own
+    /// traceback), or its output is not what build prints. greenlight cannot judge the project.
+    Frontend,
 }
 
 /// A failed build, explained.
@@ -48,7 +51,13 @@ pub fn classify(stdout: &str, stderr: &str) -> BuildFailure {
         .map(|line| line.trim().to_string());
     let requirements = isolated_requirements(stderr);
     let installer_failed = headline.as_deref().is_some_and(is_environment_command);
-    let kind = if installer_failed { FailureKind::Environment } else { FailureKind::Project };
+    let kind = if installer_failed {
+        FailureKind::Environment
+    } else if headline.as_deref().is_some_and(is_project_verdict) {
+        FailureKind::Project
+    } else {
+        FailureKind::Frontend
+    };
     let cause = if installer_failed {
         let lines = installer_messages(stderr);
         if lines.is_empty() { installer_messages(stdout) } else { lines }
@@ -57,6 +66,19 @@ pub fn classify(stdout: &str, stderr: &str) -> BuildFailure {
     };
     let pyproject_position = headline.as_deref().and_then(pyproject_position);
     BuildFailure { kind, headline, cause, requirements, pyproject_position }
+}
+
+/// True for build's own verdicts that blame the project (build's `__main__`/`_builder`): the
+/// backend failed or is not there, `pyproject.toml` does not parse, the directory is not a
+/// project. Anything else build prints after `ERROR` is its own crash (`_handle_build_error`
+/// prints an unexpected exception's traceback, then `ERROR <exception>`).
+fn is_project_verdict(headline: &str) -> bool {
+    headline.starts_with("Backend subprocess exited")
+        || headline.starts_with("Backend operation failed")
+        || (headline.starts_with("Backend '") && headline.contains("is not available"))
+        || (headline.starts_with("Failed to parse") && headline.contains("pyproject.toml"))
+        || headline.contains("does not appear to be a Python project")
+        || headline.contains("`build-system`")
 }
 
 /// True for build's `Command '[... pip ... install ...]' returned non-zero exit status N.` and
@@ -275,6 +297,20 @@ mod tests {
         let failure = recorded("missing-package-dir");
         assert_eq!(failure.kind, FailureKind::Project);
         assert_eq!(failure.cause, ["error: error in 'egg_base' option: 'src' does not exist or is not a directory"]);
+    }
+
+    #[test]
+    fn a_crash_of_build_itself_is_not_the_projects_fault() {
+        // An unexpected exception in build: its traceback (frames in build's own code), then
+        // `ERROR <the exception>`.
+        let stderr = "* Creating isolated environment: venv+pip...\nTraceback (most recent call last):\n  File \"/venv/lib/python3.11/site-packages/build/__main__.py\", line 178, in _handle_build_error\n    yield\nKeyError: 'PATH'\nERROR 'PATH'\n";
+        assert_eq!(classify("", stderr).kind, FailureKind::Frontend);
+        // Python's own report of an uncaught exception: no `ERROR` line at all.
+        let stderr = "Traceback (most recent call last):\n  File \"/venv/bin/pyproject-build\", line 5, in <module>\nImportError: cannot import name 'main' from 'build.__main__'\n";
+        assert_eq!(classify("", stderr).kind, FailureKind::Frontend);
+        // Output that is not build's.
+        assert_eq!(classify("\u{fffd}\u{fffd}garbage", "\u{fffd}").kind, FailureKind::Frontend);
+        assert_eq!(classify("", "").kind, FailureKind::Frontend);
     }
 
     #[test]

@@ -15,7 +15,9 @@
 //! Outcomes: a backend error (bad metadata, missing package directory, broken `pyproject.toml`)
 //! is `failed` with the backend's error lines; an isolated environment whose requirements
 //! cannot be installed (`[build-system].requires` unavailable, no index) is `errored`, because
-//! greenlight could not build the project to judge it.
+//! greenlight could not build the project to judge it; and so is every exit 1 without build's
+//! own verdict against the project (build crashing with its own traceback, output that is not
+//! build's): `failed` only on evidence.
 
 mod backend;
 mod failure;
@@ -301,6 +303,10 @@ fn build_failed(output: &Output) -> CheckResult {
     let cause = if failure.cause.is_empty() { output.both_tails(10) } else { failure.cause.join("\n") };
     let headline = failure.headline.clone().unwrap_or_else(|| "the build failed".to_string());
     match failure.kind {
+        FailureKind::Frontend => CheckResult::errored(format!(
+            "`python -m build` exited with code 1 without saying the project is at fault (it printed no verdict of its own about the project: it crashed or its output is not build's), so greenlight cannot judge the project; check the installed build (`pyproject-build --version`) and the log:\n{}",
+            text::indent(&output.both_tails(15), "  ")
+        )),
         FailureKind::Environment => {
             let requirements = if failure.requirements.is_empty() {
                 String::new()

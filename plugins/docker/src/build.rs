@@ -11,9 +11,10 @@ use futures_util::StreamExt as _;
 use greenlight_checker::report::Artifact;
 use greenlight_checker::{CheckError, CheckResult, Finding, FindingKind, Outcome, text};
 
-use crate::buildlog::{self, BuildLog, Verdict};
+use crate::buildlog::{self, BuildLog, Step, Verdict};
 use crate::engine::{BuildEvent, BuildRequest, EngineError};
 use crate::plan::{Plan, Smoke};
+use crate::rewrite;
 use crate::{BUILD_STEP_GRACE, Session, smoke};
 
 /// Builds the image, then runs the smoke test in it.
@@ -29,7 +30,9 @@ pub(crate) async fn build_and_smoke(
         tag: plan.tag.clone(),
         target: plan.target.clone(),
         build_args: plan.build_args.clone(),
-        labels: plan.labels.clone(),
+        // The sent Dockerfile labels every stage (`rewrite`); labels given here would only
+        // reach the final image, in a step of their own.
+        labels: std::collections::BTreeMap::new(),
         no_cache: plan.no_cache,
     };
     log.line(&format!("greenlight: building {} as {}", plan.dockerfile_display, plan.tag));
@@ -99,7 +102,12 @@ pub(crate) async fn build_and_smoke(
     }
     match stopping {
         Some(Outcome::TimedOut) => {
-            return Err(timed_out("the image build", plan.build_timeout, "build-timeout", &build_log_tail(&build_log)));
+            return Err(timed_out(
+                "the image build",
+                plan.build_timeout,
+                "build-timeout",
+                &build_log_tail(plan, &build_log),
+            ));
         }
         Some(_) => return Err(CheckError::cancelled()),
         None => {}
@@ -140,13 +148,37 @@ pub(crate) async fn build_and_smoke(
     Ok(result)
 }
 
-/// The result of a failed build.
+/// The step's number and the step count as `docker build` of the user's Dockerfile prints
+/// them (without the steps greenlight added).
+fn user_step(plan: &Plan, log: &BuildLog, step: &Step) -> (u32, u32) {
+    let added = log.steps.iter().filter(|seen| seen.number <= step.number && rewrite::is_added_step(&seen.instruction));
+    let added = u32::try_from(added.count()).unwrap_or(0);
+    (step.number.saturating_sub(added), step.total.saturating_sub(plan.sent.added_steps))
+}
+
+/// The result of a failed build: `failed` only when the builder's own markers say the project
+/// is at fault, `errored` for the engine, a stream that cannot be read, and anything unknown.
 fn build_failed(plan: &Plan, log: &BuildLog, error: &EngineError) -> CheckResult {
     let message = text::strip_ansi(&error.to_string()).trim().to_string();
-    if let EngineError::Unreachable(detail) = error {
-        return CheckResult::errored(format!("the Docker engine stopped answering during the build: {detail}"));
-    }
     let step = log.last_step();
+    let during = step.map(|step| {
+        let (number, total) = user_step(plan, log, step);
+        format!(" (at step {number}/{total}: {})", text::clip(&step.instruction, 80))
+    });
+    let during = during.unwrap_or_default();
+    match error {
+        EngineError::Unreachable(detail) => {
+            return CheckResult::errored(format!(
+                "the Docker engine stopped answering during the build{during}: {detail}\ngreenlight cannot judge the project; check the engine (`docker info`, its log) and run again"
+            ));
+        }
+        EngineError::Other(detail) => {
+            return CheckResult::errored(format!(
+                "the engine's build output could not be read{during}: {detail}\ngreenlight cannot tell whether the image builds; check the engine (`docker info`, its log) and run again"
+            ));
+        }
+        _ => {}
+    }
     let mut verdict = buildlog::classify(&message, step);
     if verdict == Verdict::Project && plan.dockerfile.uses_heredoc && message.contains("dockerfile parse error") {
         verdict = Verdict::BuildKit;
@@ -156,46 +188,66 @@ fn build_failed(plan: &Plan, log: &BuildLog, error: &EngineError) -> CheckResult
             "{} needs BuildKit, which greenlight's builder (the engine's classic builder) does not run: {message}\ngreenlight cannot build this image to judge it; build it with `docker buildx build`, or turn the check off with `enabled = false` in [tool.greenlight.docker]",
             plan.dockerfile_display
         )),
-        Verdict::Pull => {
-            let image = step.map(|step| plan.dockerfile.base_image(&step.instruction, &plan.build_args));
-            let image = image.as_deref().unwrap_or("a base image");
-            CheckResult::errored(format!(
-                "the base image `{image}` cannot be pulled: {message}\nno registry answered as needed, so greenlight cannot build the image to judge the project; pull or build `{image}` on this machine, or name one you have with `build-args` in [tool.greenlight.docker]"
-            ))
-        }
-        Verdict::Engine => CheckResult::errored(format!("the Docker engine could not build the image: {message}")),
-        Verdict::Project => {
-            let line = step
-                .and_then(|step| plan.dockerfile.line_of_step(&step.instruction))
-                .or_else(|| buildlog::line_in_message(&message).filter(|_| step.is_none()));
-            let mut detail: Vec<String> = step.map(|step| buildlog::error_lines(step, 20)).unwrap_or_default();
-            if !detail.iter().any(|line| line.contains(&message)) {
-                detail.push(message.clone());
-            }
-            let mut finding =
-                Finding::new("docker-build", message.clone(), Some(crate::location(&plan.dockerfile_display, line)));
-            finding.kind = FindingKind::Build;
-            finding.title = Some(match step {
-                Some(step) => format!("docker build: step {}/{}", step.number, step.total),
-                None => "docker build".to_string(),
-            });
-            finding.detail = Some(detail.join("\n"));
-            finding.help =
-                Some("reproduce with `docker build .`; the whole build output is in the check's log".to_string());
-            let summary = match step {
-                Some(step) => {
-                    format!(
-                        "build failed at step {}/{}: {}",
-                        step.number,
-                        step.total,
-                        text::clip(&step.instruction, 80)
-                    )
-                }
-                None => format!("build failed: {}", text::clip(&message, 100)),
-            };
-            CheckResult::failed(summary).with_findings(vec![finding])
-        }
+        Verdict::Pull => pull_failed(plan, step, &message),
+        Verdict::LostParent => CheckResult::errored(format!(
+            "the Docker engine lost a layer this build stood on{during}: {message}\nsomething removed an image while the build used it (a `docker image prune`, or another tool's cleanup); greenlight cannot judge the project; run again"
+        )),
+        Verdict::Engine => CheckResult::errored(format!(
+            "the Docker engine could not build the image{during}: {message}\nthe build output does not say the project is at fault, so greenlight cannot judge it; check the engine (`docker info`, its log) and run again"
+        )),
+        Verdict::Project => project_failed(plan, log, step, &message),
     }
+}
+
+/// A base image that cannot be pulled: named, with what to do (`image-map`; `build-args` only
+/// when an `ARG` names the image).
+fn pull_failed(plan: &Plan, step: Option<&Step>, message: &str) -> CheckResult {
+    let image = step.map(|step| plan.dockerfile.base_image(&step.instruction, &plan.build_args));
+    let image = image.filter(|image| !image.is_empty()).unwrap_or_else(|| "a base image".to_string());
+    let mapped_from = plan.sent.mapped.iter().find(|(_, to)| *to == image).map(|(from, _)| from.clone());
+    let what_to_do = match &mapped_from {
+        Some(from) => format!(
+            "`image-map` in [tool.greenlight.docker] builds `{from}` from it; pull or load `{image}` on this machine, or map `{from}` to an image the engine has"
+        ),
+        None => {
+            let by_arg = step.is_some_and(|step| step.instruction.contains('$'));
+            format!(
+                "pull or load `{image}` on this machine, or build from an image the engine has without editing the Dockerfile: `image-map = {{ \"{image}\" = \"IMAGE\" }}` in [tool.greenlight.docker] (or `--image-map {image}=IMAGE`){}",
+                if by_arg { "; an `ARG` names this image, so `build-args` can set it too" } else { "" }
+            )
+        }
+    };
+    CheckResult::errored(format!(
+        "the base image `{image}` cannot be pulled: {message}\nno registry answered as needed, so greenlight cannot build the image to judge the project; {what_to_do}"
+    ))
+}
+
+/// The project's fault, at its Dockerfile line.
+fn project_failed(plan: &Plan, log: &BuildLog, step: Option<&Step>, message: &str) -> CheckResult {
+    let line = step.and_then(|step| plan.dockerfile.line_of_step(&step.instruction)).or_else(|| {
+        buildlog::line_in_message(message).filter(|_| step.is_none()).and_then(|line| plan.sent.original_line(line))
+    });
+    let mut detail: Vec<String> = step.map(|step| buildlog::error_lines(step, 20)).unwrap_or_default();
+    if !detail.iter().any(|line| line.contains(message)) {
+        detail.push(message.to_string());
+    }
+    let mut finding =
+        Finding::new("docker-build", message.to_string(), Some(crate::location(&plan.dockerfile_display, line)));
+    finding.kind = FindingKind::Build;
+    let numbers = step.map(|step| user_step(plan, log, step));
+    finding.title = Some(match numbers {
+        Some((number, total)) => format!("docker build: step {number}/{total}"),
+        None => "docker build".to_string(),
+    });
+    finding.detail = Some(detail.join("\n"));
+    finding.help = Some("reproduce with `docker build .`; the whole build output is in the check's log".to_string());
+    let summary = match (step, numbers) {
+        (Some(step), Some((number, total))) => {
+            format!("build failed at step {number}/{total}: {}", text::clip(&step.instruction, 80))
+        }
+        _ => format!("build failed: {}", text::clip(message, 100)),
+    };
+    CheckResult::failed(summary).with_findings(vec![finding])
 }
 
 /// `what` ran past `limit`, which `option` in the configuration sets.
@@ -211,10 +263,11 @@ pub(crate) fn timed_out(what: &str, limit: Duration, option: &str, output: &str)
     CheckError::timed_out(format!("{what} ran longer than {limit}"), Some(reason))
 }
 
-fn build_log_tail(log: &BuildLog) -> String {
+fn build_log_tail(plan: &Plan, log: &BuildLog) -> String {
     match log.last_step() {
         Some(step) => {
-            let mut lines = vec![format!("Step {}/{} : {}", step.number, step.total, step.instruction)];
+            let (number, total) = user_step(plan, log, step);
+            let mut lines = vec![format!("Step {number}/{total} : {}", step.instruction)];
             lines.extend(buildlog::error_lines(step, 10));
             lines.join("\n")
         }

@@ -160,38 +160,77 @@ impl BuildLog {
 /// What a failed build means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// The project's Dockerfile or context is wrong: `failed`.
+    /// The builder's own markers say the project's Dockerfile or context is wrong (a `RUN`
+    /// step's non-zero exit, a missing `COPY` source, a parse error): `failed`.
     Project,
     /// A base image could not be pulled: `errored` (greenlight cannot judge the project).
     Pull,
-    /// The engine could not build (disk full, engine problem): `errored`.
+    /// Anything else: the engine, its network or storage, or a message the builder does not
+    /// say is the project's (`errored`: greenlight cannot judge the project).
     Engine,
     /// The Dockerfile needs BuildKit (`RUN --mount`, `COPY --chmod`, here-documents), which the
     /// engine's classic builder does not run: `errored`.
     BuildKit,
+    /// A parent layer went away while the build used it (another build's cleanup on the same
+    /// engine): `errored`, and worth one more build.
+    LostParent,
 }
 
-/// Judges a build error `message` given the step that was running.
+/// What the classic builder says when the project is at fault (moby's `builder/dockerfile`
+/// and its parser): a step's command failed, a source is missing, the file does not parse or
+/// names what does not exist.
+const PROJECT_MARKERS: &[&str] = &[
+    // RUN: `The command '/bin/sh -c ...' returned a non-zero code: 1`
+    "returned a non-zero code",
+    // COPY/ADD: `COPY failed: file not found in build context or excluded by .dockerignore`,
+    // `COPY failed: no source files were specified`, `ADD failed: stat ...`
+    "copy failed:",
+    "add failed:",
+    "failed to process \"",
+    "dockerfile parse error",
+    "unknown instruction",
+    "invalid reference format",
+    "should not be blank",
+    "unknown flag",
+    "no build stage",
+    "failed to reach build target",
+    "requires exactly one argument",
+    "requires at least one argument",
+    "requires at least two arguments",
+    "requires either one or three arguments",
+    "must have two arguments",
+    "can't stat",
+    "forbidden path outside the build context",
+    "invalid from flag value",
+    "is not a valid stage",
+    "invalid containerport",
+    "invalid signal",
+    "invalid duration",
+    "invalid escape token",
+];
+
+/// Judges a build error `message` given the step that was running: `failed` only on the
+/// builder's own markers of a project fault, `errored` for everything else.
 pub fn classify(message: &str, step: Option<&Step>) -> Verdict {
     let lower = message.to_ascii_lowercase();
-    let engine_markers = ["no space left on device", "cannot connect to the docker daemon", "read-only file system"];
+    if lower.contains("unknown parent image id") || lower.contains("failed to set parent") {
+        return Verdict::LostParent;
+    }
+    let engine_markers = [
+        "no space left on device",
+        "cannot connect to the docker daemon",
+        "read-only file system",
+        "could not find bridge",
+        "failed to create endpoint",
+        "failed to export image",
+        "error creating overlay mount",
+        "driver failed",
+    ];
     if engine_markers.iter().any(|marker| lower.contains(marker)) {
         return Verdict::Engine;
     }
     if lower.contains("requires buildkit") {
         return Verdict::BuildKit;
-    }
-    let project_markers = [
-        "dockerfile parse error",
-        "unknown instruction",
-        "invalid reference format",
-        "should not be blank",
-        "unknown flag",
-        "no build stage",
-        "failed to reach build target",
-    ];
-    if project_markers.iter().any(|marker| lower.contains(marker)) {
-        return Verdict::Project;
     }
     let pull_markers = [
         "pull access denied",
@@ -215,7 +254,10 @@ pub fn classify(message: &str, step: Option<&Step>) -> Verdict {
     if pull_markers.iter().any(|marker| lower.contains(marker)) && (pulling || lower.contains("pull")) {
         return Verdict::Pull;
     }
-    Verdict::Project
+    if PROJECT_MARKERS.iter().any(|marker| lower.contains(marker)) {
+        return Verdict::Project;
+    }
+    Verdict::Engine
 }
 
 /// The lines that explain a failed step: its output's tail without the builder's noise.
@@ -310,6 +352,21 @@ mod tests {
         assert_eq!(classify("write /var/lib/docker/tmp/x: no space left on device", Some(&run)), Verdict::Engine);
         let mount = "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled";
         assert_eq!(classify(mount, Some(&run)), Verdict::BuildKit);
+    }
+
+    #[test]
+    fn only_the_builders_own_markers_blame_the_project() {
+        let run = Step { instruction: "RUN pip install .".to_string(), ..Step::default() };
+        let bridge = "failed to create endpoint vibrant_lamport on network bridge: could not find bridge docker0: route ip+net: no such network interface";
+        assert_eq!(classify(bridge, Some(&run)), Verdict::Engine);
+        assert_eq!(classify("an error message the builder never printed", Some(&run)), Verdict::Engine);
+        assert_eq!(classify("", None), Verdict::Engine);
+        let lost = "failed to export image: failed to set parent sha256:4f2a: unknown parent image ID sha256:4f2a";
+        assert_eq!(classify(lost, Some(&run)), Verdict::LostParent);
+        let copy = Step { instruction: "COPY missing.txt .".to_string(), ..Step::default() };
+        let missing = "COPY failed: file not found in build context or excluded by .dockerignore: stat missing.txt: file does not exist";
+        assert_eq!(classify(missing, Some(&copy)), Verdict::Project);
+        assert_eq!(classify("failed to process \"${X:?}\": X: is not set", Some(&copy)), Verdict::Project);
     }
 
     #[test]

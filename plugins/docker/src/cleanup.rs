@@ -8,15 +8,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use greenlight_checker::CheckLog;
+use greenlight_checker::process::Stop;
 
 use crate::buildlog;
 use crate::engine::{self, Engine, EngineError};
 use crate::{BUILD_STEP_GRACE, Reconnect};
 
 /// After a stopped build: how long no new layer must appear before the check stops watching,
-/// and how long it watches at most.
-const SWEEP_QUIET: Duration = Duration::from_secs(6);
-const SWEEP_LIMIT: Duration = Duration::from_secs(20);
+/// and how long it watches at most. Short, so that Ctrl-C ends well within CI's grace before
+/// SIGKILL (GitHub's 7.5 s): a layer committed later still carries the run's label, and the
+/// run's record is left for the next run to sweep it.
+const SWEEP_QUIET: Duration = Duration::from_millis(1500);
+const SWEEP_LIMIT: Duration = Duration::from_secs(4);
+/// How long a check dropped after a second Ctrl-C spends removing (containers and the tag).
+const KILLED_CLEANUP: Duration = Duration::from_secs(2);
 
 /// What this run created in the engine, removed by [`Resources::cleanup`], or — if the check
 /// was dropped before it could (abandoned after a stop) — when it is dropped.
@@ -25,6 +30,8 @@ pub(crate) struct Resources {
     reconnect: Reconnect,
     keep_image: bool,
     log_path: PathBuf,
+    /// The check's stop: a second Ctrl-C (killed) skips every wait.
+    stop: Stop,
     state: Mutex<Created>,
 }
 
@@ -103,8 +110,20 @@ impl Created {
 }
 
 impl Resources {
-    pub(crate) fn new(engine: Arc<dyn Engine>, reconnect: Reconnect, keep_image: bool, log_path: PathBuf) -> Self {
-        Self { engine, reconnect, keep_image, log_path, state: Mutex::new(Created::default()) }
+    pub(crate) fn new(
+        engine: Arc<dyn Engine>,
+        reconnect: Reconnect,
+        keep_image: bool,
+        log_path: PathBuf,
+        stop: Stop,
+    ) -> Self {
+        Self { engine, reconnect, keep_image, log_path, stop, state: Mutex::new(Created::default()) }
+    }
+
+    /// True when the build was stopped before it ended: it may still commit a layer after the
+    /// check stopped watching (labelled, for the next run's sweep).
+    pub(crate) fn build_interrupted(&self) -> bool {
+        self.lock().building
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Created> {
@@ -164,14 +183,14 @@ impl Resources {
         loop {
             let next = self.lock().next(self.keep_image);
             let Some(removal) = next else { break };
-            problems.extend(remove(&*self.engine, removal, &log).await);
+            problems.extend(remove(&*self.engine, removal, &log, &self.stop).await);
         }
         problems
     }
 }
 
 /// Removes one thing; returns the problems to report.
-async fn remove(engine: &dyn Engine, removal: Removal, log: &CheckLog) -> Vec<String> {
+async fn remove(engine: &dyn Engine, removal: Removal, log: &CheckLog, stop: &Stop) -> Vec<String> {
     let short = |id: &str| id.strip_prefix("sha256:").unwrap_or(id).chars().take(12).collect::<String>();
     match removal {
         Removal::Container(id) => match engine.remove_container(&id).await {
@@ -186,7 +205,10 @@ async fn remove(engine: &dyn Engine, removal: Removal, log: &CheckLog) -> Vec<St
         // there to be found. Remove the container only if that takes too long.
         Removal::BuildContainer(id) => {
             let deadline = tokio::time::Instant::now() + BUILD_STEP_GRACE;
-            while tokio::time::Instant::now() < deadline && engine.container_exists(&id).await.unwrap_or(false) {
+            while tokio::time::Instant::now() < deadline
+                && !stop.is_killed()
+                && engine.container_exists(&id).await.unwrap_or(false)
+            {
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             match engine.remove_container(&id).await {
@@ -209,7 +231,7 @@ async fn remove(engine: &dyn Engine, removal: Removal, log: &CheckLog) -> Vec<St
             let mut problems = Vec::new();
             let started = tokio::time::Instant::now();
             let mut last_seen = tokio::time::Instant::now();
-            while last_seen.elapsed() < SWEEP_QUIET && started.elapsed() < SWEEP_LIMIT {
+            while last_seen.elapsed() < SWEEP_QUIET && started.elapsed() < SWEEP_LIMIT && !stop.is_killed() {
                 let images = engine.dangling_images(since).await.unwrap_or_default();
                 let unseen: Vec<String> = images
                     .into_iter()
@@ -259,6 +281,10 @@ impl Drop for Resources {
         let reconnect = self.reconnect.clone();
         let keep_image = self.keep_image;
         let log_path = self.log_path.clone();
+        let stop = self.stop.clone();
+        // After a second Ctrl-C everything ends at once: only the quick removals, briefly; the
+        // run's record is left, and the next run removes the rest by label.
+        let limit = if stop.is_killed() { KILLED_CLEANUP } else { Duration::from_secs(15) };
         let worker = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             runtime.block_on(async move {
@@ -266,10 +292,10 @@ impl Drop for Resources {
                 let log = CheckLog::open(&log_path);
                 let work = async {
                     while let Some(removal) = created.next(keep_image) {
-                        let _ = remove(&*engine, removal, &log).await;
+                        let _ = remove(&*engine, removal, &log, &stop).await;
                     }
                 };
-                let _ = tokio::time::timeout(Duration::from_secs(15), work).await;
+                let _ = tokio::time::timeout(limit, work).await;
             });
         });
         let _ = worker.join();

@@ -10,6 +10,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::ignore::{MatchInfo, PatternError, PatternMatcher, read_ignore_file};
 
@@ -23,8 +24,9 @@ const STATE_DIR: &str = ".greenlight";
 /// What goes into the tar.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextPlan {
-    /// Relative `/` paths in tar order (directories end without `/`).
-    pub entries: Vec<String>,
+    /// Relative paths in tar order (names as the file system has them, also when they are
+    /// not UTF-8).
+    pub entries: Vec<PathBuf>,
     /// Paths left out by `.dockerignore` (the top of each excluded tree only).
     pub excluded: Vec<String>,
     /// Which ignore file applied, relative to the project root, if any.
@@ -120,36 +122,40 @@ fn walk(
     state_dir: Option<&str>,
     plan: &mut ContextPlan,
 ) -> Result<(), ContextError> {
+    use std::os::unix::ffi::OsStrExt as _;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |error| ContextError::Io { path, error }
     };
-    let mut entries: Vec<(String, PathBuf, bool)> = Vec::new();
+    let mut entries: Vec<(std::ffi::OsString, PathBuf, bool)> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
         let is_dir = entry.file_type().map_err(io(&entry.path()))?.is_dir();
-        entries.push((entry.file_name().to_string_lossy().into_owned(), entry.path(), is_dir));
+        entries.push((entry.file_name(), entry.path(), is_dir));
     }
     entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     for (_, path, is_dir) in entries {
-        let relative = greenlight_checker::relative_to(root, &path);
-        if state_dir == Some(relative.as_str()) {
+        // Names are bytes: a name that is not UTF-8 is matched by its lossy text (patterns are
+        // text) and sent as it is.
+        let relative = path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
+        let text = relative.to_string_lossy().into_owned();
+        if state_dir == Some(text.as_str()) {
             continue;
         }
-        let (skip, info) = matcher.matches_using_parent_results(&relative, parent);
+        let (skip, info) = matcher.matches_using_parent_results(&text, parent);
         if skip {
             if !is_dir {
-                plan.excluded.push(relative);
+                plan.excluded.push(text);
                 continue;
             }
-            let dir_slash = format!("{relative}/");
+            let dir_slash = format!("{text}/");
             let exception_inside = matcher.has_exclusions()
                 && matcher
                     .patterns()
                     .iter()
                     .any(|pattern| pattern.is_exclusion() && format!("{}/", pattern.as_str()).starts_with(&dir_slash));
             if !exception_inside {
-                plan.excluded.push(relative);
+                plan.excluded.push(text);
                 continue;
             }
             walk(root, &path, matcher, &info, state_dir, plan)?;
@@ -186,8 +192,15 @@ pub fn listing(
         } else {
             String::new()
         };
-        let _ =
-            writeln!(out, "{entry} {} {}.{} {:o} {target}", meta.len(), meta.mtime(), meta.mtime_nsec(), meta.mode());
+        let _ = writeln!(
+            out,
+            "{} {} {}.{} {:o} {target}",
+            entry.display(),
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.mode()
+        );
     }
     if dockerfile_in_context.is_none() {
         let text =
@@ -195,6 +208,25 @@ pub fn listing(
         let _ = writeln!(out, "dockerfile {}", String::from_utf8_lossy(&text));
     }
     Ok(out)
+}
+
+fn stopped() -> std::io::Error {
+    std::io::Error::other("stopped")
+}
+
+/// A reader that fails once `stop` is set (a large file in the tar).
+struct Stoppable<'a, R> {
+    inner: R,
+    stop: &'a AtomicBool,
+}
+
+impl<R: std::io::Read> std::io::Read for Stoppable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(stopped());
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// Size of what was written.
@@ -206,21 +238,36 @@ pub struct TarStats {
     pub bytes: u64,
 }
 
-/// Writes the planned entries of `context` to an uncompressed tar at `out`, plus a Dockerfile
-/// from outside the context under [`OUTSIDE_DOCKERFILE`] when given.
+/// Writes the planned entries of `context` to an uncompressed tar at `out`, and `dockerfile`
+/// (the file greenlight builds from, see [`crate::rewrite`]) under [`OUTSIDE_DOCKERFILE`]. As
+/// docker/cli does for a Dockerfile from elsewhere, the tar's `.dockerignore` names that file
+/// (and itself, when the context has none), so the daemon removes both before the build and a
+/// `COPY . .` never copies them. Errors name the file that could not be read.
+///
+/// `stop` abandons the tar between entries and within a file.
 pub fn write_tar(
     context: &Path,
     plan: &ContextPlan,
-    outside_dockerfile: Option<&Path>,
+    dockerfile: &[u8],
     out: &Path,
-) -> std::io::Result<TarStats> {
-    let file = BufWriter::new(File::create(out)?);
+    stop: &AtomicBool,
+) -> Result<TarStats, ContextError> {
+    let at = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| ContextError::Io { path, error }
+    };
+    let file = BufWriter::new(File::create(out).map_err(at(out))?);
     let mut builder = tar::Builder::new(file);
     builder.follow_symlinks(false);
     let mut stats = TarStats::default();
+    let mut ignore_file_sent = false;
+    let extra_ignore = format!("\n{OUTSIDE_DOCKERFILE}\n");
     for relative in &plan.entries {
         let path = context.join(relative);
-        let metadata = std::fs::symlink_metadata(&path)?;
+        if stop.load(Ordering::Relaxed) {
+            return Err(ContextError::Io { path, error: stopped() });
+        }
+        let metadata = std::fs::symlink_metadata(&path).map_err(at(&path))?;
         let mut header = tar::Header::new_gnu();
         header.set_metadata_in_mode(&metadata, tar::HeaderMode::Complete);
         header.set_uid(0);
@@ -228,40 +275,45 @@ pub fn write_tar(
         let _ = header.set_username("");
         let _ = header.set_groupname("");
         let file_type = metadata.file_type();
-        if file_type.is_symlink() {
-            let target = std::fs::read_link(&path)?;
+        let written = if file_type.is_symlink() {
+            let target = std::fs::read_link(&path).map_err(at(&path))?;
             header.set_size(0);
-            builder.append_link(&mut header, relative, target)?;
+            builder.append_link(&mut header, relative, target)
         } else if file_type.is_dir() {
             header.set_size(0);
-            builder.append_data(&mut header, format!("{relative}/"), std::io::empty())?;
+            builder.append_data(&mut header, relative.join(""), std::io::empty())
+        } else if file_type.is_file() && relative.as_os_str() == ".dockerignore" {
+            let mut text = std::fs::read(&path).map_err(at(&path))?;
+            text.extend_from_slice(extra_ignore.as_bytes());
+            header.set_size(text.len() as u64);
+            ignore_file_sent = true;
+            builder.append_data(&mut header, relative, text.as_slice())
         } else if file_type.is_file() {
-            builder.append_data(&mut header, relative, File::open(&path)?)?;
+            let source = File::open(&path).map_err(at(&path))?;
+            builder.append_data(&mut header, relative, Stoppable { inner: source, stop })
         } else {
             continue; // sockets, fifos, devices: docker/cli skips them too
-        }
+        };
+        written.map_err(at(&path))?;
         stats.entries += 1;
     }
-    if let Some(dockerfile) = outside_dockerfile {
-        let bytes = std::fs::read(dockerfile)?;
+    let mut add = |name: &str, bytes: &[u8]| {
         let mut header = tar::Header::new_gnu();
         header.set_mode(0o644);
         header.set_uid(0);
         header.set_gid(0);
-        header.set_mtime(
-            std::fs::metadata(dockerfile)?
-                .modified()
-                .ok()
-                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |since| since.as_secs()),
-        );
         header.set_size(bytes.len() as u64);
-        builder.append_data(&mut header, OUTSIDE_DOCKERFILE, bytes.as_slice())?;
+        builder.append_data(&mut header, name, bytes).map_err(at(out))
+    };
+    if !ignore_file_sent {
+        add(".dockerignore", format!("{OUTSIDE_DOCKERFILE}\n.dockerignore\n").as_bytes())?;
         stats.entries += 1;
     }
-    let mut file = builder.into_inner()?;
-    file.flush()?;
-    stats.bytes = std::fs::metadata(out)?.len();
+    add(OUTSIDE_DOCKERFILE, dockerfile)?;
+    stats.entries += 1;
+    let mut file = builder.into_inner().map_err(at(out))?;
+    file.flush().map_err(at(out))?;
+    stats.bytes = std::fs::metadata(out).map_err(at(out))?.len();
     Ok(stats)
 }
 
@@ -283,7 +335,8 @@ mod tests {
         let dir = tree(files);
         std::fs::write(dir.path().join(".dockerignore"), ignore).unwrap();
         let ignore_file = dir.path().join(".dockerignore");
-        plan(dir.path(), Some(&ignore_file), dockerfile, dir.path()).unwrap().entries
+        let entries = plan(dir.path(), Some(&ignore_file), dockerfile, dir.path()).unwrap().entries;
+        entries.iter().map(|entry| entry.to_string_lossy().into_owned()).collect()
     }
 
     #[test]
@@ -323,12 +376,12 @@ mod tests {
         assert_eq!(plan.excluded, [".env"]);
         assert_eq!(plan.ignore_file.as_deref(), Some(".dockerignore"));
         let out = tempfile::NamedTempFile::new().unwrap();
-        let stats = write_tar(dir.path(), &plan, Some(&dir.path().join("Dockerfile")), out.path()).unwrap();
+        let stats = write_tar(dir.path(), &plan, b"FROM sent\n", out.path(), &AtomicBool::new(false)).unwrap();
         assert_eq!(stats.entries, 7);
         let mut archive = tar::Archive::new(File::open(out.path()).unwrap());
         let mut seen = Vec::new();
         for entry in archive.entries().unwrap() {
-            let entry = entry.unwrap();
+            let mut entry = entry.unwrap();
             let header = entry.header();
             let path = entry.path().unwrap().to_string_lossy().into_owned();
             assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0), "{path}");
@@ -339,12 +392,57 @@ mod tests {
                 assert_eq!(header.entry_type(), tar::EntryType::Symlink);
                 assert_eq!(entry.link_name().unwrap().unwrap().to_string_lossy(), "app/main.py");
             }
+            let mut text = String::new();
+            if path == ".dockerignore" || path == OUTSIDE_DOCKERFILE {
+                std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+            }
+            if path == ".dockerignore" {
+                assert_eq!(text, format!(".env\n\n{OUTSIDE_DOCKERFILE}\n"), "the daemon drops the sent Dockerfile");
+            }
+            if path == OUTSIDE_DOCKERFILE {
+                assert_eq!(text, "FROM sent\n");
+            }
             seen.push(path);
         }
         assert_eq!(
             seen,
             [".dockerignore", "Dockerfile", "app/", "app/main.py", "link.py", "run.sh", OUTSIDE_DOCKERFILE]
         );
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_sent_as_bytes() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = tree(&["Dockerfile"]);
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.py");
+        std::fs::write(dir.path().join(name), "x = 1\n").unwrap();
+        let plan = plan(dir.path(), None, Some("Dockerfile"), dir.path()).unwrap();
+        assert!(plan.entries.iter().any(|entry| entry.as_os_str() == name), "{:?}", plan.entries);
+        let out = tempfile::NamedTempFile::new().unwrap();
+        write_tar(dir.path(), &plan, b"FROM sent\n", out.path(), &AtomicBool::new(false)).unwrap();
+        let mut archive = tar::Archive::new(File::open(out.path()).unwrap());
+        let paths: Vec<Vec<u8>> =
+            archive.entries().unwrap().map(|entry| entry.unwrap().path_bytes().into_owned()).collect();
+        assert!(paths.contains(&b"caf\xe9.py".to_vec()), "{paths:?}");
+        assert!(paths.contains(&b".dockerignore".to_vec()), "a .dockerignore that drops the sent Dockerfile");
+        let listing = listing(dir.path(), &dir.path().join("Dockerfile"), Some("Dockerfile"), dir.path()).unwrap();
+        assert!(listing.contains("caf"), "{listing}");
+    }
+
+    #[test]
+    fn a_stop_abandons_the_tar() {
+        let dir = tree(&["Dockerfile", "big.bin"]);
+        let plan = plan(dir.path(), None, Some("Dockerfile"), dir.path()).unwrap();
+        let out = tempfile::NamedTempFile::new().unwrap();
+        let error = write_tar(dir.path(), &plan, b"FROM sent\n", out.path(), &AtomicBool::new(true)).unwrap_err();
+        assert!(error.to_string().contains("stopped"), "{error}");
+        // Within a file too.
+        let stop = AtomicBool::new(false);
+        let mut reader = Stoppable { inner: std::io::repeat(0), stop: &stop };
+        let mut buffer = [0u8; 4];
+        assert_eq!(std::io::Read::read(&mut reader, &mut buffer).unwrap(), 4);
+        stop.store(true, Ordering::Relaxed);
+        assert!(std::io::Read::read(&mut reader, &mut buffer).is_err());
     }
 
     #[test]

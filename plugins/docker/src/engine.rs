@@ -142,6 +142,10 @@ pub trait Engine: Send + Sync {
     /// their parents: where to look for what an interrupted build committed after the client
     /// stopped listening.
     async fn dangling_images(&self, since: i64) -> Result<Vec<(String, String)>, EngineError>;
+    /// Ids of the containers (running or not) labelled `io.greenlight.run=<run>`.
+    async fn labelled_containers(&self, run: &str) -> Result<Vec<String>, EngineError>;
+    /// Ids of the images, intermediate layers included, labelled `io.greenlight.run=<run>`.
+    async fn labelled_images(&self, run: &str) -> Result<Vec<String>, EngineError>;
 }
 
 /// Why greenlight cannot talk to the engine that `DOCKER_HOST` names.
@@ -391,6 +395,28 @@ impl Engine for BollardEngine {
         let images = self.docker.list_images(Some(options)).await.map_err(map_error)?;
         Ok(images.into_iter().filter(|image| image.created >= since).map(|image| (image.id, image.parent_id)).collect())
     }
+
+    async fn labelled_containers(&self, run: &str) -> Result<Vec<String>, EngineError> {
+        use bollard::query_parameters::ListContainersOptionsBuilder;
+        let filters = run_filter(run);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let containers = self.docker.list_containers(Some(options)).await.map_err(map_error)?;
+        Ok(containers.into_iter().filter_map(|container| container.id).collect())
+    }
+
+    async fn labelled_images(&self, run: &str) -> Result<Vec<String>, EngineError> {
+        use bollard::query_parameters::ListImagesOptionsBuilder;
+        let filters = run_filter(run);
+        let options = ListImagesOptionsBuilder::default().all(true).filters(&filters).build();
+        let mut images = self.docker.list_images(Some(options)).await.map_err(map_error)?;
+        // Newest first: children before their parents.
+        images.sort_by_key(|image| std::cmp::Reverse(image.created));
+        Ok(images.into_iter().map(|image| image.id).collect())
+    }
+}
+
+fn run_filter(run: &str) -> std::collections::HashMap<&'static str, Vec<String>> {
+    std::collections::HashMap::from([("label", vec![format!("{}={run}", crate::RUN_LABEL)])])
 }
 
 /// True when two image references name the same image: full ids with or without `sha256:`, or

@@ -26,7 +26,9 @@ pub mod dockerfile;
 pub mod engine;
 pub mod ignore;
 mod plan;
+pub mod rewrite;
 mod smoke;
+mod sweep;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,6 +51,8 @@ pub use crate::plan::{Smoke, smoke_plan};
 pub const RUN_LABEL: &str = "io.greenlight.run";
 /// `keep-image` of `[tool.greenlight.docker]`, which `greenlight run --keep-image` sets.
 pub const KEEP_IMAGE: OptionKey<bool> = OptionKey::new("docker", "keep-image");
+/// `image-map` of `[tool.greenlight.docker]`, which `greenlight run --image-map FROM=TO` sets.
+pub const IMAGE_MAP: OptionKey<BTreeMap<String, String>> = OptionKey::new("docker", "image-map");
 
 /// How long the removal of what a run created may take before the check returns (what remains
 /// is removed when the check is dropped).
@@ -68,6 +72,9 @@ check_options! {
         pub target: Option<String>,
         /// Build arguments (`--build-arg`).
         pub build_args: BTreeMap<String, String>,
+        /// Base images to build from instead of those the Dockerfile names (a mirror, an
+        /// image loaded on an air-gapped runner): `{ "python:3.11-slim" = "mirror/python:3.11-slim" }`.
+        pub image_map: BTreeMap<String, String>,
         /// Build without the layer cache.
         pub no_cache: bool,
         /// Run the smoke test after the build (default true).
@@ -94,6 +101,14 @@ pub const DOCKER: CheckerFactory = CheckerFactory {
         let invalid = |message: String| ConfigError::new(source.path.as_deref(), format!("{table}: {message}"));
         if options.smoke_command.as_ref().is_some_and(Vec::is_empty) {
             return Err(invalid("`smoke-command` is empty; give the program and its arguments, or remove it".into()));
+        }
+        for (from, to) in &options.image_map {
+            let bad = |reference: &str| reference.is_empty() || reference.chars().any(char::is_whitespace);
+            if bad(from) || bad(to) {
+                return Err(invalid(format!(
+                    "`image-map` entry \"{from}\" = \"{to}\" is not an image reference on each side, like \"python:3.11-slim\" = \"mirror.local/python:3.11-slim\""
+                )));
+            }
         }
         if options.smoke_command.is_some() && options.smoke_module.is_some() {
             return Err(invalid("set `smoke-module` or `smoke-command`, not both".into()));
@@ -171,7 +186,7 @@ impl Checker for DockerChecker {
         let version = tokio::time::timeout(PING_TIMEOUT, engine.version()).await.ok()?.ok()?;
         let mut state = format!("{} {version}\n", engine.endpoint());
         for reference in plan.dockerfile.external_images() {
-            let image = plan.dockerfile.resolve_args(&reference, &plan.build_args);
+            let image = plan.image(&reference);
             let info = tokio::time::timeout(PING_TIMEOUT, engine.inspect_image(&image)).await.ok()?.ok()?;
             state.push_str(&format!("image {image} {}\n", info.id));
         }
@@ -237,6 +252,16 @@ async fn check(
         Ok(Err(error)) => return Err(no_engine(&endpoint, &error.to_string())),
         Err(_) => return Err(no_engine(&endpoint, &format!("no answer within {}s", PING_TIMEOUT.as_secs()))),
     }
+    // What killed runs left is removed first; this run's record says it is alive until it
+    // has removed what it made.
+    let state_dir = sweep::state_dir(&cx.log_path);
+    if let Some(dir) = &state_dir {
+        tokio::select! {
+            () = cx.stop.cancelled() => return Err(CheckError::cancelled()),
+            () = sweep::sweep_abandoned(&*engine, dir, &log) => {}
+        }
+    }
+    let record = state_dir.as_deref().and_then(|dir| sweep::RunRecord::open(dir, &cx.run_id, &endpoint).ok());
 
     let tar = cx.scratch.join("docker-context.tar");
     let context = {
@@ -246,16 +271,23 @@ async fn check(
             plan.dockerfile_in_context.clone(),
             cx.project.root.clone(),
         );
-        let tar = tar.clone();
-        tokio::task::spawn_blocking(move || {
+        let (tar, sent) = (tar.clone(), plan.sent.text.clone());
+        // A stop abandons the tar where it is (nothing reached the engine yet).
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stopped.clone();
+        let making = tokio::task::spawn_blocking(move || {
             let ignore_file = context::ignore_file_for(&context_dir, &dockerfile_path);
             let plan = context::plan(&context_dir, ignore_file.as_deref(), in_context.as_deref(), &root)?;
-            let outside = if in_context.is_none() { Some(dockerfile_path.as_path()) } else { None };
-            let stats = context::write_tar(&context_dir, &plan, outside, &tar)
-                .map_err(|error| context::ContextError::Io { path: tar.clone(), error })?;
+            let stats = context::write_tar(&context_dir, &plan, sent.as_bytes(), &tar, &flag)?;
             Ok::<_, context::ContextError>((plan, stats))
-        })
-        .await
+        });
+        tokio::select! {
+            () = cx.stop.cancelled() => {
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(CheckError::cancelled());
+            }
+            made = making => made,
+        }
     };
     let (context_plan, stats) = match context {
         Ok(Ok(made)) => made,
@@ -285,10 +317,9 @@ async fn check(
         }
     ));
 
-    let resources = Resources::new(engine.clone(), reconnect, plan.keep_image, cx.log_path.clone());
+    let resources = Resources::new(engine.clone(), reconnect, plan.keep_image, cx.log_path.clone(), cx.stop.clone());
     resources.set_tag(&plan.tag);
-    let dockerfile_in_tar =
-        plan.dockerfile_in_context.clone().unwrap_or_else(|| context::OUTSIDE_DOCKERFILE.to_string());
+    let dockerfile_in_tar = context::OUTSIDE_DOCKERFILE.to_string();
     let session = Session { plan, engine: &*engine, resources: &resources, log: &log, stop: &cx.stop };
     // Whatever the build and smoke test concluded, cleanup runs, and what it could not
     // remove is said in the reason.
@@ -297,13 +328,29 @@ async fn check(
     if result.outcome == Outcome::Cancelled {
         log.line("greenlight: stopped; removing what this run created");
     }
-    let problems = match tokio::time::timeout(CLEANUP_TIMEOUT, resources.cleanup()).await {
+    let cleanup = async {
+        let mut problems = resources.cleanup().await;
+        if !plan.keep_image {
+            // Whatever carries this run's label and was not seen in the build's output.
+            problems.extend(sweep::remove_run(&*engine, &cx.run_id).await.2);
+        }
+        problems
+    };
+    let problems = match tokio::time::timeout(CLEANUP_TIMEOUT, cleanup).await {
         Ok(problems) => problems,
         Err(_) => vec![format!(
-            "cleanup took longer than {}s; what remains is removed in the background (look for `docker ps -a --filter label={RUN_LABEL}` and `docker images --filter label={RUN_LABEL}`)",
+            "cleanup took longer than {}s; what remains is removed in the background and by the next run (look for `docker ps -a --filter label={RUN_LABEL}` and `docker images -a --filter label={RUN_LABEL}`)",
             CLEANUP_TIMEOUT.as_secs()
         )],
     };
+    // A build stopped mid-step may still commit a layer after this; its record stays, and the
+    // next run removes what carries the label.
+    if problems.is_empty()
+        && !resources.build_interrupted()
+        && let Some(record) = record
+    {
+        record.done();
+    }
     let _ = std::fs::remove_file(&tar);
     if problems.is_empty() {
         return Ok(result);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use greenlight_checker::{CheckContext, CheckError};
 
 use crate::dockerfile::{self, Dockerfile};
+use crate::rewrite::{self, Sent};
 use crate::{DockerOptions, RUN_LABEL};
 
 const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(20 * 60);
@@ -84,6 +85,9 @@ pub(crate) struct Plan {
     pub(crate) dockerfile_display: String,
     pub(crate) dockerfile_in_context: Option<String>,
     pub(crate) dockerfile: Dockerfile,
+    /// The Dockerfile as sent: `FROM`s through `image-map`, each stage labelled.
+    pub(crate) sent: Sent,
+    pub(crate) image_map: BTreeMap<String, String>,
     pub(crate) smoke: Smoke,
     pub(crate) tag: String,
     pub(crate) container_name: String,
@@ -114,6 +118,7 @@ impl Plan {
             ))
         })?;
         let dockerfile = Dockerfile::parse(&text);
+        let sent = rewrite::rewrite(&text, &dockerfile, &options.image_map, &options.build_args, &cx.run_id);
         let dockerfile_in_context = dockerfile_path.canonicalize().ok().and_then(|path| {
             path.strip_prefix(&context_dir).ok().map(|relative| relative.to_string_lossy().into_owned())
         });
@@ -134,6 +139,8 @@ impl Plan {
             dockerfile_display,
             dockerfile_in_context,
             dockerfile,
+            sent,
+            image_map: options.image_map.clone(),
             smoke,
             tag,
             container_name: format!("greenlight-smoke-{run_id}"),
@@ -145,6 +152,15 @@ impl Plan {
             run_timeout: options.run_timeout.map_or(DEFAULT_RUN_TIMEOUT, |timeout| timeout.0),
             keep_image,
         })
+    }
+}
+
+impl Plan {
+    /// The image a reference of the Dockerfile (`${BASE_IMAGE}`, `python:3.11-slim`) builds
+    /// from: its build arguments resolved, then `image-map` applied.
+    pub(crate) fn image(&self, reference: &str) -> String {
+        let resolved = self.dockerfile.resolve_args(reference, &self.build_args);
+        rewrite::lookup(&self.image_map, &resolved).map_or(resolved, str::to_string)
     }
 }
 

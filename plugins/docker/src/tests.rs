@@ -41,11 +41,13 @@ struct Script {
 struct FakeEngine {
     script: Arc<Script>,
     calls: Arc<Mutex<Vec<String>>>,
+    /// The Dockerfile the last build was sent.
+    sent: Arc<Mutex<String>>,
 }
 
 impl FakeEngine {
     fn new(script: Script) -> Self {
-        Self { script: Arc::new(script), calls: Arc::default() }
+        Self { script: Arc::new(script), calls: Arc::default(), sent: Arc::default() }
     }
 
     fn record(&self, call: String) {
@@ -54,6 +56,10 @@ impl FakeEngine {
 
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
+    }
+
+    fn sent_dockerfile(&self) -> String {
+        self.sent.lock().unwrap().clone()
     }
 }
 
@@ -69,6 +75,15 @@ impl Engine for FakeEngine {
 
     fn build(&self, request: &BuildRequest) -> BuildStream<'_> {
         self.record(format!("build {}", request.tag));
+        let mut archive = tar::Archive::new(std::fs::File::open(&request.context_tar).unwrap());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_string_lossy() == request.dockerfile {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+                *self.sent.lock().unwrap() = text;
+            }
+        }
         let events = self.script.build.clone();
         let delay = self.script.build_delay;
         let stream = futures_util::stream::iter(events).then(move |event| async move {
@@ -138,6 +153,16 @@ impl Engine for FakeEngine {
             ]),
             _ => Ok(Vec::new()),
         }
+    }
+
+    async fn labelled_containers(&self, run: &str) -> Result<Vec<String>, EngineError> {
+        self.record(format!("labelled containers {run}"));
+        Ok(Vec::new())
+    }
+
+    async fn labelled_images(&self, run: &str) -> Result<Vec<String>, EngineError> {
+        self.record(format!("labelled images {run}"));
+        Ok(Vec::new())
     }
 }
 
@@ -220,7 +245,10 @@ async fn passes_and_cleans_up() {
             format!("rmi {TAG}"),
             "rmi 4444444444cc".to_string(),
             "rmi 2222222222bb".to_string(),
-        ]
+            "labelled containers 20261126-120000-abc".to_string(),
+            "labelled images 20261126-120000-abc".to_string(),
+        ],
+        "then whatever carries the run's label"
     );
     let log = std::fs::read_to_string(&fixture.cx.log_path).unwrap();
     assert!(log.contains("left out by .dockerignore: secrets"), "{log}");
@@ -254,7 +282,7 @@ async fn a_build_that_never_ends_times_out_and_is_cleaned_up() {
     let result = run(&fixture, options, engine.clone()).await;
     assert_eq!(result.outcome, Outcome::TimedOut, "{result:?}");
     assert!(result.reason.as_deref().unwrap().contains("raise `build-timeout`"), "{result:?}");
-    assert!(result.reason.as_deref().unwrap().contains("Step 2/3 : RUN sleep infinity"), "{result:?}");
+    assert!(result.reason.as_deref().unwrap().contains("Step 2/2 : RUN sleep infinity"), "{result:?}");
     let calls = engine.calls();
     let cleanup: Vec<&str> = calls.iter().skip(1).take(5).map(String::as_str).collect();
     assert_eq!(
@@ -262,8 +290,12 @@ async fn a_build_that_never_ends_times_out_and_is_cleaned_up() {
         ["exists 99", "exists 99", "exists 99", "rm 99", "dangling"],
         "the builder's container (waited for), then a watch for layers committed unseen"
     );
-    assert_eq!(calls.iter().filter(|call| *call == "dangling").count(), 12, "a quiet 6s, every 0.5s");
-    assert_eq!(calls.last().unwrap(), &format!("rmi {TAG}"));
+    assert_eq!(calls.iter().filter(|call| *call == "dangling").count(), 3, "a quiet 1.5s, every 0.5s");
+    let last: Vec<&str> = calls.iter().rev().take(3).rev().map(String::as_str).collect();
+    assert_eq!(
+        last,
+        [&format!("rmi {TAG}"), "labelled containers 20261126-120000-abc", "labelled images 20261126-120000-abc"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -356,7 +388,18 @@ async fn cancellation_during_the_smoke_test_removes_everything() {
     assert_eq!(result.outcome, Outcome::Cancelled, "{result:?}");
     let calls = engine.calls();
     let tail: Vec<&str> = calls.iter().skip_while(|call| !call.starts_with("wait")).map(String::as_str).collect();
-    assert_eq!(tail, ["wait c0ffee", "rm c0ffee", &format!("rmi {TAG}"), "rmi 4444444444cc", "rmi 2222222222bb"]);
+    assert_eq!(
+        tail,
+        [
+            "wait c0ffee",
+            "rm c0ffee",
+            &format!("rmi {TAG}"),
+            "rmi 4444444444cc",
+            "rmi 2222222222bb",
+            "labelled containers 20261126-120000-abc",
+            "labelled images 20261126-120000-abc"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -364,8 +407,12 @@ async fn a_failing_step_is_failed_at_its_line() {
     let fixture = fixture("FROM base\nWORKDIR /app\nRUN python -m compileall -q .\nCMD [\"python\"]\n");
     let engine = FakeEngine::new(Script {
         build: vec![
-            output("Step 1/4 : FROM base\n ---> 1111111111aa\nStep 2/4 : WORKDIR /app\n ---> 5555555555dd\n"),
-            output("Step 3/4 : RUN python -m compileall -q .\n ---> Running in 66\n"),
+            // As the engine numbers the steps of the sent Dockerfile, with its `LABEL`.
+            output("Step 1/5 : FROM base\n ---> 1111111111aa\n"),
+            output("Step 2/5 : LABEL io.greenlight.run=\"20261126-120000-abc\"\n ---> Running in 77\n"),
+            output("Removing intermediate container 77\n ---> 7777777777ee\n"),
+            output("Step 3/5 : WORKDIR /app\n ---> 5555555555dd\n"),
+            output("Step 4/5 : RUN python -m compileall -q .\n ---> Running in 66\n"),
             output(
                 "*** Error compiling './broken.py'...\n  File \"./broken.py\", line 1\n    def (:\nSyntaxError: invalid syntax\n",
             ),
@@ -377,7 +424,10 @@ async fn a_failing_step_is_failed_at_its_line() {
     });
     let result = run(&fixture, DockerOptions::default(), engine.clone()).await;
     assert_eq!(result.outcome, Outcome::Failed, "{result:?}");
-    assert_eq!(result.summary, "build failed at step 3/4: RUN python -m compileall -q .");
+    assert_eq!(
+        result.summary, "build failed at step 3/4: RUN python -m compileall -q .",
+        "as `docker build .` numbers it"
+    );
     let finding = &result.findings[0];
     assert_eq!(finding.location.as_ref().unwrap().line, Some(3));
     assert!(finding.detail.as_deref().unwrap().contains("SyntaxError: invalid syntax"));
@@ -489,4 +539,115 @@ async fn buildkit_only_syntax_is_errored_not_failed() {
     let result = run(&fixture, DockerOptions::default(), engine).await;
     assert_eq!(result.outcome, Outcome::Errored, "{result:?}");
     assert!(result.summary.starts_with("Dockerfile needs BuildKit"), "{}", result.summary);
+}
+
+#[tokio::test]
+async fn an_engine_fault_during_a_step_is_errored_not_failed() {
+    // The engine cannot attach the step's container to its network: nothing the project did.
+    let fixture = fixture(DOCKERFILE);
+    let bridge = "failed to create endpoint vibrant_lamport on network bridge: could not find bridge docker0: route ip+net: no such network interface";
+    let engine = FakeEngine::new(Script {
+        build: vec![
+            output("Step 1/4 : FROM base\n ---> 1111111111aa\n"),
+            output("Step 2/4 : LABEL io.greenlight.run=\"20261126-120000-abc\"\n ---> 7777777777ee\n"),
+            output("Step 3/4 : WORKDIR /app\n ---> 5555555555dd\nStep 4/4 : RUN pip install .\n"),
+            Err(EngineError::Stream(bridge.to_string())),
+        ],
+        ..Script::default()
+    });
+    let result = run(&fixture, DockerOptions::default(), engine.clone()).await;
+    assert_eq!(result.outcome, Outcome::Errored, "{result:?}");
+    assert!(
+        result.summary.starts_with("the Docker engine could not build the image (at step 3/3: RUN pip install .)"),
+        "{}",
+        result.summary
+    );
+    assert!(result.findings.is_empty(), "no finding points at the Dockerfile: {result:?}");
+    assert!(engine.calls().contains(&"rmi 5555555555dd".to_string()), "what it made is removed");
+}
+
+#[tokio::test]
+async fn a_build_stream_that_cannot_be_read_is_errored() {
+    let fixture = fixture(DOCKERFILE);
+    let engine = FakeEngine::new(Script {
+        build: vec![
+            output("Step 1/4 : FROM base\n ---> 1111111111aa\n"),
+            Err(EngineError::Other("Failed to deserialize JSON: expected value at line 1 column 1".to_string())),
+        ],
+        ..Script::default()
+    });
+    let result = run(&fixture, DockerOptions::default(), engine).await;
+    assert_eq!(result.outcome, Outcome::Errored, "{result:?}");
+    assert!(result.summary.starts_with("the engine's build output could not be read"), "{}", result.summary);
+}
+
+#[tokio::test]
+async fn an_unpullable_base_image_suggests_image_map_and_build_args_only_for_an_arg() {
+    let pull_error = || {
+        Err(EngineError::Stream(
+            "pull access denied for python, repository does not exist or may require 'docker login'".to_string(),
+        ))
+    };
+    let fixture = fixture("FROM python:3.11-slim\nCMD [\"python\"]\n");
+    let engine = FakeEngine::new(Script {
+        build: vec![output("Step 1/3 : FROM python:3.11-slim\n"), pull_error()],
+        ..Script::default()
+    });
+    let result = run(&fixture, DockerOptions::default(), engine).await;
+    assert_eq!(result.outcome, Outcome::Errored, "{result:?}");
+    let reason = result.reason.clone().unwrap_or_default();
+    assert!(result.summary.starts_with("the base image `python:3.11-slim` cannot be pulled"), "{result:?}");
+    assert!(reason.contains("`image-map = { \"python:3.11-slim\" = \"IMAGE\" }`"), "{reason}");
+    assert!(!reason.contains("build-args"), "no ARG feeds this FROM: {reason}");
+
+    // Mapped to an image that is not there either: the message names both.
+    let options = DockerOptions {
+        image_map: BTreeMap::from([("python:3.11-slim".to_string(), "mirror.local/python:3.11-slim".to_string())]),
+        ..DockerOptions::default()
+    };
+    let engine = FakeEngine::new(Script {
+        build: vec![output("Step 1/3 : FROM mirror.local/python:3.11-slim\n"), pull_error()],
+        ..Script::default()
+    });
+    let result = run(&fixture, options, engine.clone()).await;
+    let reason = result.reason.clone().unwrap_or_default();
+    assert!(
+        result.summary.starts_with("the base image `mirror.local/python:3.11-slim` cannot be pulled"),
+        "{result:?}"
+    );
+    assert!(reason.contains("`image-map` in [tool.greenlight.docker] builds `python:3.11-slim` from it"), "{reason}");
+    let sent = engine.sent_dockerfile();
+    assert!(
+        sent.starts_with("FROM mirror.local/python:3.11-slim\nLABEL io.greenlight.run=\"20261126-120000-abc\"\n"),
+        "{sent}"
+    );
+    let on_disk = std::fs::read_to_string(fixture.cx.project.root.join("Dockerfile")).unwrap();
+    assert_eq!(on_disk, "FROM python:3.11-slim\nCMD [\"python\"]\n", "the user's Dockerfile is not edited");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_ctrl_c_ends_the_check_without_waiting_for_the_builder() {
+    // Stopped in the middle of a copy (not safe to leave), then killed: the check neither waits
+    // for the step to end nor watches for layers it commits late (the record and the label
+    // leave those to the next run).
+    let fixture = fixture(DOCKERFILE);
+    let engine = FakeEngine::new(Script {
+        build: vec![output("Step 1/3 : FROM base\n ---> 1111111111aa\nStep 2/3 : COPY . .\n")],
+        build_hangs: true,
+        ..Script::default()
+    });
+    let stop = fixture.cx.stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.cancel();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.kill();
+    });
+    let started = tokio::time::Instant::now();
+    let result = run(&fixture, DockerOptions::default(), engine.clone()).await;
+    assert_eq!(result.outcome, Outcome::Cancelled, "{result:?}");
+    let calls = engine.calls();
+    assert!(!calls.contains(&"dangling".to_string()), "no watch for late layers: {calls:?}");
+    assert!(calls.contains(&format!("rmi {TAG}")), "the quick removals still run: {calls:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "left the builder at the second Ctrl-C (virtual time)");
 }

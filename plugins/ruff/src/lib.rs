@@ -15,17 +15,19 @@
 //! of 0.2.2 to 0.15, which keeps the project's own `extend-exclude`; a 0.1 formatter checks
 //! it and its results there are dropped). `--fix` is passed only when the user gave `--fix`.
 
+mod diff;
 mod format_text;
 mod parse;
 pub mod version;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use greenlight_checker::process::Output;
 use greenlight_checker::{
     CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigSource, Detection, FileSet,
-    Outcome, Project, Reads, ToolSpec, async_trait, check_options, text,
+    FindingKind, Outcome, Project, Reads, ToolSpec, async_trait, check_options, text,
 };
 
 pub use format_text::{FormatText, parse_format_text};
@@ -175,7 +177,44 @@ impl Checker for RuffChecker {
             OutputKind::Text | OutputKind::Fixing => Vec::new(),
         };
         let read = Reading { mode: self.mode, kind: output_kind, root: &cx.project.root, version: &version };
-        Ok(output.attach(read.interpret(&report, &output)))
+        let mut result = read.interpret(&report, &output);
+        if self.mode == Mode::Format && !cx.fix && result.findings.iter().any(|f| f.kind == FindingKind::Format) {
+            self.attach_diffs(cx, features, &mut result).await?;
+        }
+        Ok(output.attach(result))
+    }
+}
+
+impl RuffChecker {
+    /// Runs `ruff format --diff` on the same files with the same settings and puts each
+    /// file's diff into its finding; its output is in the log too. A ruff that cannot show a
+    /// diff leaves the findings as they are (the log says why); only a stop is passed on.
+    async fn attach_diffs(
+        &self,
+        cx: &CheckContext,
+        features: Features,
+        result: &mut CheckResult,
+    ) -> Result<(), CheckError> {
+        let mut args = ruff_args(Mode::Format, false, features, &self.options, Path::new(""));
+        // `format --check --output-format json ...` becomes `format --diff ...`.
+        args.retain(|arg| arg != "--check");
+        if let Some(at) = args.iter().position(|arg| arg == "--output-format") {
+            args.drain(at..at + 2);
+        }
+        args.insert(1, "--diff".into());
+        let diff = cx
+            .tool(&RUFF)?
+            .args(args)
+            .env("RUFF_CACHE_DIR", cx.state_dir.join("ruff-cache"))
+            .stdout_limit(STDOUT_REPORT_LIMIT)
+            .run()
+            .await;
+        match diff {
+            Ok(diff) => diff::attach(&mut result.findings, &diff::split(&diff.stdout.text(), &cx.project.root)),
+            Err(error @ (CheckError::Cancelled { .. } | CheckError::TimedOut { .. })) => return Err(error),
+            Err(error) => cx.log().line(&format!("no diff of the unformatted files: {error}")),
+        }
+        Ok(())
     }
 }
 

@@ -10,8 +10,9 @@
 //! | `ruff format --extend-exclude` | 0.16.0 (0.15.22 has it, 0.15.20 not) | rejected |
 //!
 //! `ruff check --output-format json --output-file --extend-exclude` work in every release
-//! since 0.1; every release honours `RUFF_CACHE_DIR`, where greenlight keeps ruff's cache. A version that cannot be read is probed instead: `ruff format --help`
-//! lists the flags it accepts ([`Features::from_help`]).
+//! since 0.1; every release honours `RUFF_CACHE_DIR`, where greenlight keeps ruff's cache. A
+//! version that cannot be read is probed instead: `ruff format --help` lists the flags it
+//! accepts ([`Features::from_help`]).
 
 /// What the resolved ruff accepts and prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
