@@ -121,6 +121,34 @@ fn a_checkout_owned_by_another_user_builds_what_git_lists() {
     assert!(!listing.contains("local_settings"), "a file ignored by git was packed into the sdist:\n{listing}");
 }
 
+/// With the default configuration an unchanged re-run replays the build: its key holds the
+/// versions its backend resolves to (kept for a day), not a network time to live. A new
+/// resolution (another backend release) builds again; so does a changed file.
+#[test]
+fn an_unchanged_rerun_replays_the_build_keyed_on_its_backends_versions() {
+    if !(require_tool("pyproject-build") && require_tool("uv")) {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    project.git_init();
+    let cached = |result: &greenlight_e2e::RunResult| {
+        assert_eq!(result.code, Some(0), "{}", result.output());
+        result.report().check("build").unwrap().cached
+    };
+    assert!(!cached(&project.run_checks(&["build"])));
+    assert!(cached(&project.run_checks(&["build"])), "an unchanged re-run built again");
+    let kept = project.path().join(".greenlight/build-backend");
+    let resolutions: Vec<_> = std::fs::read_dir(&kept).unwrap().flatten().map(|entry| entry.path()).collect();
+    assert_eq!(resolutions.len(), 1, "{resolutions:?}");
+    let pins = std::fs::read_to_string(&resolutions[0]).unwrap();
+    assert!(pins.lines().any(|line| line.starts_with("setuptools==")), "{pins}");
+    // The index now answers with another setuptools (as after a release).
+    std::fs::write(&resolutions[0], pins.replace("setuptools==", "setuptools==0.0.0+other-")).unwrap();
+    assert!(!cached(&project.run_checks(&["build"])), "another backend version replayed");
+    project.write("README.md", "# clean-service\n");
+    assert!(!cached(&project.run_checks(&["build"])), "a new file replayed");
+}
+
 /// `python -m build` itself crashing (a stand-in for its command that dies with Python's own
 /// traceback, as a broken installation of build does: build cannot be made to crash on
 /// demand) is `errored`, not the project's failure.

@@ -187,3 +187,45 @@ fn the_users_git_config_entries_apply_on_a_checkout_owned_by_another_user() {
     let second = project.run_checks_with(&["ruff-check"], &user_config);
     assert!(cached(second.report(), "ruff-check"), "a file the user's git ignores invalidated\n{}", second.output());
 }
+
+/// Each check is keyed on the files it reads: ruff on Python files and its configuration,
+/// pip-audit on the dependency files (and the environment), pytest on everything.
+#[test]
+fn each_check_runs_again_only_when_a_file_it_reads_changes() {
+    if !(require_tool("ruff") && require_tool("uv") && require_tool("pip-audit")) {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    project.write("README.md", "# clean-service\n");
+    project.git_init();
+    let db = greenlight_e2e::workspace().join("fixtures/advisory-db").display().to_string();
+    let checks = ["ruff-check", "ruff-format", "pytest", "pip-audit", "--advisory-db", db.as_str()];
+    let ids = ["ruff-check", "ruff-format", "pytest", "pip-audit"];
+    let first = project.run_checks(&checks);
+    assert_eq!(first.code, Some(0), "{}", first.output());
+    let rerun = |edit: &dyn Fn(), expected: &[&str]| {
+        edit();
+        let result = project.run_checks(&checks);
+        assert_eq!(result.code, Some(0), "{}", result.output());
+        let ran: Vec<&str> = ids.iter().copied().filter(|id| !cached(result.report(), id)).collect();
+        assert_eq!(ran, expected, "{}", result.output());
+    };
+    rerun(&|| {}, &[]);
+    // Documentation: only pytest, whose tests may read any file.
+    rerun(&|| project.write("README.md", "# clean-service\n\nHow to run it.\n"), &["pytest"]);
+    // A test: the checks of Python files.
+    let test = project.path().join("tests/test_api.py");
+    let text = std::fs::read_to_string(&test).unwrap();
+    rerun(
+        &|| std::fs::write(&test, format!("{text}\n\ndef test_added():\n    assert True\n")).unwrap(),
+        &["ruff-check", "ruff-format", "pytest"],
+    );
+    // ruff's own configuration file.
+    rerun(&|| project.write("ruff.toml", "line-length = 100\n"), &["ruff-check", "ruff-format", "pytest"]);
+    // A requirements file: pip-audit (and pytest).
+    rerun(&|| project.write("requirements-dev.txt", "pytest>=7\n"), &["pytest", "pip-audit"]);
+    // The project's metadata: everything (pip-audit and pytest through the environment too).
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    rerun(&|| project.write("pyproject.toml", &pyproject.replace("0.1.0", "0.1.1")), &ids);
+    rerun(&|| {}, &[]);
+}

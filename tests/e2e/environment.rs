@@ -1,6 +1,8 @@
 //! The project environment, pinned tools, and the pytest checker.
 
 use greenlight_e2e::{TempProject, require_tool, run_greenlight};
+use std::time::Duration;
+
 use greenlight_report::{Outcome, RunReport};
 
 fn ready() -> bool {
@@ -263,4 +265,86 @@ fn a_pass_env_credential_reaches_the_environment_installer() {
     assert_eq!(environment.outcome, Outcome::Errored, "{}", result.output());
     assert!(environment.reason.as_deref().unwrap().contains("PRIVATE_INDEX_TOKEN is not set"), "{environment:?}");
     assert_eq!(result.report().check("pytest").unwrap().outcome, Outcome::Skipped);
+}
+
+#[test]
+fn one_environment_serves_every_selection_of_the_same_commit() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    // The project pins its linter in its dev extra, so ruff-check runs from the environment.
+    let pyproject = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap();
+    project.write("pyproject.toml", &pyproject.replace("dev = [\"pytest>=7\"]", "dev = [\"pytest>=7\", \"ruff\"]"));
+    let first = project.run_checks(&["pytest"]);
+    assert_eq!(first.code, Some(0), "{}", first.output());
+    assert!(summary(first.report(), "environment").starts_with("created"), "{}", first.output());
+    let db = greenlight_e2e::workspace().join("fixtures/advisory-db").display().to_string();
+    let audit = ["pip-audit", "--advisory-db", db.as_str()];
+    for selection in [&["ruff-check"][..], &["ruff-check", "ruff-format", "pytest"], &audit, &["pytest"]] {
+        let again = project.run_checks(selection);
+        assert_eq!(again.code, Some(0), "{selection:?}: {}", again.output());
+        let environment = summary(again.report(), "environment");
+        assert!(environment.starts_with("reused"), "{selection:?} rebuilt the environment: {environment}");
+        if let Some(ruff) = again.report().tools.get("ruff") {
+            assert_eq!(ruff.source, "environment", "{selection:?}");
+        }
+    }
+}
+
+#[test]
+fn a_rebuild_waits_for_a_run_using_the_environment_and_both_are_right() {
+    if !ready() {
+        return;
+    }
+    let project = TempProject::fixture("clean-service");
+    let signals = tempfile::tempdir().unwrap();
+    let (started, release) = (signals.path().join("started"), signals.path().join("release"));
+    // A test that holds the first run inside pytest until the second one is waiting.
+    project.write(
+        "tests/test_hold.py",
+        &format!(
+            "import pathlib\nimport time\n\n\ndef test_waits_for_the_release():\n    pathlib.Path({started:?}).touch()\n    deadline = time.monotonic() + 300\n    while not pathlib.Path({release:?}).exists() and time.monotonic() < deadline:\n        time.sleep(0.05)\n    assert pathlib.Path({release:?}).exists()\n",
+            started = started.display().to_string(),
+            release = release.display().to_string(),
+        ),
+    );
+    let json = |name: &str| project.path().join(name).display().to_string();
+    let (first_json, second_json) = (json("first.json"), json("second.json"));
+    let mut first =
+        greenlight_e2e::spawn_greenlight(project.path(), &["run", "pytest", "--no-progress", "--json", &first_json]);
+    assert!(
+        greenlight_e2e::wait_for(Duration::from_secs(300), || started.exists()),
+        "the first run's tests never started"
+    );
+    let second = greenlight_e2e::spawn_greenlight(
+        project.path(),
+        &["run", "pytest", "--rebuild-env", "--no-progress", "--json", &second_json],
+    );
+    // The second run records that it is changing the environment, then waits for the first.
+    let building = project.path().join(format!(".greenlight/venv.build.lock.{}.holder", second.id()));
+    let waiting = greenlight_e2e::wait_for(Duration::from_secs(120), || building.exists());
+    std::fs::write(&release, "").unwrap();
+    assert!(waiting, "the rebuild never started waiting");
+    let first_pid = first.id();
+    let first_status = first.wait().unwrap();
+    let second = second.wait_with_output().unwrap();
+    let second_stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(first_status.code(), Some(0));
+    assert_eq!(second.status.code(), Some(0), "{second_stderr}");
+    let read = |path: &str| -> RunReport { serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap() };
+    let (first, second_report) = (read(&first_json), read(&second_json));
+    assert!(summary(&first, "environment").starts_with("created"), "{:?}", first.check("environment"));
+    assert_eq!(first.check("pytest").unwrap().tests.as_ref().unwrap().passed, 7);
+    let rebuilt = summary(&second_report, "environment");
+    assert!(rebuilt.starts_with("created"), "{rebuilt}");
+    let holder = format!("greenlight (pid {first_pid}) using it since ");
+    assert!(rebuilt.contains(&format!("waited for {holder}")), "{rebuilt}");
+    assert!(
+        second_stderr.contains(&format!("waiting for the project environment .greenlight/venv: {holder}")),
+        "{second_stderr}"
+    );
+    assert_eq!(second_report.check("pytest").unwrap().outcome, Outcome::Passed);
+    let third = project.run_checks(&["pytest"]);
+    assert!(summary(third.report(), "environment").starts_with("reused"), "{}", third.output());
 }

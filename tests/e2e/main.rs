@@ -20,6 +20,7 @@ mod flaky;
 mod foundation;
 mod gitleaks;
 mod old_ci;
+mod partition;
 mod pip_audit;
 mod provision;
 mod reporters;

@@ -588,7 +588,8 @@ fn ctrl_c_during_hotfix_leaves_no_branch_behind() {
     let history = slow_ruff_history(&marker);
     // The revert's subject (`Revert "docs: slow down"`) makes the fake ruff hang on the
     // hotfix branch, after the branch was created; main itself fails ruff-check (the lint).
-    history.project.write("docs/speed.md", "slow\n");
+    // The commit changes a file ruff reads, so the branch's run is not main's, replayed.
+    history.project.write("docs/speed.py", "SLOW = True\n");
     history.project.git(&["add", "-A"]);
     history.project.git(&["commit", "-q", "-m", "docs: slow down"]);
     let target = history.head();

@@ -22,6 +22,13 @@ pub struct CheckContext {
     /// A directory of greenlight's state (`.greenlight/checks/<id>/`) the check may keep
     /// between runs, for a tool's own cache (mypy's); not made until the check makes it.
     pub state: PathBuf,
+    /// greenlight's state directory of the project (`.greenlight/`; for a run on another
+    /// commit, the user's checkout's, which outlives the worktree): where a tool may keep a
+    /// cache between runs (ruff's cache, bytecode).
+    pub state_dir: PathBuf,
+    /// `--partition K/N`: this run is one shard; a check that splits its own work
+    /// ([`CheckerInfo::splits`](crate::CheckerInfo::splits)) runs only its share.
+    pub partition: Option<crate::Partition>,
     /// The check's log file; [`CheckContext::cmd`] appends every command's output to it.
     pub log_path: PathBuf,
     /// Fires on Ctrl-C, fail-fast and the check's timeout.

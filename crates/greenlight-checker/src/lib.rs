@@ -31,7 +31,9 @@ pub mod files;
 pub mod git;
 pub mod junit;
 mod log;
+pub mod partition;
 mod project;
+mod reads;
 pub mod release;
 mod result;
 mod tool;
@@ -52,7 +54,9 @@ pub use greenlight_report as report;
 pub use greenlight_report::text;
 pub use greenlight_report::{Finding, FindingKind, Location, Outcome, Severity, ToolFacts};
 pub use log::CheckLog;
+pub use partition::Partition;
 pub use project::{GitInfo, Project, PyProject, PyProjectError, normalize_name, relative_to, requirement_name};
+pub use reads::{FileSet, Reads};
 pub use result::CheckResult;
 pub use tool::{ToolInvocation, ToolOutput};
 
@@ -95,6 +99,15 @@ pub trait Checker: Send + Sync {
     /// [`CheckerInfo::network`].
     fn online(&self, _cx: &CheckContext) -> bool {
         self.info().network
+    }
+
+    /// The project's files this check reads: the result cache keys it on those only, so
+    /// editing another file replays its result. The default: every file. Declare less only
+    /// when the tool cannot open anything else (a linter of Python files and its
+    /// configuration); a false hit is a bug, and each narrowing needs an e2e test that
+    /// editing a file it reads runs the check again.
+    fn reads(&self, _project: &Project) -> Reads {
+        Reads::Everything
     }
 }
 
@@ -191,6 +204,10 @@ pub struct CheckerInfo {
     /// without a time limit): such a check always runs. State it can read goes into the key
     /// through [`Checker::cache_state`].
     pub cacheable: bool,
+    /// True when, under `--partition K/N`, the check runs in every shard and takes its own
+    /// share of the work ([`CheckContext::partition`]: pytest runs a share of the test files);
+    /// false: it runs whole, in one shard.
+    pub splits: bool,
     /// Environment variables whose values change the result (part of the cache key).
     pub env_vars: Vec<&'static str>,
     /// Globs of the project's files the result depends on (relative to the project root):
@@ -232,6 +249,7 @@ impl CheckerInfo {
             network: false,
             expected: Duration::from_secs(1),
             cacheable: true,
+            splits: false,
             env_vars: Vec::new(),
             inputs: Vec::new(),
             tool_name: None,

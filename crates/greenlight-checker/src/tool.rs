@@ -273,6 +273,8 @@ mod tests {
             at_revision: false,
             changed: None,
             secrets: Default::default(),
+            state_dir: std::env::temp_dir(),
+            partition: None,
         }
     }
 

@@ -353,6 +353,11 @@ pub struct RunArgs {
     /// Let tools fix what they can (`ruff check --fix`, `ruff format`): edits your files.
     #[arg(long)]
     pub fix: bool,
+    /// Run shard K of N (`2/3`): pytest runs its share of the test files (balanced by the
+    /// durations in `.test_durations` when the repository has one), every other check runs
+    /// whole in one shard; `greenlight report merge` joins the shards' reports.
+    #[arg(long, value_name = "K/N", value_parser = parse_partition)]
+    pub partition: Option<greenlight_checker::Partition>,
     /// Check this commit (sha, branch, tag) in a clean temporary worktree instead of the
     /// working tree; your checkout is not touched.
     #[arg(long, value_name = "REV")]
@@ -507,6 +512,10 @@ fn parse_tool(text: &str) -> Result<(String, String), String> {
         return Err(format!("`{text}` is not NAME=VERSION (`ruff=0.14.10`)"));
     }
     Ok((name.to_string(), version.to_string()))
+}
+
+fn parse_partition(text: &str) -> Result<greenlight_checker::Partition, String> {
+    greenlight_checker::Partition::parse(text)
 }
 
 fn parse_image_map(text: &str) -> Result<(String, String), String> {

@@ -83,7 +83,11 @@ async fn run(args: RunArgs, env: &Env) -> Result<ExitCode, Failure> {
         None => {
             let request = RunRequest {
                 registry: &registry,
-                selection: Selection { only: args.checks.clone(), skip: args.selection.skip.clone() },
+                selection: Selection {
+                    only: args.checks.clone(),
+                    skip: args.selection.skip.clone(),
+                    partition: args.partition,
+                },
                 flags,
                 overrides,
                 env: env.clone(),
@@ -135,7 +139,11 @@ async fn policy(args: PolicyArgs, env: &Env) -> Result<ExitCode, Failure> {
     let registry = registry();
     let request = RunRequest {
         registry: &registry,
-        selection: Selection { only: vec![greenlight_plugin_policy::ID.to_string()], skip: Vec::new() },
+        selection: Selection {
+            only: vec![greenlight_plugin_policy::ID.to_string()],
+            skip: Vec::new(),
+            partition: None,
+        },
         flags: Default::default(),
         overrides,
         env: env.clone(),
@@ -257,7 +265,7 @@ async fn baseline_write(args: BaselineWriteArgs, env: &Env) -> Result<ExitCode, 
     flags.outputs = vec![path.clone()];
     let request = RunRequest {
         registry: &registry,
-        selection: Selection { only: Vec::new(), skip: args.selection.skip.clone() },
+        selection: Selection { only: Vec::new(), skip: args.selection.skip.clone(), partition: None },
         flags,
         overrides: args.check_options.overrides(env)?,
         env: env.clone(),

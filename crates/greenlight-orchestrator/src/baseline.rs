@@ -99,7 +99,7 @@ async fn run_at(
     let checkout = worktree.project_root();
     let base_request = RunRequest {
         registry: request.registry,
-        selection: Selection { only: checks.to_vec(), skip: Vec::new() },
+        selection: Selection { only: checks.to_vec(), skip: Vec::new(), partition: None },
         flags: RunFlags { rev: Some(commit.to_string()), outputs: Vec::new(), ..request.flags.clone() },
         overrides: request.overrides.clone(),
         env: request.env.clone(),

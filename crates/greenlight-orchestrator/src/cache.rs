@@ -1,7 +1,8 @@
 //! The result cache: a check whose inputs did not change replays its stored result.
 //!
 //! The key covers everything a check's verdict depends on:
-//! - the content of the project's files: for a git work tree, the index's blob ids of tracked
+//! - the content of the project's files the check reads ([`Checker::reads`]: every file
+//!   unless it declares less): for a git work tree, the index's blob ids of tracked
 //!   files, the content of tracked files that differ from the index, and the content of
 //!   untracked files that are not ignored; outside git, the content of every file (build
 //!   outputs, caches and environments excluded);
@@ -9,6 +10,8 @@
 //! - the resolved path and version of every tool the check runs;
 //! - the project environment's key, for checks that run in it;
 //! - the values of the environment variables the check declares.
+//!
+//! [`Checker::reads`]: greenlight_checker::Checker::reads
 //!
 //! Only `passed` and `failed` results are stored; network-dependent checks only with a
 //! configured time to live; nothing with `--fix`. A false hit is a correctness bug: when in
@@ -19,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use greenlight_checker::git::Git;
-use greenlight_checker::{Project, files};
+use greenlight_checker::{Project, Reads, files};
 use greenlight_env::{Env, EnvVars};
 use greenlight_process::Stop;
 use greenlight_report::CheckReport;
@@ -36,6 +39,29 @@ pub struct ProjectFiles {
     pub files: BTreeMap<String, String>,
     /// A digest of all of them.
     pub digest: String,
+}
+
+impl ProjectFiles {
+    /// The files a check reads, with their own digest.
+    pub fn only(&self, reads: &Reads) -> ProjectFiles {
+        if *reads == Reads::Everything {
+            return self.clone();
+        }
+        let files: BTreeMap<String, String> =
+            self.files.iter().filter(|(path, _)| reads.includes(path)).map(|(p, h)| (p.clone(), h.clone())).collect();
+        ProjectFiles { digest: digest(&files), files }
+    }
+}
+
+fn digest(files: &BTreeMap<String, String>) -> String {
+    let mut hasher = Sha256::new();
+    for (path, hash) in files {
+        hasher.update(path.as_bytes());
+        hasher.update([0]);
+        hasher.update(hash.as_bytes());
+        hasher.update([0]);
+    }
+    hex(&hasher.finalize()[..16])
 }
 
 /// Everything that goes into a check's cache key.
@@ -267,14 +293,7 @@ pub async fn project_files(project: &Project, env: &Env, outputs: &[PathBuf], st
 impl ProjectFiles {
     /// The fingerprint of `files`.
     pub fn new(files: BTreeMap<String, String>) -> Self {
-        let mut hasher = Sha256::new();
-        for (path, hash) in &files {
-            hasher.update(path.as_bytes());
-            hasher.update([0]);
-            hasher.update(hash.as_bytes());
-            hasher.update([0]);
-        }
-        Self { digest: hex(&hasher.finalize()[..16]), files }
+        Self { digest: digest(&files), files }
     }
 
     /// The fingerprint of the files matching one of `globs` (a check's declared inputs);

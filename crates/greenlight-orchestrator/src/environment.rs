@@ -10,12 +10,24 @@
 //! dependencies. The single `.greenlight/venv` of a project that moved is rebuilt (a venv's
 //! scripts name its own path).
 //!
+//! The key does not depend on which checks a run selected: the packages the checks install
+//! into it are those of every check the configuration runs, so a ruff-only run and a pytest
+//! run of the same commit share one environment.
+//!
+//! Concurrent runs: a run holds its environment with a shared lock from the moment it is
+//! ready until the run ends ([`Lease`]), so any number of runs use it at once. A change
+//! (a build, `--rebuild-env`, repointing) takes the environment's build lock and then its
+//! lock exclusively, so it waits for the runs using it to end, and says for whom it waits
+//! (their pid and since when, recorded beside the lock) on stderr, in the node's log and in
+//! its summary; it then keeps a shared lock for its own checks.
+//!
 //! With `--as-of` ([`EnvRequest::as_of`]) the install takes only what was uploaded before the
 //! moment (uv's `--exclude-newer`; pip's `--uploaded-prior-to` where the environment's pip has
 //! it, else today's packages, which the node's summary says), and the moment is part of the key.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use greenlight_checker::{Project, PythonEnv, ToolSpec};
@@ -25,7 +37,7 @@ use sha2::{Digest, Sha256};
 
 use crate::as_of::Moment;
 use crate::config::{EnvironmentSettings, Installer};
-use crate::lock::FileLock;
+use crate::lock::{self, FileLock, Holder, HolderInfo, Mode};
 use crate::tools::{ToolResolver, UV};
 
 /// The environment's node id in the graph and the report.
@@ -86,6 +98,11 @@ pub struct Prepared {
     /// With `--as-of`: why the packages are today's and not the moment's (an installer that
     /// cannot filter by upload time), for the node's summary.
     pub not_as_of: Option<String>,
+    /// Whom the run waited for (a run using the environment while this one rebuilds it, a
+    /// run building it), for the node's summary.
+    pub waited_for: Option<String>,
+    /// The run's hold on the environment: keep it while checks use it.
+    pub lease: Option<Arc<Lease>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -164,158 +181,303 @@ pub async fn prepare(
         Some(store) => (store.join(&key), store.join(format!("{key}.lock")), format!(".greenlight/envs/{key}")),
         None => (project.root.join(VENV_DIR), project.root.join(".greenlight/venv.lock"), VENV_DIR.to_string()),
     };
+    let build_lock_path = lock_path.with_extension("build.lock");
     let env = python_env(&root, &python_version);
-    let _lock = FileLock::acquire(&lock_path, stop)
-        .await
-        .map_err(|error| format!("cannot lock the project environment: {error}"))?;
     let installs_project =
         project.pyproject.as_ref().is_some_and(|p| p.name.is_some() || p.has_build_system) || project.has("setup.py");
-    let timeout = settings.timeout.map_or(std::time::Duration::from_secs(1800), |timeout| timeout.0);
-    // A single environment made for another root moved with its project: its scripts name
-    // the old path, so it is rebuilt. One in a store stays where it is and is only repointed.
-    let moved = |stamp: &Stamp| stamp.root.as_ref().is_some_and(|old| old != &project.root);
-    if let Some(stamp) = read_stamp(&root).filter(|stamp| stamp.key == key)
-        && !request.rebuild
-        && env.python.is_file()
-        && (request.store.is_some() || !moved(&stamp))
-    {
-        // An environment of the store made for another checkout (a worktree elsewhere) has
-        // its editable install pointing there: reinstall only the project, not its dependencies.
-        let repoint = installs_project && moved(&stamp);
-        let mut command = None;
-        if repoint {
-            let egg_info_before = egg_info_dirs(&project.root);
-            let step = match &installer {
-                Some(uv) => Cmd::new(uv)
-                    .args(["pip", "install", "--no-deps", "--python"])
-                    .arg(&env.python)
-                    .arg("-e")
-                    .arg(&project.root),
-                None => Cmd::new(&env.python)
-                    .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-deps", "-e"])
-                    .arg(&project.root),
-            };
-            let step = step.current_dir(&project.root).log_file(log).pass_env(&request.pass_env).timeout(timeout);
-            command = Some(step.argv());
-            let output = step.run(stop).await.map_err(|error| error.to_string())?;
-            remove_new_egg_info(&project.root, &egg_info_before);
-            if !output.status.success() {
-                return Err(format!(
-                    "`{}` (pointing the reused environment at this checkout) ended with {}:\n{}",
-                    step.display(),
-                    output.status,
-                    installer_error_lines(&output.both_tails(40))
-                ));
+    let job = Job {
+        project,
+        request,
+        root: &root,
+        key: &key,
+        python: &python,
+        python_version: &python_version,
+        installer: installer.as_deref(),
+        installer_name,
+        installs_project,
+        log,
+        timeout: settings.timeout.map_or(std::time::Duration::from_secs(1800), |timeout| timeout.0),
+        stop,
+    };
+    let mut waited = Waited::new(&display_dir, log);
+    let lock_error = |error: std::io::Error| format!("cannot lock the project environment: {error}");
+
+    // Reuse, the common case: under a shared lock, beside any other run using it.
+    if !request.rebuild {
+        let shared = FileLock::acquire_as(&lock_path, Mode::Shared, stop, |_| waited.note(&lock_path))
+            .await
+            .map_err(lock_error)?;
+        if let Some(stamp) = job.usable(&env)
+            && !job.needs_repoint(&stamp)
+        {
+            if request.store.is_some() {
+                // Refresh the modification time: the store removes the least recently used.
+                write_stamp(&root, &key, &python_version, installer_name, &project.root)?;
             }
-            write_stamp(&root, &key, &python_version, installer_name, &project.root)?;
-        } else if request.store.is_some() {
-            // Refresh the modification time: the store removes the least recently used.
-            write_stamp(&root, &key, &python_version, installer_name, &project.root)?;
+            let lease = Lease { _holder: Holder::record(&lock_path, "using it"), _lock: shared };
+            return Ok(Prepared {
+                env,
+                reused: true,
+                installer: installer_name,
+                key,
+                command: None,
+                waited_for: waited.summary(),
+                display_dir,
+                repointed: false,
+                not_as_of: None,
+                lease: Some(Arc::new(lease)),
+            });
         }
-        return Ok(Prepared {
-            env,
-            reused: true,
-            installer: installer_name,
-            key,
-            command,
-            display_dir,
-            repointed: repoint,
-            not_as_of: None,
-        });
     }
 
-    let _ = std::fs::remove_dir_all(&root);
-    let egg_info_before = egg_info_dirs(&project.root);
-    let mut install_args: Vec<String> = Vec::new();
-    if installs_project {
-        install_args.push("-e".to_string());
-        install_args.push(if request.extras.is_empty() {
-            ".".to_string()
-        } else {
-            format!(".[{}]", request.extras.join(","))
-        });
+    // A change (build, rebuild, repoint): one changer at a time, and nobody using it.
+    let changing = FileLock::acquire_as(&build_lock_path, Mode::Exclusive, stop, |_| waited.note(&build_lock_path))
+        .await
+        .map_err(lock_error)?;
+    let doing = if request.rebuild { "rebuilding it" } else { "building it" };
+    let building = Holder::record(&build_lock_path, doing);
+    let exclusive = FileLock::acquire_as(&lock_path, Mode::Exclusive, stop, |_| waited.note(&lock_path))
+        .await
+        .map_err(lock_error)?;
+    let changed = match job.usable(&env).filter(|_| !request.rebuild) {
+        // Another run built it while this one waited.
+        Some(stamp) if !job.needs_repoint(&stamp) => Ok(Changed { reused: true, ..Changed::default() }),
+        Some(_) => job.repoint(&env).await,
+        None => job.build().await,
+    };
+    drop(exclusive);
+    // Only a holder of the build lock takes the lock exclusively, so nothing changes the
+    // environment between the two.
+    let shared = FileLock::acquire_as(&lock_path, Mode::Shared, stop, |_| {}).await.map_err(lock_error)?;
+    let lease = Lease { _holder: Holder::record(&lock_path, "using it"), _lock: shared };
+    drop(building);
+    drop(changing);
+    let changed = changed?;
+    if !changed.reused
+        && let Some(store) = &request.store
+    {
+        prune_store(store, &key, STORE_KEEP);
     }
-    for requirements in &request.requirements {
-        install_args.push("-r".to_string());
-        install_args.push(requirements.display().to_string());
-    }
-    install_args.extend(request.packages.iter().cloned());
+    Ok(Prepared {
+        env,
+        reused: changed.reused,
+        installer: installer_name,
+        key,
+        command: changed.command,
+        waited_for: waited.summary(),
+        display_dir,
+        repointed: changed.repointed,
+        not_as_of: changed.not_as_of,
+        lease: Some(Arc::new(lease)),
+    })
+}
 
-    let venv_python = root.join("bin/python");
-    let mut not_as_of = None;
-    let as_of_args: Vec<String> = match (request.as_of, &installer) {
-        (None, _) => Vec::new(),
-        (Some(moment), Some(_)) => vec!["--exclude-newer".to_string(), moment.to_string()],
-        // pip filters by upload time only since 25.3; the venv's pip is known once it exists.
-        (Some(moment), None) => vec![format!("--uploaded-prior-to={moment}")],
-    };
-    let (create, install) = match &installer {
-        Some(uv) => (
-            Cmd::new(uv).args(["venv", "--no-project", "--quiet", "--python"]).arg(&python).arg(&root),
-            Cmd::new(uv)
-                .args(["pip", "install", "--compile-bytecode", "--python"])
-                .arg(&venv_python)
-                .args(&as_of_args)
-                .args(&install_args),
-        ),
-        None => (
-            Cmd::new(&python).args(["-m", "venv"]).arg(&root),
-            Cmd::new(&venv_python)
-                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
-                .args(&install_args),
-        ),
-    };
-    let started = Instant::now();
-    let mut steps = vec![create];
-    if !install_args.is_empty() {
-        steps.push(install);
+/// A run's hold on its environment: a shared lock and its record (who, since when), so that
+/// a rebuild waits for the run to end and can say so. Released when dropped.
+#[derive(Debug)]
+pub struct Lease {
+    _lock: FileLock,
+    _holder: Holder,
+}
+
+/// Whom a run waited for before it got the environment.
+struct Waited<'a> {
+    display_dir: &'a str,
+    log: &'a Path,
+    holders: Vec<HolderInfo>,
+}
+
+impl<'a> Waited<'a> {
+    fn new(display_dir: &'a str, log: &'a Path) -> Self {
+        Self { display_dir, log, holders: Vec::new() }
     }
-    let mut command = None;
-    for (index, step) in steps.into_iter().enumerate() {
-        let step = step.current_dir(&project.root).log_file(log).pass_env(&request.pass_env).timeout(timeout);
-        // The install step, with pip: filtered by upload time if the new venv's pip can.
-        let step = match request.as_of {
-            Some(moment) if installer.is_none() && index == 1 => {
-                if pip_filters_by_upload_time(&venv_python, stop).await {
-                    step.args(&as_of_args)
-                } else {
-                    not_as_of = Some(format!(
-                        "not as of {moment}: this pip has no `--uploaded-prior-to` (pip 25.3 and later have it; uv's `--exclude-newer` does it: [tool.greenlight.environment] installer = \"uv\"), so the packages are today's"
-                    ));
-                    step
-                }
+
+    /// Says (on stderr and in the node's log) what holds `lock`, once per holder.
+    fn note(&mut self, lock: &Path) {
+        let holders = lock::holders(lock);
+        let new: Vec<HolderInfo> = holders.into_iter().filter(|holder| !self.holders.contains(holder)).collect();
+        if new.is_empty() {
+            return;
+        }
+        let names: Vec<String> = new.iter().map(ToString::to_string).collect();
+        let line = format!("waiting for the project environment {}: {}", self.display_dir, names.join("; "));
+        tracing::warn!("{line}");
+        greenlight_checker::CheckLog::open(self.log).line(&line);
+        self.holders.extend(new);
+    }
+
+    fn summary(&self) -> Option<String> {
+        (!self.holders.is_empty()).then(|| {
+            let names: Vec<String> = self.holders.iter().map(ToString::to_string).collect();
+            format!("waited for {}", names.join("; "))
+        })
+    }
+}
+
+/// What a change to the environment did.
+#[derive(Debug, Default)]
+struct Changed {
+    reused: bool,
+    repointed: bool,
+    command: Option<Vec<String>>,
+    not_as_of: Option<String>,
+}
+
+/// Everything the steps that make or repoint one environment need.
+struct Job<'a> {
+    project: &'a Project,
+    request: &'a EnvRequest,
+    root: &'a Path,
+    key: &'a str,
+    python: &'a Path,
+    python_version: &'a str,
+    installer: Option<&'a Path>,
+    installer_name: &'static str,
+    installs_project: bool,
+    log: &'a Path,
+    timeout: std::time::Duration,
+    stop: &'a Stop,
+}
+
+impl Job<'_> {
+    /// The stamp of an existing environment of this key that can be used as it is or
+    /// repointed. A single environment made for another root moved with its project: its
+    /// scripts name the old path, so it is rebuilt. One in a store stays where it is.
+    fn usable(&self, env: &PythonEnv) -> Option<Stamp> {
+        read_stamp(self.root)
+            .filter(|stamp| stamp.key == self.key)
+            .filter(|_| env.python.is_file())
+            .filter(|stamp| self.request.store.is_some() || !self.moved(stamp))
+    }
+
+    fn moved(&self, stamp: &Stamp) -> bool {
+        stamp.root.as_ref().is_some_and(|old| old != &self.project.root)
+    }
+
+    /// An environment of the store made for another checkout (a worktree elsewhere) has its
+    /// editable install pointing there.
+    fn needs_repoint(&self, stamp: &Stamp) -> bool {
+        self.installs_project && self.moved(stamp)
+    }
+
+    fn step(&self, cmd: Cmd) -> Cmd {
+        cmd.current_dir(&self.project.root).log_file(self.log).pass_env(&self.request.pass_env).timeout(self.timeout)
+    }
+
+    /// Reinstalls only the project, not its dependencies.
+    async fn repoint(&self, env: &PythonEnv) -> Result<Changed, String> {
+        let root = &self.project.root;
+        let egg_info_before = egg_info_dirs(root);
+        let step = match self.installer {
+            Some(uv) => {
+                Cmd::new(uv).args(["pip", "install", "--no-deps", "--python"]).arg(&env.python).arg("-e").arg(root)
             }
-            _ => step,
+            None => Cmd::new(&env.python)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-deps", "-e"])
+                .arg(root),
         };
-        command = Some(step.argv());
-        let output = step.run(stop).await.map_err(|error| error.to_string())?;
+        let step = self.step(step);
+        let output = step.run(self.stop).await.map_err(|error| error.to_string())?;
+        remove_new_egg_info(root, &egg_info_before);
         if !output.status.success() {
-            let _ = std::fs::remove_dir_all(&root);
-            remove_new_egg_info(&project.root, &egg_info_before);
             return Err(format!(
-                "`{}` ended with {}:\n{}",
+                "`{}` (pointing the reused environment at this checkout) ended with {}:\n{}",
                 step.display(),
                 output.status,
                 installer_error_lines(&output.both_tails(40))
             ));
         }
+        write_stamp(self.root, self.key, self.python_version, self.installer_name, root)?;
+        Ok(Changed { reused: true, repointed: true, command: Some(step.argv()), not_as_of: None })
     }
-    remove_new_egg_info(&project.root, &egg_info_before);
-    write_stamp(&root, &key, &python_version, installer_name, &project.root)?;
-    tracing::debug!(elapsed = ?started.elapsed(), installer = installer_name, "project environment created");
-    if let Some(store) = &request.store {
-        prune_store(store, &key, STORE_KEEP);
+
+    /// Makes the environment from nothing.
+    async fn build(&self) -> Result<Changed, String> {
+        let (project, request, root, stop) = (self.project, self.request, self.root, self.stop);
+        let _ = std::fs::remove_dir_all(root);
+        let egg_info_before = egg_info_dirs(&project.root);
+        let mut install_args: Vec<String> = Vec::new();
+        if self.installs_project {
+            install_args.push("-e".to_string());
+            install_args.push(if request.extras.is_empty() {
+                ".".to_string()
+            } else {
+                format!(".[{}]", request.extras.join(","))
+            });
+        }
+        for requirements in &request.requirements {
+            install_args.push("-r".to_string());
+            install_args.push(requirements.display().to_string());
+        }
+        install_args.extend(request.packages.iter().cloned());
+
+        let venv_python = root.join("bin/python");
+        let mut not_as_of = None;
+        let as_of_args: Vec<String> = match (request.as_of, self.installer) {
+            (None, _) => Vec::new(),
+            (Some(moment), Some(_)) => vec!["--exclude-newer".to_string(), moment.to_string()],
+            // pip filters by upload time only since 25.3; the venv's pip is known once it exists.
+            (Some(moment), None) => vec![format!("--uploaded-prior-to={moment}")],
+        };
+        let (create, install) = match self.installer {
+            Some(uv) => (
+                Cmd::new(uv).args(["venv", "--no-project", "--quiet", "--python"]).arg(self.python).arg(root),
+                // No bytecode at install: the checks run with `PYTHONPYCACHEPREFIX` (nothing
+                // written next to the sources), under which bytecode in site-packages is never
+                // read; what a check imports is compiled once, into the prefix, and reused.
+                Cmd::new(uv)
+                    .args(["pip", "install", "--python"])
+                    .arg(&venv_python)
+                    .args(&as_of_args)
+                    .args(&install_args),
+            ),
+            None => (
+                Cmd::new(self.python).args(["-m", "venv"]).arg(root),
+                Cmd::new(&venv_python)
+                    .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-compile"])
+                    .args(&install_args),
+            ),
+        };
+        let started = Instant::now();
+        let mut steps = vec![create];
+        if !install_args.is_empty() {
+            steps.push(install);
+        }
+        let mut command = None;
+        for (index, step) in steps.into_iter().enumerate() {
+            let step = self.step(step);
+            // The install step, with pip: filtered by upload time if the new venv's pip can.
+            let step = match request.as_of {
+                Some(moment) if self.installer.is_none() && index == 1 => {
+                    if pip_filters_by_upload_time(&venv_python, stop).await {
+                        step.args(&as_of_args)
+                    } else {
+                        not_as_of = Some(format!(
+                            "not as of {moment}: this pip has no `--uploaded-prior-to` (pip 25.3 and later have it; uv's `--exclude-newer` does it: [tool.greenlight.environment] installer = \"uv\"), so the packages are today's"
+                        ));
+                        step
+                    }
+                }
+                _ => step,
+            };
+            command = Some(step.argv());
+            let output = step.run(stop).await.map_err(|error| error.to_string())?;
+            if !output.status.success() {
+                let _ = std::fs::remove_dir_all(root);
+                remove_new_egg_info(&project.root, &egg_info_before);
+                return Err(format!(
+                    "`{}` ended with {}:\n{}",
+                    step.display(),
+                    output.status,
+                    installer_error_lines(&output.both_tails(40))
+                ));
+            }
+        }
+        remove_new_egg_info(&project.root, &egg_info_before);
+        write_stamp(root, self.key, self.python_version, self.installer_name, &project.root)?;
+        tracing::debug!(elapsed = ?started.elapsed(), installer = self.installer_name, "project environment created");
+        Ok(Changed { reused: false, repointed: false, command, not_as_of })
     }
-    Ok(Prepared {
-        env,
-        reused: false,
-        installer: installer_name,
-        key,
-        command,
-        display_dir,
-        repointed: false,
-        not_as_of,
-    })
 }
 
 /// True when the pip of the environment at `python` has `--uploaded-prior-to`.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use greenlight_checker::report::SkipCause;
 use greenlight_checker::{
-    Checker, CheckerInfo, CommonOptions, ConfigError, ConfigOverrides, Detection, Project, Registry,
+    Checker, CheckerInfo, CommonOptions, ConfigError, ConfigOverrides, Detection, Partition, Project, Registry,
 };
 
 use crate::config::Config;
@@ -75,6 +75,8 @@ pub struct Selection {
     pub only: Vec<String>,
     /// Never run these (`--skip`).
     pub skip: Vec<String>,
+    /// `--partition K/N`: run this shard's share.
+    pub partition: Option<Partition>,
 }
 
 /// Everything decided before running: project, configuration, checks.
@@ -86,6 +88,8 @@ pub struct Plan {
     /// Every registered check, in registry order, then the checks the configuration defines,
     /// selected or not.
     pub checks: Vec<PlannedCheck>,
+    /// `--partition K/N`, when this run is one shard.
+    pub partition: Option<Partition>,
 }
 
 impl std::fmt::Debug for Plan {
@@ -219,7 +223,10 @@ impl Plan {
             };
             checks.push(PlannedCheck { checker, info, common, detection, skip });
         }
-        let plan = Self { project: Arc::new(project), config, checks };
+        if let Some(partition) = selection.partition {
+            assign_shards(&mut checks, partition);
+        }
+        let plan = Self { project: Arc::new(project), config, checks, partition: selection.partition };
         plan.check_cycles()?;
         Ok(plan)
     }
@@ -266,6 +273,31 @@ impl Plan {
     /// The checks that will run.
     pub fn selected(&self) -> impl Iterator<Item = &PlannedCheck> {
         self.checks.iter().filter(|check| check.skip.is_none())
+    }
+}
+
+/// Leaves out of shard `partition` the selected checks that run whole elsewhere: each goes,
+/// longest expected first, to the least loaded shard, every shard starting with its share of
+/// the checks that split their own work. Only static facts decide it ([`CheckerInfo::expected`],
+/// registry order), so every shard of a pipeline computes the same assignment.
+fn assign_shards(checks: &mut [PlannedCheck], partition: Partition) {
+    let count = partition.count as f64;
+    let share: f64 = checks
+        .iter()
+        .filter(|check| check.skip.is_none() && check.info.splits)
+        .map(|check| check.info.expected.as_secs_f64() / count)
+        .sum();
+    let mut loads = vec![share; partition.count];
+    let whole: Vec<usize> =
+        (0..checks.len()).filter(|&index| checks[index].skip.is_none() && !checks[index].info.splits).collect();
+    let weights: Vec<f64> = whole.iter().map(|&index| checks[index].info.expected.as_secs_f64()).collect();
+    for (&index, shard) in whole.iter().zip(greenlight_checker::partition::assign(&weights, &mut loads)) {
+        if !partition.is_mine(shard) {
+            checks[index].skip = Some(Skip::new(
+                SkipCause::NotSelected,
+                format!("runs in shard {}/{} (--partition)", shard + 1, partition.count),
+            ));
+        }
     }
 }
 

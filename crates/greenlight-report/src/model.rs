@@ -191,6 +191,10 @@ pub struct CheckReport {
     /// Test results (pytest).
     #[serde(default)]
     pub tests: Option<TestSummary>,
+    /// `K/N` when this run was shard K of N (`--partition`) and the check ran only its share
+    /// of the work (pytest's test files): `report merge` adds the shards' results up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     /// Files or images the check produced (build: wheel, sdist; docker: image).
     #[serde(default)]
     pub artifacts: Vec<Artifact>,
@@ -280,6 +284,7 @@ impl CheckReport {
             exit_code: None,
             findings: Vec::new(),
             tests: None,
+            shard: None,
             artifacts: Vec::new(),
             log: None,
             cached: false,

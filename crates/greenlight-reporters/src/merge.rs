@@ -6,11 +6,13 @@
 //! entry that actually ran: ran (passed, failed, errored, timed out) beats cancelled, which
 //! beats skipped for a reason of the project's (not applicable, disabled, a need failed), which
 //! beats left out by a shard's selection; between two that ran, the worse outcome wins, so a
-//! merge never hides a failure.
+//! merge never hides a failure. A check that ran its share of the work in each shard
+//! (`--partition K/N`: pytest's test files; `shard` set) is added up instead: tests, cases and
+//! findings of every shard, the worst outcome, so the counts equal a single run's.
 
 use std::collections::BTreeMap;
 
-use greenlight_report::{CheckReport, NodeKind, Outcome, RunReport, SkipCause};
+use greenlight_report::{CheckReport, NodeKind, Outcome, RunReport, SkipCause, TestSummary};
 
 /// Why reports cannot be merged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +96,10 @@ pub fn merge(reports: Vec<RunReport>) -> Result<RunReport, MergeError> {
         }
         for check in &report.checks {
             match checks.get(&check.id) {
+                Some(kept) if shares(kept, check) => {
+                    let combined = combine(kept, check);
+                    checks.insert(check.id.clone(), combined);
+                }
                 Some(kept) if preference(kept) >= preference(check) => {}
                 _ => {
                     checks.insert(check.id.clone(), check.clone());
@@ -126,6 +132,44 @@ fn preference(check: &CheckReport) -> (u8, u8) {
         Outcome::Passed | Outcome::Failed | Outcome::Errored | Outcome::TimedOut => 3,
     };
     (ran, check.outcome.rank())
+}
+
+/// Two shards' shares of one check that splits its work under `--partition` (pytest's test
+/// files; `shard` is set on both): one entry with the tests, cases and findings added up, the
+/// worse outcome, the longer duration.
+fn combine(kept: &CheckReport, other: &CheckReport) -> CheckReport {
+    let mut combined = if other.outcome.rank() > kept.outcome.rank() { other.clone() } else { kept.clone() };
+    combined.findings = kept.findings.iter().chain(&other.findings).cloned().collect();
+    combined.duration_ms = kept.duration_ms.max(other.duration_ms);
+    combined.shard =
+        Some(format!("{}+{}", kept.shard.as_deref().unwrap_or("?"), other.shard.as_deref().unwrap_or("?")));
+    combined.tests = match (&kept.tests, &other.tests) {
+        (Some(a), Some(b)) => Some(TestSummary {
+            total: a.total + b.total,
+            passed: a.passed + b.passed,
+            failed: a.failed + b.failed,
+            errors: a.errors + b.errors,
+            skipped: a.skipped + b.skipped,
+            flaky: a.flaky + b.flaky,
+            cases: a.cases.iter().chain(&b.cases).cloned().collect(),
+        }),
+        (Some(one), None) | (None, Some(one)) => Some(one.clone()),
+        (None, None) => None,
+    };
+    if let Some(tests) = &combined.tests {
+        let counts =
+            [(tests.failed, "failed"), (tests.errors, "errors"), (tests.passed, "passed"), (tests.skipped, "skipped")];
+        let parts: Vec<String> =
+            counts.iter().filter(|(count, _)| *count > 0).map(|(count, what)| format!("{count} {what}")).collect();
+        combined.summary = format!("{} (shards {})", parts.join(", "), combined.shard.as_deref().unwrap_or_default());
+    }
+    combined
+}
+
+/// True when two entries are shares of one check's work that both ran.
+fn shares(kept: &CheckReport, other: &CheckReport) -> bool {
+    let ran = |check: &CheckReport| preference(check).0 == 3;
+    kept.shard.is_some() && other.shard.is_some() && ran(kept) && ran(other)
 }
 
 #[cfg(test)]
@@ -166,6 +210,35 @@ mod tests {
         assert_eq!(merged.run_id, "a+b");
         assert_eq!(merged.started_at, "2026-11-26T12:00:00Z");
         assert_eq!(merged.duration_ms, 120_000, "from the first start to the last end");
+    }
+
+    #[test]
+    fn the_shares_of_a_partitioned_check_are_added_up() {
+        let tests = |passed, failed| TestSummary {
+            total: passed + failed,
+            passed,
+            failed,
+            errors: 0,
+            skipped: 0,
+            flaky: 0,
+            cases: Vec::new(),
+        };
+        let mut a =
+            shard("a", "2026-11-26T12:00:00Z", 1, &[("pytest", Outcome::Passed), ("ruff-check", Outcome::Passed)]);
+        a.checks[0].tests = Some(tests(40, 0));
+        a.checks[0].shard = Some("1/2".into());
+        let mut b =
+            shard("b", "2026-11-26T12:00:00Z", 1, &[("pytest", Outcome::Failed), ("ruff-check", Outcome::Skipped)]);
+        b.checks[0].tests = Some(tests(70, 2));
+        b.checks[0].shard = Some("2/2".into());
+        b.checks[1].skip_cause = Some(SkipCause::NotSelected);
+        let merged = merge(vec![a, b]).unwrap();
+        let pytest = merged.check("pytest").unwrap();
+        assert_eq!(pytest.outcome, Outcome::Failed);
+        let counts = pytest.tests.as_ref().unwrap();
+        assert_eq!((counts.total, counts.passed, counts.failed), (112, 110, 2));
+        assert_eq!(pytest.summary, "2 failed, 110 passed (shards 1/2+2/2)");
+        assert_eq!(merged.check("ruff-check").unwrap().outcome, Outcome::Passed);
     }
 
     #[test]

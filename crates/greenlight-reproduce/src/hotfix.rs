@@ -443,7 +443,7 @@ impl<'a> Hotfix<'a> {
         let set = |error: greenlight_checker::ConfigError| Error::Errored(error.to_string());
         overrides.set(PR_BODY, body.display().to_string()).map_err(set)?;
         overrides.set(PR_BASE, self.base.clone()).map_err(set)?;
-        let selection = Selection { only: vec![ID.to_string()], skip: Vec::new() };
+        let selection = Selection { only: vec![ID.to_string()], skip: Vec::new(), partition: None };
         let report =
             self.runs.run_with(checkout, &self.root, selection, &self.branch, Show::Nothing, overrides).await?;
         if report.interrupted {

@@ -98,7 +98,7 @@ impl Runs<'_> {
         rev: &str,
         show: Show,
     ) -> Result<RunReport, Error> {
-        let selection = Selection { only: checks.to_vec(), skip: self.skip.clone() };
+        let selection = Selection { only: checks.to_vec(), skip: self.skip.clone(), partition: None };
         self.run_with(checkout, user_root, selection, rev, show, self.overrides.clone()).await
     }
 

@@ -19,6 +19,7 @@
 //! own verdict against the project (build crashing with its own traceback, output that is not
 //! build's): `failed` only on evidence.
 
+mod backend;
 mod failure;
 mod verify;
 
@@ -98,8 +99,9 @@ impl Checker for BuildChecker {
             expected: Duration::from_secs(10),
             cpu_bound: true,
             // The isolated environment installs [build-system].requires from the index: a new
-            // backend release can change the verdict.
-            network: true,
+            // backend release can change the verdict, so the key holds their resolved
+            // versions (`cache_state`, renewed daily) instead.
+            network: false,
             env_vars: vec![
                 "PIP_INDEX_URL",
                 "PIP_EXTRA_INDEX_URL",
@@ -128,6 +130,18 @@ impl Checker for BuildChecker {
             ),
             None => Detection::not_applicable("no pyproject.toml or setup.py"),
         }
+    }
+
+    /// The versions `[build-system].requires` resolve to ([`backend`]); `None` (runs, not
+    /// stored) without uv or when the index cannot say.
+    async fn cache_state(&self, cx: &CheckContext) -> Option<String> {
+        let tool = cx.resolved(&BUILD_TOOL).ok()?.path.clone();
+        let uv = self.installer(&tool, cx).ok().flatten()?;
+        let requires = backend::requires(cx.project.pyproject.as_ref().map(|p| p.text.as_str()));
+        let index: Vec<String> =
+            self.info().env_vars.iter().map(|name| format!("{name}={}", cx.var(name).unwrap_or_default())).collect();
+        let resolved = backend::resolved(cx, &uv, &requires, &index.join("\n")).await?;
+        Some(format!("{}\n--\n{resolved}", requires.join("\n")))
     }
 
     async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {

@@ -197,6 +197,8 @@ fn fixture(dockerfile: &str) -> Fixture {
         at_revision: false,
         changed: None,
         secrets: Default::default(),
+        state_dir: dir.path().join("state"),
+        partition: None,
     };
     Fixture { _dir: dir, cx }
 }

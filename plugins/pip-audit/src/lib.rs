@@ -28,8 +28,9 @@ use std::time::Duration;
 use greenlight_checker::env::{Env, EnvVars};
 use greenlight_checker::report::{PackageRef, fingerprint};
 use greenlight_checker::{
-    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, Finding,
-    FindingKind, OptionKey, Project, Severity, ToolSpec, async_trait, check_options, normalize_name, text,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, ENVIRONMENT, FileSet,
+    Finding, FindingKind, OptionKey, Project, Reads, Severity, ToolSpec, async_trait, check_options, normalize_name,
+    text,
 };
 use serde::Deserialize;
 
@@ -173,6 +174,20 @@ impl Checker for PipAuditChecker {
             homepage: Some("https://github.com/pypa/pip-audit"),
             ..CheckerInfo::new("pip-audit")
         }
+    }
+
+    /// The dependency files (the resolved environment is in the key through its own key):
+    /// `pyproject.toml`, `setup.py`, `setup.cfg`, lock files, requirements files and what
+    /// the options name; with requirements files configured, every `.txt` file (they
+    /// include one another with `-r`).
+    fn reads(&self, _project: &Project) -> Reads {
+        let configured = !self.options.requirements.is_empty();
+        Reads::Only(FileSet {
+            extensions: if configured { vec!["txt", "in"] } else { Vec::new() },
+            names: vec!["pyproject.toml", "setup.py", "setup.cfg", "uv.lock", "poetry.lock", "Pipfile.lock"],
+            prefixed: vec![("requirements", "txt"), ("requirements", "in"), ("constraints", "txt"), ("pylock", "toml")],
+            paths: self.options.requirements.clone(),
+        })
     }
 
     fn detect(&self, project: &Project) -> Detection {

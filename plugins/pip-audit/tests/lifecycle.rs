@@ -62,6 +62,8 @@ impl Setup {
             at_revision: false,
             changed: None,
             secrets: Default::default(),
+            state_dir: std::env::temp_dir(),
+            partition: None,
         }
     }
 

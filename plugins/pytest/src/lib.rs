@@ -11,6 +11,7 @@
 mod extras;
 mod progress;
 mod retry;
+mod share;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,6 +77,8 @@ impl Checker for PytestChecker {
             default_timeout: Duration::from_secs(1800),
             expected: Duration::from_secs(10),
             homepage: Some("https://docs.pytest.org/"),
+            // Under `--partition`, each shard runs its share of the test files.
+            splits: true,
             // Test results are not code-scanning alerts: JUnit carries them.
             sarif: false,
             progress: Some(progress::progress),
@@ -100,7 +103,26 @@ impl Checker for PytestChecker {
 
     async fn run(&self, cx: &CheckContext) -> Result<CheckResult, CheckError> {
         let report = cx.scratch.join("junit.xml");
-        let output = self.pytest(cx, &report, &self.options.paths)?.run().await?;
+        let paths = match cx.partition {
+            Some(partition) => {
+                let listed = cx.project_files().await?;
+                let durations = std::fs::read_to_string(cx.project.root.join(share::DURATIONS_FILE))
+                    .map(|text| share::file_durations(&text))
+                    .unwrap_or_default();
+                let roots =
+                    share::test_roots(&self.options.paths, cx.project.pyproject.as_ref().map(|p| p.text.as_str()));
+                let root = cx.project.root.clone();
+                let size = |path: &std::path::Path| std::fs::metadata(root.join(path)).map_or(0, |meta| meta.len());
+                let mine = share::share(&listed.files, &roots, &durations, size, partition);
+                if mine.is_empty() {
+                    return Ok(CheckResult::skipped(format!("no test files fall to shard {partition} (--partition)")));
+                }
+                cx.log().line(&format!("greenlight: shard {partition} runs {} test files", mine.len()));
+                mine
+            }
+            None => self.options.paths.clone(),
+        };
+        let output = self.pytest(cx, &report, &paths)?.run().await?;
         let xml = std::fs::read_to_string(&report).ok();
         let mut result = interpret(&self.options, &output, xml.as_deref());
         if self.options.retries > 0
@@ -130,7 +152,7 @@ impl PytestChecker {
             .args(selection)
             // Bytecode (and pytest's rewritten test modules) goes under .greenlight/, not into
             // `__pycache__/` next to the user's sources, and is reused by the next run.
-            .env("PYTHONPYCACHEPREFIX", cx.project.root.join(".greenlight").join("pycache"))
+            .env("PYTHONPYCACHEPREFIX", cx.state_dir.join("pycache"))
             .env_remove("PYTHONDONTWRITEBYTECODE")
             .env_remove("PYTEST_ADDOPTS"))
     }

@@ -8,8 +8,9 @@
 //! never comes from the exit code alone: `ruff format --check` exits 2 for a syntax error
 //! *and* for a configuration error, and only the output tells them apart (TOOL-FACTS §1).
 //!
-//! Nothing is written into the project: `--no-cache` where the release has it, and
-//! `RUFF_CACHE_DIR` in the check's scratch directory always. greenlight's own `.greenlight/`
+//! Nothing is written into the project: ruff keeps its per-file cache in greenlight's state
+//! directory (`RUFF_CACHE_DIR` is `.greenlight/ruff-cache`, the user's also for a run on
+//! another commit), reused by the next run. greenlight's own `.greenlight/`
 //! is excluded (`--extend-exclude`, or `--config 'extend-exclude = [...]'` for the formatter
 //! of 0.2.2 to 0.15, which keeps the project's own `extend-exclude`; a 0.1 formatter checks
 //! it and its results there are dropped). `--fix` is passed only when the user gave `--fix`.
@@ -25,8 +26,8 @@ use std::time::Duration;
 
 use greenlight_checker::process::Output;
 use greenlight_checker::{
-    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigSource, Detection, FindingKind,
-    Outcome, Project, ToolSpec, async_trait, check_options, text,
+    CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigSource, Detection, FileSet,
+    FindingKind, Outcome, Project, Reads, ToolSpec, async_trait, check_options, text,
 };
 
 pub use format_text::{FormatText, parse_format_text};
@@ -99,6 +100,18 @@ impl Checker for RuffChecker {
         }
     }
 
+    /// Python sources and notebooks, TOML files (its configuration: `pyproject.toml`,
+    /// `ruff.toml`, `.ruff.toml` and what they `extend`), the ignore files it honours, and
+    /// whatever the options name.
+    fn reads(&self, _project: &Project) -> Reads {
+        Reads::Only(FileSet {
+            extensions: vec!["py", "pyi", "ipynb", "toml"],
+            names: vec![".gitignore", ".ignore"],
+            prefixed: Vec::new(),
+            paths: self.options.paths.iter().chain(&self.options.args).cloned().collect(),
+        })
+    }
+
     fn info(&self) -> CheckerInfo {
         CheckerInfo {
             tools: vec![RUFF],
@@ -160,7 +173,8 @@ impl Checker for RuffChecker {
         let ruff = cx
             .tool(&RUFF)?
             .args(ruff_args(self.mode, cx.fix, features, &options, &report_file))
-            .env("RUFF_CACHE_DIR", cx.scratch.join("ruff-cache"));
+            // ruff's own per-file cache, kept between runs in greenlight's state directory.
+            .env("RUFF_CACHE_DIR", cx.state_dir.join("ruff-cache"));
         // `ruff check` writes its report to a file; `ruff format` has no such option, so its
         // output is read from stdout, kept whole.
         let ruff = if self.mode == Mode::Format { ruff.stdout_limit(STDOUT_REPORT_LIMIT) } else { ruff };
@@ -212,7 +226,7 @@ impl RuffChecker {
         let diff = cx
             .tool(&RUFF)?
             .args(args)
-            .env("RUFF_CACHE_DIR", cx.scratch.join("ruff-cache"))
+            .env("RUFF_CACHE_DIR", cx.state_dir.join("ruff-cache"))
             .stdout_limit(STDOUT_REPORT_LIMIT)
             .run()
             .await;
@@ -283,15 +297,12 @@ fn ruff_args(
     };
     match mode {
         Mode::Check => {
-            args.extend(["--output-format", "json", "--no-cache", "--extend-exclude", STATE_DIR].map(Into::into));
+            args.extend(["--output-format", "json", "--extend-exclude", STATE_DIR].map(Into::into));
             args.extend(["--output-file".into(), report_file.as_os_str().to_os_string()]);
         }
         Mode::Format => {
             if features.format_json && !fix {
                 args.extend(["--output-format", "json"].map(Into::into));
-            }
-            if features.format_no_cache {
-                args.push("--no-cache".into());
             }
             if features.format_extend_exclude {
                 args.extend(["--extend-exclude", STATE_DIR].map(Into::into));
@@ -487,29 +498,19 @@ mod tests {
     fn each_release_gets_the_flags_it_accepts() {
         assert_eq!(
             args(Mode::Format, "0.17.6"),
-            ["format", "--check", "--output-format", "json", "--no-cache", "--extend-exclude", ".greenlight", "."]
+            ["format", "--check", "--output-format", "json", "--extend-exclude", ".greenlight", "."]
         );
         for version in ["0.4.10", "0.9.10", "0.14.10", "0.15.22"] {
             assert_eq!(
                 args(Mode::Format, version),
-                ["format", "--check", "--no-cache", "--config", "extend-exclude = [\".greenlight\"]", "."],
+                ["format", "--check", "--config", "extend-exclude = [\".greenlight\"]", "."],
                 "{version}"
             );
         }
         assert_eq!(args(Mode::Format, "0.1.0"), ["format", "--check", "."]);
         assert_eq!(
             args(Mode::Check, "0.1.0"),
-            [
-                "check",
-                "--output-format",
-                "json",
-                "--no-cache",
-                "--extend-exclude",
-                ".greenlight",
-                "--output-file",
-                "/s/r.json",
-                "."
-            ]
+            ["check", "--output-format", "json", "--extend-exclude", ".greenlight", "--output-file", "/s/r.json", "."]
         );
         assert_eq!(OutputKind::of(Mode::Format, false, Features::of("0.14.10").unwrap()), OutputKind::Text);
         assert_eq!(OutputKind::of(Mode::Format, false, Features::LATEST), OutputKind::JsonStdout);

@@ -5,14 +5,14 @@
 //!
 //! | feature | first release | before it |
 //! |---|---|---|
-//! | `ruff format --no-cache` | 0.1.2 | a cache is written unless `RUFF_CACHE_DIR` points elsewhere |
 //! | `--config 'KEY = VALUE'` (inline overrides) | 0.2.2 | only a path |
 //! | `ruff format --output-format json` | 0.16.0 | 0.14 and 0.15 accept the flag but print text without preview mode; older releases reject it |
 //! | `ruff format --extend-exclude` | 0.16.0 (0.15.22 has it, 0.15.20 not) | rejected |
 //!
-//! `ruff check --output-format json --output-file --extend-exclude --no-cache` work in every
-//! release since 0.1. A version that cannot be read is probed instead: `ruff format --help`
-//! lists the flags it accepts ([`Features::from_help`]).
+//! `ruff check --output-format json --output-file --extend-exclude` work in every release
+//! since 0.1; every release honours `RUFF_CACHE_DIR`, where greenlight keeps ruff's cache. A
+//! version that cannot be read is probed instead: `ruff format --help` lists the flags it
+//! accepts ([`Features::from_help`]).
 
 /// What the resolved ruff accepts and prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,14 +24,11 @@ pub struct Features {
     /// `--config 'KEY = VALUE'` overrides one setting (and extends list settings such as
     /// `extend-exclude`, keeping the project's own entries).
     pub inline_config: bool,
-    /// `ruff format` accepts `--no-cache`.
-    pub format_no_cache: bool,
 }
 
 impl Features {
     /// Everything: the ruff greenlight installs by default and every later one.
-    pub const LATEST: Features =
-        Features { format_json: true, format_extend_exclude: true, inline_config: true, format_no_cache: true };
+    pub const LATEST: Features = Features { format_json: true, format_extend_exclude: true, inline_config: true };
 
     /// The features of ruff `version` (`0.14.10`), or `None` when it is not a version number.
     pub fn of(version: &str) -> Option<Self> {
@@ -41,7 +38,6 @@ impl Features {
             format_json: at_least([0, 16, 0]),
             format_extend_exclude: at_least([0, 16, 0]),
             inline_config: at_least([0, 2, 2]),
-            format_no_cache: at_least([0, 1, 2]),
         })
     }
 
@@ -54,7 +50,6 @@ impl Features {
             format_json: has("--output-format") && has("--extend-exclude"),
             format_extend_exclude: has("--extend-exclude"),
             inline_config: has("<KEY> = <VALUE>") || has("KEY = VALUE"),
-            format_no_cache: has("--no-cache"),
         }
     }
 }
@@ -70,8 +65,6 @@ mod tests {
         assert!(json("0.16.0") && json("0.17.6") && json("1.0.0"));
         let inline = |v: &str| Features::of(v).unwrap().inline_config;
         assert!(!inline("0.1.15") && !inline("0.2.1") && inline("0.2.2") && inline("0.4.10"));
-        let no_cache = |v: &str| Features::of(v).unwrap().format_no_cache;
-        assert!(!no_cache("0.1.0") && !no_cache("0.1.1") && no_cache("0.1.2"));
         assert_eq!(Features::of("0.17.6"), Some(Features::LATEST));
         assert_eq!(Features::of("unknown"), None);
         assert_eq!(Features::of("0.17.6+dev").map(|f| f.format_json), Some(true));
@@ -84,7 +77,7 @@ mod tests {
         let new = "      --output-format <OUTPUT_FORMAT>\n  -n, --no-cache\n      --extend-exclude <FILE_PATTERN>\n          `<KEY> = <VALUE>` pair";
         assert_eq!(
             Features::from_help(old),
-            Features { format_json: false, format_extend_exclude: false, inline_config: true, format_no_cache: true }
+            Features { format_json: false, format_extend_exclude: false, inline_config: true }
         );
         assert_eq!(Features::from_help(new), Features::LATEST);
     }

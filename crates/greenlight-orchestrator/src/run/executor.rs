@@ -93,7 +93,11 @@ pub(super) struct Shared {
     /// Results to store in the cache once the run is over and every secret is known (a secret
     /// gitleaks finds last must not reach the stored result of a check that finished first).
     pending: Mutex<Vec<PendingStore>>,
+    /// `--partition K/N`.
+    pub partition: Option<greenlight_checker::Partition>,
     environment: Mutex<Option<(PythonEnv, String)>>,
+    /// The run's hold on the project environment, from when it is ready until the run ends.
+    environment_lease: Mutex<Option<Arc<environment::Lease>>>,
     /// The project's files for the cache key, listed once; `None` inside when they could not be.
     files: tokio::sync::OnceCell<Option<ProjectFiles>>,
 }
@@ -125,9 +129,16 @@ impl Shared {
             config_hash,
             secrets,
             pending: Mutex::new(Vec::new()),
+            partition: None,
             environment: Mutex::new(None),
+            environment_lease: Mutex::new(None),
             files: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Lets go of the project environment: the run's checks are done with it.
+    pub fn release_environment(&self) {
+        self.environment_lease.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
@@ -135,8 +146,8 @@ impl Shared {
 pub(super) struct PendingStore {
     parts: KeyParts,
     log_path: PathBuf,
-    /// The check's declared inputs (globs); empty: every project file.
-    inputs: Vec<String>,
+    /// The files the check read, its result's key and explanation.
+    files: ProjectFiles,
 }
 
 impl Shared {
@@ -144,16 +155,14 @@ impl Shared {
     /// those still `passed` or `failed`. Called once, after the run.
     pub fn store_results(&self, finished: &[CheckReport]) {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        let (Some(cache), Some(Some(files))) = (&self.cache, self.files.get()) else {
+        let Some(cache) = &self.cache else {
             return;
         };
-        for PendingStore { parts, log_path, inputs } in pending {
+        for PendingStore { parts, log_path, files } in pending {
             if let Some(report) = finished.iter().find(|report| report.id == parts.check)
                 && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
             {
-                // A check that declares its inputs is keyed, and explained, by those files alone.
-                let inputs = files.inputs(&inputs);
-                cache.store(&parts, inputs.as_ref().unwrap_or(files), report, &log_path);
+                cache.store(&parts, &files, report, &log_path);
             }
         }
     }
@@ -161,7 +170,7 @@ impl Shared {
 
 /// A fresh result (with its cache key, when it may be stored), or a replayed one.
 enum Execution {
-    Fresh(CheckResult, Option<KeyParts>),
+    Fresh(CheckResult, Option<(KeyParts, ProjectFiles)>),
     Cached(CheckReport),
 }
 
@@ -214,6 +223,11 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     report.exit_code = result.exit_code;
     report.findings = fingerprinted(result.findings, &shared.project.root).await;
     report.tests = result.tests;
+    if let (Some(partition), NodeTask::Check { checker, .. }) = (shared.partition, &node.task)
+        && checker.info().splits
+    {
+        report.shard = Some(partition.to_string());
+    }
     report.artifacts = result.artifacts;
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.log = log_ref(&log_path, &shared.log_base);
@@ -222,18 +236,14 @@ pub(super) async fn execute(node: Node, shared: Arc<Shared>, stop: Stop) -> Exec
     }
     // Masked with what is known now, for the live view; the run masks it again at the end.
     shared.secrets.mask_value(&mut report);
-    if let Some(parts) = parts
+    if let Some((parts, files)) = parts
         && matches!(report.outcome, Outcome::Passed | Outcome::Failed)
         && !stopped
     {
-        let inputs = match &node.task {
-            NodeTask::Check { checker, .. } => checker.info().inputs.clone(),
-            NodeTask::Environment { .. } => Vec::new(),
-        };
         shared.pending.lock().unwrap_or_else(|p| p.into_inner()).push(PendingStore {
             parts,
             log_path: log_path.clone(),
-            inputs,
+            files,
         });
     }
     Executed { report, timed_out, stopped }
@@ -306,6 +316,8 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 at_revision: shared.settings.rev.is_some(),
                 changed: shared.settings.changed.clone().filter(|_| checker.info().changed_only),
                 secrets: Secrets::new(),
+                state_dir: shared.settings.state_dir(&shared.project.root),
+                partition: shared.partition,
             };
             // A result from a remote service lives for `network-ttl`, or is not kept.
             let ttl = match cache {
@@ -333,15 +345,21 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                     let Some(files) = listed.await else {
                         return run_checker(checker.as_ref(), &cx, shared, None).await;
                     };
-                    let inputs = files.inputs(&checker.info().inputs);
-                    let files = inputs.as_ref().unwrap_or(files);
-                    let key = key_parts(shared, &node.id, &cx, files, environment_key, env_vars, &state);
+                    // Only the files the check reads are its inputs, narrowed to those it declares.
+                    let files = files.only(&checker.reads(&shared.project));
+                    let files = files.inputs(&checker.info().inputs).unwrap_or(files);
+                    // A check that runs a share of its work under `--partition` is keyed on it.
+                    let state = match shared.partition.filter(|_| checker.info().splits) {
+                        Some(partition) => format!("{state}\npartition {partition}"),
+                        None => state,
+                    };
+                    let key = key_parts(shared, &node.id, &cx, &files, environment_key, env_vars, &state);
                     if let Some(report) = result_cache.lookup(&key, ttl, log_path) {
                         tracing::debug!(check = %node.id, "cache: hit, replaying the stored result");
                         return Execution::Cached(report);
                     }
-                    tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key, files));
-                    Some(key)
+                    tracing::info!(check = %node.id, "cache miss: {}", result_cache.explain_miss(&key, &files));
+                    Some((key, files))
                 }
                 _ => None,
             };
@@ -351,7 +369,12 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
 }
 
 /// Runs the checker in `cx` and adds the secrets it found to the run's.
-async fn run_checker(checker: &dyn Checker, cx: &CheckContext, shared: &Shared, parts: Option<KeyParts>) -> Execution {
+async fn run_checker(
+    checker: &dyn Checker,
+    cx: &CheckContext,
+    shared: &Shared,
+    parts: Option<(KeyParts, ProjectFiles)>,
+) -> Execution {
     let result = greenlight_checker::execute(checker, cx).await;
     // A result that came with secrets is never stored: replayed, its secrets would be unknown
     // to the run, which could not mask them in the output of its other checks.
@@ -383,6 +406,11 @@ async fn prepare_environment(request: &EnvRequest, shared: &Shared, log_path: &P
                 (Some(moment), None) => format!("{summary}, as of {moment}"),
                 (None, None) => summary,
             };
+            let summary = match &prepared.waited_for {
+                Some(waited) => format!("{summary}; {waited}"),
+                None => summary,
+            };
+            *shared.environment_lease.lock().unwrap_or_else(|p| p.into_inner()) = prepared.lease;
             *shared.environment.lock().unwrap_or_else(|p| p.into_inner()) = Some((prepared.env, prepared.key));
             let mut result = CheckResult::passed(summary);
             result.command = prepared.command;

@@ -69,7 +69,7 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
     let config_hash = cache::text_hash(&plan.config.cache_text());
     let rev = settings.rev.clone();
     let secrets = secret_values(&plan, &settings);
-    let shared = Arc::new(Shared::new(
+    let mut shared = Shared::new(
         project.clone(),
         settings,
         plan.config.settings.environment.clone(),
@@ -79,10 +79,13 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
         cache,
         config_hash,
         secrets.clone(),
-    ));
+    );
+    shared.partition = plan.partition;
+    let shared = Arc::new(shared);
 
     let dispatcher = Dispatcher::new(nodes, skipped, limits, observer, history);
     let (mut finished, history) = dispatcher.run(shared.clone(), &stop).await;
+    shared.release_environment();
     for report in &mut finished {
         if let Some(check) = plan.checks.iter().find(|check| check.id() == report.id) {
             report.tool = Some(check.info.tool_facts(check.id()));

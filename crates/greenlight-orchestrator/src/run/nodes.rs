@@ -1,17 +1,18 @@
 //! The nodes of a plan: each selected check, the project environment when a check needs it,
 //! and a report for each check the plan skipped.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use greenlight_checker::ENVIRONMENT;
-use greenlight_report::{CheckReport, NodeKind, Outcome};
+use greenlight_report::{CheckReport, NodeKind, Outcome, SkipCause};
 
 use super::executor::{Node, NodeTask};
 use super::graph::GraphNode;
 use crate::environment::{self, EnvRequest};
 use crate::history::History;
-use crate::plan::Plan;
+use crate::plan::{Plan, PlannedCheck};
 use crate::settings::RunSettings;
 use crate::tools::ToolResolver;
 
@@ -29,7 +30,7 @@ pub(super) fn build(
     let declared = environment::declared_packages(&plan.project, &extras);
     let mut nodes = Vec::new();
     let mut skipped = Vec::new();
-    let mut env_packages: Vec<String> = Vec::new();
+    let env_packages = environment_packages(plan, settings, resolver, &declared);
     let mut env_needed = false;
     for check in &plan.checks {
         if let Some(skip) = &check.skip {
@@ -41,36 +42,11 @@ pub(super) fn build(
             continue;
         }
         let mut needs = check.needs();
-        // A tool the project declares in its own dependencies runs from the project
-        // environment, at the version the project chose.
-        let in_env_tool = check.info.tools.iter().any(|tool| tool.in_environment);
-        let declared_tool = check.info.tools.iter().any(|tool| {
-            tool.pypi.is_some_and(|pypi| declared.contains(pypi))
-                && resolver.pin(tool.name).and_then(|pin| pin.path.as_ref()).is_none()
-        });
-        let uses_environment =
-            env_enabled && (needs.iter().any(|need| need == ENVIRONMENT) || in_env_tool || declared_tool);
+        let uses_environment = env_enabled && uses_environment(check, resolver, &declared);
         if uses_environment {
             env_needed = true;
             if !needs.iter().any(|need| need == ENVIRONMENT) {
                 needs.push(ENVIRONMENT.to_string());
-            }
-            for tool in check.info.tools.iter().filter(|tool| tool.in_environment) {
-                if let Some(pypi) = tool.pypi {
-                    // Pinned, else what the project declares, else greenlight's default; with
-                    // `--as-of`, the release of that moment (the installer's resolution).
-                    let provision = config.provisions() && settings.as_of.is_none();
-                    let version = resolver.pin(tool.name).and_then(|pin| pin.version.clone()).or_else(|| {
-                        tool.default_version.filter(|_| provision && !declared.contains(pypi)).map(str::to_string)
-                    });
-                    let requirement = match version {
-                        Some(version) => format!("{pypi}=={version}"),
-                        None => pypi.to_string(),
-                    };
-                    if !env_packages.contains(&requirement) {
-                        env_packages.push(requirement);
-                    }
-                }
             }
         } else {
             needs.retain(|need| need != ENVIRONMENT);
@@ -132,4 +108,52 @@ pub(super) fn build(
         });
     }
     (nodes, skipped)
+}
+
+/// True when `check` runs in the project environment: it needs it, runs an in-environment
+/// tool, or a tool the project declares in its own dependencies (which then runs at the
+/// version the project chose).
+fn uses_environment(check: &PlannedCheck, resolver: &ToolResolver, declared: &BTreeSet<String>) -> bool {
+    let in_env_tool = check.info.tools.iter().any(|tool| tool.in_environment);
+    let declared_tool = check.info.tools.iter().any(|tool| {
+        tool.pypi.is_some_and(|pypi| declared.contains(pypi))
+            && resolver.pin(tool.name).and_then(|pin| pin.path.as_ref()).is_none()
+    });
+    check.needs().iter().any(|need| need == ENVIRONMENT) || in_env_tool || declared_tool
+}
+
+/// The packages the checks install into the project environment: those of every check the
+/// configuration runs, whether or not this run's command line selected it (`CHECK...`,
+/// `--skip`), so that one environment serves every selection of the same commit.
+fn environment_packages(
+    plan: &Plan,
+    settings: &RunSettings,
+    resolver: &ToolResolver,
+    declared: &BTreeSet<String>,
+) -> Vec<String> {
+    let config = &plan.config.settings;
+    let mut packages: Vec<String> = Vec::new();
+    let configured = plan.checks.iter().filter(|check| {
+        check.skip.as_ref().is_none_or(|skip| matches!(skip.cause, SkipCause::NotSelected | SkipCause::SkipFlag))
+    });
+    for check in configured.filter(|check| uses_environment(check, resolver, declared)) {
+        for tool in check.info.tools.iter().filter(|tool| tool.in_environment) {
+            let Some(pypi) = tool.pypi else { continue };
+            // Pinned, else what the project declares, else greenlight's default; with
+            // `--as-of`, the release of that moment (the installer's resolution).
+            let provision = config.provisions() && settings.as_of.is_none();
+            let version = resolver
+                .pin(tool.name)
+                .and_then(|pin| pin.version.clone())
+                .or_else(|| tool.default_version.filter(|_| provision && !declared.contains(pypi)).map(str::to_string));
+            let requirement = match version {
+                Some(version) => format!("{pypi}=={version}"),
+                None => pypi.to_string(),
+            };
+            if !packages.contains(&requirement) {
+                packages.push(requirement);
+            }
+        }
+    }
+    packages
 }
