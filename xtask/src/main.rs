@@ -6,6 +6,9 @@
 //!   gitleaks (Debian package), and the local Docker base image the fixtures build from.
 //! - `test [ARGS...]`: `setup`, then the whole test suite with the real tools required.
 //! - `lint`: `cargo fmt --check` and `cargo clippy --all-targets -D warnings`.
+//! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/`, N seconds each
+//!   (default 10), from the seeds in `fuzz/corpus/`; fails on a crash, naming the reproducer
+//!   (`fuzz-repro TARGET FILE` runs it again).
 //! - `dist [--profile release|dev] [--out DIR]`: the wheel (maturin, the binary inside) and the
 //!   stripped binary in `target/dist/`.
 //! - `bench [--reps N] [--advisory-db-only]`: greenlight against the runbook, side by side,
@@ -21,6 +24,7 @@
 mod base_image;
 mod bench;
 mod dist;
+mod fuzz;
 mod setup;
 #[cfg(test)]
 mod tidy;
@@ -40,11 +44,13 @@ fn main() -> Result<()> {
         "dist" => dist::run(&rest),
         "test" => test(&rest),
         "lint" => lint(),
+        "fuzz" => fuzz::run(&rest),
+        "fuzz-repro" => fuzz::reproduce(&rest),
         "bench" => bench::run(&rest),
         "__measure" => bench::measure_child(&rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint | dist [--profile P] [--out DIR] | bench [--reps N] [--advisory-db-only]>"
+                "usage: cargo xtask <ci [ARGS...] | setup | test [ARGS...] | lint | fuzz [--seconds N] [TARGET...] | fuzz-repro TARGET FILE | dist [--profile P] [--out DIR] | bench [--reps N] [--advisory-db-only]>"
             );
             if task.is_empty() || task == "help" || task == "--help" { Ok(()) } else { bail!("unknown task `{task}`") }
         }

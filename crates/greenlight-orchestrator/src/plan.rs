@@ -145,8 +145,20 @@ impl Plan {
         overrides: &ConfigOverrides,
         config_file: Option<&std::path::Path>,
     ) -> Result<Self, PlanError> {
+        let config = Config::load_from(&project.root, config_file, &registry.ids(), overrides)?;
+        Self::from_config(project, registry, selection, config)
+    }
+
+    /// [`Plan::with_config`] from a configuration already loaded: the entry point of the fuzz
+    /// target of the configuration loader (`fuzz/`), which reads no file.
+    #[doc(hidden)]
+    pub fn from_config(
+        project: Project,
+        registry: &Registry,
+        selection: &Selection,
+        config: Config,
+    ) -> Result<Self, PlanError> {
         let builtin = registry.ids();
-        let config = Config::load_from(&project.root, config_file, &builtin, overrides)?;
         let mut ids = builtin.clone();
         ids.extend(config.defined.iter().map(String::as_str));
         for id in selection.only.iter().chain(&selection.skip) {

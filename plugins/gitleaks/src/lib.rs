@@ -49,7 +49,7 @@ pub use cli::{
     Cli, LEAKS_EXIT_CODE, RefusedArg, ScanArgs, Target, check_extra_args, detect_cli, help_lists, scan_args,
 };
 pub use columns::{fix_columns, hunk_starts};
-pub use parse::{Leak, Level, LogLine, commits_scanned, parse_log, parse_report};
+pub use parse::{Leak, Level, LogLine, commits_scanned, parse_log, parse_report, parse_secrets};
 
 /// The gitleaks tool.
 pub const GITLEAKS: ToolSpec = ToolSpec {
