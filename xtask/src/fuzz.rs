@@ -157,3 +157,47 @@ fn artifacts_in(dir: &Path) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Largest seed committed (bytes): seeds are small, libFuzzer grows them.
+    const MAX_SEED: u64 = 16 * 1024;
+
+    /// Every target is declared in `fuzz/Cargo.toml` and has seeds, all of them small; every
+    /// seed directory belongs to a target.
+    #[test]
+    fn every_fuzz_target_is_declared_and_seeded() {
+        let fuzz_dir = project_root().join("fuzz");
+        let manifest = std::fs::read_to_string(fuzz_dir.join("Cargo.toml")).unwrap();
+        let targets = targets(&fuzz_dir).unwrap();
+        assert!(!targets.is_empty());
+        let mut problems = Vec::new();
+        for name in &targets {
+            let declared = format!("[[bin]]\nname = \"{name}\"\npath = \"fuzz_targets/{name}.rs\"");
+            if !manifest.contains(&declared) {
+                problems.push(format!("{name}: no [[bin]] in fuzz/Cargo.toml"));
+            }
+            let seeds: Vec<_> = std::fs::read_dir(fuzz_dir.join("corpus").join(name))
+                .map(|entries| entries.filter_map(Result::ok).collect())
+                .unwrap_or_default();
+            if seeds.is_empty() {
+                problems.push(format!("{name}: no seeds in fuzz/corpus/{name}/"));
+            }
+            for seed in seeds {
+                let size = seed.metadata().unwrap().len();
+                if size > MAX_SEED {
+                    problems.push(format!("{}: {size} bytes, over {MAX_SEED}", seed.path().display()));
+                }
+            }
+        }
+        for entry in std::fs::read_dir(fuzz_dir.join("corpus")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if !targets.contains(&name) {
+                problems.push(format!("fuzz/corpus/{name}/: no target of that name"));
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+}
