@@ -26,4 +26,5 @@ mod provision;
 mod reporters;
 mod reproduce;
 mod secrets;
+mod state_dir;
 mod terminal;

@@ -69,8 +69,11 @@ pub struct EnvRequest {
     /// Force a rebuild (`--rebuild-env`).
     pub rebuild: bool,
     /// Keep environments in this directory, one per key (`<store>/<key>`), instead of the single
-    /// `<root>/.greenlight/venv`. `None`: the single environment (plain runs).
+    /// `venv` of the state directory. `None`: the single environment (plain runs).
     pub store: Option<PathBuf>,
+    /// The run's state directory (`.greenlight/`, or `--state-dir`): the single environment
+    /// is its `venv`.
+    pub state_dir: PathBuf,
     /// Secret-looking variables the installer may see (a private index's credential).
     pub pass_env: Vec<String>,
     /// `--as-of`: install only what the index had at this moment.
@@ -179,7 +182,15 @@ pub async fn prepare(
 
     let (root, lock_path, display_dir) = match &request.store {
         Some(store) => (store.join(&key), store.join(format!("{key}.lock")), format!(".greenlight/envs/{key}")),
-        None => (project.root.join(VENV_DIR), project.root.join(".greenlight/venv.lock"), VENV_DIR.to_string()),
+        None => {
+            let venv = request.state_dir.join("venv");
+            let display = if request.state_dir == project.root.join(crate::STATE_DIR) {
+                VENV_DIR.to_string()
+            } else {
+                venv.display().to_string()
+            };
+            (venv, request.state_dir.join("venv.lock"), display)
+        }
     };
     let build_lock_path = lock_path.with_extension("build.lock");
     let env = python_env(&root, &python_version);
