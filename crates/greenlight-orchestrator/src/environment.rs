@@ -372,7 +372,36 @@ impl Job<'_> {
     }
 
     fn step(&self, cmd: Cmd) -> Cmd {
-        cmd.current_dir(&self.project.root).log_file(self.log).pass_env(&self.request.pass_env).timeout(self.timeout)
+        let cmd = cmd
+            .current_dir(&self.project.root)
+            .log_file(self.log)
+            .pass_env(&self.request.pass_env)
+            .timeout(self.timeout);
+        match self.setuptools_config() {
+            Some(config) => cmd.env("DIST_EXTRA_CONFIG", config),
+            None => cmd,
+        }
+    }
+
+    /// An extra setuptools configuration (`DIST_EXTRA_CONFIG`, setuptools 62.4 and later) that
+    /// puts the `<name>.egg-info/` and `build/` of the project's install beside the environment
+    /// instead of next to the sources: a read-only checkout can be installed editable, and the
+    /// tree is not written. Older setuptools ignore it and write into the tree, from where
+    /// [`remove_new_egg_info`] removes it again.
+    fn setuptools_config(&self) -> Option<PathBuf> {
+        let name = self.root.file_name()?.to_string_lossy();
+        let dir = self.root.with_file_name(format!("{name}.setuptools"));
+        std::fs::create_dir_all(&dir).ok()?;
+        // configparser interpolates `%`.
+        let escaped = |path: PathBuf| path.display().to_string().replace('%', "%%");
+        let text = format!(
+            "# Written by greenlight: setuptools' by-products of the project's install go here.\n[egg_info]\negg_base = {}\n[build]\nbuild_base = {}\n",
+            escaped(dir.clone()),
+            escaped(dir.join("build-base"))
+        );
+        let config = dir.join("setup.cfg");
+        std::fs::write(&config, text).ok()?;
+        Some(config)
     }
 
     /// Reinstalls only the project, not its dependencies.
