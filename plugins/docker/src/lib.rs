@@ -72,6 +72,10 @@ check_options! {
         pub target: Option<String>,
         /// Build arguments (`--build-arg`).
         pub build_args: BTreeMap<String, String>,
+        /// Build arguments whose values no output shows (a token for a private index): each
+        /// takes its value from `build-args`, else from the environment variable of its name
+        /// (as `docker build --build-arg NAME` does), and the value is masked in every output.
+        pub secret_build_args: Vec<String>,
         /// Base images to build from instead of those the Dockerfile names (a mirror, an
         /// image loaded on an air-gapped runner): `{ "python:3.11-slim" = "mirror/python:3.11-slim" }`.
         pub image_map: BTreeMap<String, String>,
