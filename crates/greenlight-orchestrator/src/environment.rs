@@ -384,13 +384,12 @@ impl Job<'_> {
     }
 
     /// An extra setuptools configuration (`DIST_EXTRA_CONFIG`, setuptools 62.4 and later) that
-    /// puts the `<name>.egg-info/` and `build/` of the project's install beside the environment
-    /// instead of next to the sources: a read-only checkout can be installed editable, and the
-    /// tree is not written. Older setuptools ignore it and write into the tree, from where
-    /// [`remove_new_egg_info`] removes it again.
+    /// puts the `<name>.egg-info/` and `build/` of the project's install in the state
+    /// directory's `setuptools/<key>/` instead of next to the sources: a read-only checkout can
+    /// be installed editable, and the tree is not written. Older setuptools ignore it and write
+    /// into the tree, from where [`remove_new_egg_info`] removes it again.
     fn setuptools_config(&self) -> Option<PathBuf> {
-        let name = self.root.file_name()?.to_string_lossy();
-        let dir = self.root.with_file_name(format!("{name}.setuptools"));
+        let dir = self.setuptools_dir();
         std::fs::create_dir_all(&dir).ok()?;
         // configparser interpolates `%`.
         let escaped = |path: PathBuf| path.display().to_string().replace('%', "%%");
@@ -402,6 +401,17 @@ impl Job<'_> {
         let config = dir.join("setup.cfg");
         std::fs::write(&config, text).ok()?;
         Some(config)
+    }
+
+    fn setuptools_dir(&self) -> PathBuf {
+        self.request.state_dir.join("setuptools").join(self.key)
+    }
+
+    /// Removes what the install left: setuptools' directory in the state directory, and the
+    /// `<name>.egg-info/` an older setuptools wrote into the tree (not there `before`).
+    fn remove_by_products(&self, before: &BTreeSet<PathBuf>) {
+        let _ = std::fs::remove_dir_all(self.setuptools_dir());
+        remove_new_egg_info(&self.project.root, before);
     }
 
     /// Reinstalls only the project, not its dependencies.
@@ -418,7 +428,7 @@ impl Job<'_> {
         };
         let step = self.step(step);
         let output = step.run(self.stop).await.map_err(|error| error.to_string())?;
-        remove_new_egg_info(root, &egg_info_before);
+        self.remove_by_products(&egg_info_before);
         if !output.status.success() {
             return Err(format!(
                 "`{}` (pointing the reused environment at this checkout) ended with {}:\n{}",
@@ -504,7 +514,7 @@ impl Job<'_> {
             let output = step.run(stop).await.map_err(|error| error.to_string())?;
             if !output.status.success() {
                 let _ = std::fs::remove_dir_all(root);
-                remove_new_egg_info(&project.root, &egg_info_before);
+                self.remove_by_products(&egg_info_before);
                 return Err(format!(
                     "`{}` ended with {}:\n{}",
                     step.display(),
@@ -513,7 +523,7 @@ impl Job<'_> {
                 ));
             }
         }
-        remove_new_egg_info(&project.root, &egg_info_before);
+        self.remove_by_products(&egg_info_before);
         write_stamp(root, self.key, self.python_version, self.installer_name, &project.root)?;
         tracing::debug!(elapsed = ?started.elapsed(), installer = self.installer_name, "project environment created");
         Ok(Changed { reused: false, repointed: false, command, not_as_of })
