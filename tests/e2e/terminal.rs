@@ -56,7 +56,7 @@ fn the_terminal_at_80_and_200_columns() {
     }
     let project = project_with_a_long_summary();
     for columns in [80, 200] {
-        let screen = screen_of(project.path(), columns, "run build ruff-check --color never");
+        let screen = screen_of(project.path(), columns, "run build ruff-check --color never --no-cache");
         let build_lines: Vec<&str> = screen.lines().filter(|line| line.starts_with(" FAIL    build ")).collect();
         assert_eq!(build_lines.len(), 1, "one table, at {columns} columns:\n{screen}");
         let line = build_lines[0];
@@ -72,7 +72,7 @@ fn the_terminal_at_80_and_200_columns() {
     }
 
     // In a pipe (a CI log) nothing is cut.
-    let piped = project.run(&["run", "build", "--no-progress"]);
+    let piped = project.run(&["run", "build", "--no-progress", "--no-cache"]);
     let line = piped.stderr.lines().find(|line| line.contains(" build ")).expect("a live line");
     assert!(line.ends_with("docs folder of the repository"), "{line:?}");
 }

@@ -124,6 +124,22 @@ pub enum PlanError {
 }
 
 impl Plan {
+    /// The checks that run when the command line selects nothing and skips nothing: the
+    /// configuration's own set (enabled, applicable, not skipped in the configuration), whatever
+    /// this run selected. The project environment is made for these, so that every selection
+    /// of the same commit shares it.
+    pub fn configured_checks(&self) -> impl Iterator<Item = &PlannedCheck> {
+        self.checks.iter().filter(|check| match &check.skip {
+            None => true,
+            Some(skip) => {
+                matches!(skip.cause, SkipCause::NotSelected | SkipCause::SkipFlag)
+                    && !self.config.settings.skip.iter().any(|skipped| skipped == check.id())
+                    && check.common.enabled != Some(false)
+                    && (check.common.enabled == Some(true) || check.detection.applies)
+            }
+        })
+    }
+
     /// Loads the configuration of `project`, builds every checker of `registry` and decides
     /// which run.
     /// `overrides` are the command line's values of the checks' own options.

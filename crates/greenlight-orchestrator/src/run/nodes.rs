@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use greenlight_checker::ENVIRONMENT;
-use greenlight_report::{CheckReport, NodeKind, Outcome, SkipCause};
+use greenlight_report::{CheckReport, NodeKind, Outcome};
 
 use super::executor::{Node, NodeTask};
 use super::graph::GraphNode;
@@ -133,10 +133,7 @@ fn environment_packages(
 ) -> Vec<String> {
     let config = &plan.config.settings;
     let mut packages: Vec<String> = Vec::new();
-    let configured = plan.checks.iter().filter(|check| {
-        check.skip.as_ref().is_none_or(|skip| matches!(skip.cause, SkipCause::NotSelected | SkipCause::SkipFlag))
-    });
-    for check in configured.filter(|check| uses_environment(check, resolver, declared)) {
+    for check in plan.configured_checks().filter(|check| uses_environment(check, resolver, declared)) {
         for tool in check.info.tools.iter().filter(|tool| tool.in_environment) {
             let Some(pypi) = tool.pypi else { continue };
             // Pinned, else what the project declares, else greenlight's default; with
