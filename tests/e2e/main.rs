@@ -9,6 +9,7 @@
 mod baseline;
 mod build;
 mod cache;
+mod cache_reads;
 mod changed;
 mod consumers;
 mod defined;

@@ -32,7 +32,7 @@ use greenlight_checker::process::Output;
 use greenlight_checker::report::Artifact;
 use greenlight_checker::{
     CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Finding, FindingKind,
-    Location, Project, ToolSpec, async_trait, check_options, files, text,
+    Location, Project, Reads, ToolSpec, async_trait, check_options, files, text,
 };
 use serde::Deserialize;
 
@@ -130,6 +130,15 @@ impl Checker for BuildChecker {
             ),
             None => Detection::not_applicable("no pyproject.toml or setup.py"),
         }
+    }
+
+    /// Every file: what goes into the sdist and the wheel is the backend's decision, and the
+    /// defaults take nearly everything (hatchling: every file git does not ignore, tests and
+    /// README included; setuptools-scm: every tracked file; setuptools: `MANIFEST.in`, the
+    /// README, `tests/test*.py`, package data from any glob). Narrowing it would replay a
+    /// build whose sdist changed.
+    fn reads(&self, _project: &Project) -> Reads {
+        Reads::Everything
     }
 
     /// The versions `[build-system].requires` resolve to ([`backend`]); `None` (runs, not
