@@ -330,7 +330,8 @@ fn keep_image_keeps_the_image_and_nothing_else() {
 
 /// The result cache replays an unchanged build (as Docker's own layer cache would) and builds
 /// again when the context changes — also by a file git ignores but the context sends — or
-/// when the base image's name points at another image.
+/// when the base image's name points at another image; a file `.dockerignore` excludes
+/// replays.
 #[test]
 fn an_unchanged_build_replays_until_its_context_or_base_image_changes() {
     if !require_docker() {
@@ -355,6 +356,17 @@ fn an_unchanged_build_replays_until_its_context_or_base_image_changes() {
     assert_eq!(docker_check(&first), (Outcome::Passed, false), "{}", first.output());
     let second = project.run_checks(&["docker"]);
     assert_eq!(docker_check(&second), (Outcome::Passed, true), "{}", second.output());
+
+    // The check reads its context only: a test and a document that `.dockerignore` keeps out
+    // replay; the one document it lets in builds again.
+    for excluded in ["tests/test_added.py", "docs/notes.md"] {
+        project.write(excluded, "# not sent to Docker\n");
+        let replayed = project.run_checks(&["docker"]);
+        assert_eq!(docker_check(&replayed), (Outcome::Passed, true), "{excluded}\n{}", replayed.output());
+    }
+    project.write("docs/runbook.md", "# Runbook\n\nSent to Docker.\n");
+    let sent = project.run_checks(&["docker"]);
+    assert_eq!(docker_check(&sent), (Outcome::Passed, false), "{}", sent.output());
 
     project.write("generated.txt", "made by a build step, ignored by git, sent to Docker\n");
     let third = project.run_checks(&["docker", "-v"]);

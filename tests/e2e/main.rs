@@ -9,6 +9,7 @@
 mod baseline;
 mod build;
 mod cache;
+mod cache_reads;
 mod changed;
 mod consumers;
 mod defined;
@@ -26,4 +27,5 @@ mod provision;
 mod reporters;
 mod reproduce;
 mod secrets;
+mod state_dir;
 mod terminal;

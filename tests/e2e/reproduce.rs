@@ -501,6 +501,37 @@ fn bisect_over_64_commits_takes_seconds() {
     eprintln!("bisect over 64 commits with ruff-check: {runs} runs in {:.2}s", elapsed.as_secs_f64());
 }
 
+/// Runs on other commits share the user's result cache: bisecting again replays every run
+/// (the endpoints and each probe), and finds the same commit; within one bisection a probe
+/// whose files ruff reads equal those of a commit already run replays too.
+#[test]
+fn a_second_bisect_replays_every_run() {
+    if !ready() {
+        return;
+    }
+    let history = History::initial();
+    let good = history.head();
+    for index in 1..=6 {
+        if index == 4 {
+            history.add_lint();
+        } else {
+            history.docs(&format!("docs {index}"));
+        }
+    }
+    let (first, json) = history.bisect_ruff_check(&good);
+    // The endpoints run; a probe whose Python files equal a commit already run replays.
+    let endpoints = first.stderr.lines().filter(|line| line.starts_with("bad ") || line.starts_with("good "));
+    assert!(
+        endpoints.clone().count() == 2 && endpoints.clone().all(|line| !line.contains("(cached)")),
+        "{}",
+        first.output()
+    );
+    let (second, again) = history.bisect_ruff_check(&good);
+    assert_eq!(again["checks"][0]["first_bad"], json["checks"][0]["first_bad"]);
+    let replayed = second.stderr.lines().filter(|line| line.contains(" (cached)")).count() as u64;
+    assert_eq!(replayed, json["runs"].as_u64().unwrap(), "{}", second.output());
+}
+
 /// A fake ruff committed to the repository: `ruff check` hangs when HEAD's subject contains
 /// `slow` (writing its pid to `marker`); everything else runs the real ruff.
 fn slow_ruff_history(marker: &Path) -> History {

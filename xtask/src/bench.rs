@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 
 use crate::{project_root, setup, status};
 
+mod bisect;
+mod peers;
+
 /// One measured run.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
@@ -192,7 +195,7 @@ pub fn run(args: &[String]) -> Result<()> {
         Scenario {
             name: "greenlight fresh checkout: ruff + pytest",
             prep: Prep::Fresh,
-            command: greenlight(&["--no-cache"], fast_args),
+            command: greenlight(&["--no-cache"], fast_args.clone()),
             setup: nothing(),
             group: "fresh",
         },
@@ -283,6 +286,22 @@ pub fn run(args: &[String]) -> Result<()> {
             group: "overhead",
         },
     ];
+    // The peers users would pick instead, on the same tools, beside greenlight on them.
+    scenarios.push(Scenario {
+        name: peers::GREENLIGHT,
+        prep: Prep::Warm,
+        command: greenlight(&["--no-cache"], peers::CHECKS.iter().map(|check| check.to_string()).collect()),
+        setup: nothing(),
+        group: "peers",
+    });
+    scenarios.extend(peers::scenarios());
+    let bisect_bin = bin.clone();
+    scenarios.extend(bisect::scenarios(Box::new(move |dir: &Path| {
+        let mut command = Command::new(&bisect_bin);
+        command.args(["bisect", "--good", "good", "--bad", "bad", "--check", "pytest", "--no-progress", "-q"]);
+        command.current_dir(dir);
+        command
+    })));
     // Each check alone, for the floor.
     for check in &checks {
         let name: &'static str = Box::leak(format!("alone: {check}").into_boxed_str());
@@ -443,6 +462,9 @@ pub fn run(args: &[String]) -> Result<()> {
         ("one-file edit / greenlight warm full run", get("greenlight one-file edit (a test)") / warm, f64::NAN, true),
         ("greenlight warm / baseline sequential (warm)", warm / get("baseline: sequential (warm)"), 0.5, true),
         ("greenlight warm / physical floor", floor_ratio, 1.15, true),
+        ("bisect over pytest: greenlight / git bisect run", get(bisect::GREENLIGHT) / get(bisect::BY_HAND), 0.7, true),
+        ("ruff + pytest warm: greenlight / prek", get(peers::GREENLIGHT) / get(peers::PREK), f64::NAN, true),
+        ("ruff + pytest warm: greenlight / lefthook", get(peers::GREENLIGHT) / get(peers::LEFTHOOK), f64::NAN, true),
         (
             "greenlight warm / baseline all at once (warm)",
             warm / get("baseline: all at once in the shell (warm)"),

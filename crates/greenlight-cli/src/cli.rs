@@ -71,7 +71,18 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
     /// Remove every stored result of the project.
-    Clean(ProjectArgs),
+    Clean(CacheCleanArgs),
+}
+
+/// `greenlight cache clean`.
+#[derive(Debug, Clone, Args)]
+pub struct CacheCleanArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The state directory the runs used (`--state-dir` of `run`); overrides
+    /// `GREENLIGHT_STATE_DIR`. Default: the project's `.greenlight/`.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `greenlight baseline ...`.
@@ -277,6 +288,11 @@ pub struct ExecutionArgs {
     /// every revision.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Keep greenlight's state (the project environment, logs, the result cache, tool caches)
+    /// in DIR instead of the project's `.greenlight/`; nothing is written into the project
+    /// (a read-only checkout can be checked). Overrides `GREENLIGHT_STATE_DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Run every check even when its inputs did not change since a stored result.
     #[arg(long)]
     pub no_cache: bool,

@@ -12,8 +12,8 @@ use greenlight_process::Stop;
 use greenlight_report::{ExitCode, RunReport};
 
 use crate::cli::{
-    BaselineCommand, BaselineWriteArgs, CacheCommand, Cli, Command, ListArgs, PolicyArgs, ProjectArgs, ReportCommand,
-    RunArgs,
+    BaselineCommand, BaselineWriteArgs, CacheCleanArgs, CacheCommand, Cli, Command, ListArgs, PolicyArgs,
+    ReportCommand, RunArgs,
 };
 use crate::flags::PullRequestArgs;
 use crate::output::{CiEnv, write_json, write_outputs};
@@ -34,7 +34,7 @@ pub async fn dispatch(cli: Cli, env: &Env) -> ExitCode {
         Command::Bisect(args) => reproduce::bisect(args, env).await,
         Command::Policy(args) => policy(args, env).await,
         Command::Hotfix(args) => reproduce::hotfix(args, env).await,
-        Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args),
+        Command::Cache { command: CacheCommand::Clean(args) } => cache_clean(&args, env),
         Command::Baseline { command: BaselineCommand::Write(args) } => baseline_write(args, env).await,
         Command::Report(ReportCommand::Render(args)) => crate::output::render(args, env),
         Command::Report(ReportCommand::Merge(args)) => crate::output::merge(args, env),
@@ -316,9 +316,11 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
     ExitCode::Success
 }
 
-fn cache_clean(args: &ProjectArgs) -> Result<ExitCode, Failure> {
-    let root = project_root(args)?;
-    let cache = greenlight_orchestrator::cache::ResultCache::new(&root.join(".greenlight"));
+fn cache_clean(args: &CacheCleanArgs, env: &Env) -> Result<ExitCode, Failure> {
+    let root = project_root(&args.project)?;
+    let state_dir = greenlight_orchestrator::state_root(args.state_dir.as_deref(), env)
+        .unwrap_or_else(|| root.join(greenlight_orchestrator::STATE_DIR));
+    let cache = greenlight_orchestrator::cache::ResultCache::new(&state_dir);
     let freed = cache.clean().map_err(|error| Failure::errored(format!("cannot remove the cache: {error}")))?;
     println!("removed the result cache of {} ({} KiB)", root.display(), freed.div_ceil(1024));
     Ok(ExitCode::Success)

@@ -55,6 +55,7 @@ impl ExecutionArgs {
             as_of: self.as_of.clone(),
             report_as_of,
             config,
+            state_dir: self.state_dir.as_ref().map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.clone())),
             ..RunFlags::default()
         })
     }

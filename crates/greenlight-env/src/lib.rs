@@ -36,6 +36,10 @@ env_vars! {
     /// The user cache (provisioned tools, tool versions, parsed advisory databases). Default:
     /// `$XDG_CACHE_HOME/greenlight`, else `~/.cache/greenlight`.
     GREENLIGHT_CACHE_DIR,
+    /// greenlight's state directory (the project environment, logs, the result cache, tool
+    /// caches) instead of the project's `.greenlight/`: for a read-only checkout, or to keep
+    /// the tree clean. `--state-dir DIR` wins over it.
+    GREENLIGHT_STATE_DIR,
     /// Set by greenlight for every tool it starts: which command started it (what the tool
     /// starts inherits it). greenlight reads it back from `/proc/<pid>/environ` to find and
     /// kill what a tool left running, also after a killed run; never from its own environment.

@@ -69,8 +69,11 @@ pub struct EnvRequest {
     /// Force a rebuild (`--rebuild-env`).
     pub rebuild: bool,
     /// Keep environments in this directory, one per key (`<store>/<key>`), instead of the single
-    /// `<root>/.greenlight/venv`. `None`: the single environment (plain runs).
+    /// `venv` of the state directory. `None`: the single environment (plain runs).
     pub store: Option<PathBuf>,
+    /// The run's state directory (`.greenlight/`, or `--state-dir`): the single environment
+    /// is its `venv`.
+    pub state_dir: PathBuf,
     /// Secret-looking variables the installer may see (a private index's credential).
     pub pass_env: Vec<String>,
     /// `--as-of`: install only what the index had at this moment.
@@ -179,7 +182,15 @@ pub async fn prepare(
 
     let (root, lock_path, display_dir) = match &request.store {
         Some(store) => (store.join(&key), store.join(format!("{key}.lock")), format!(".greenlight/envs/{key}")),
-        None => (project.root.join(VENV_DIR), project.root.join(".greenlight/venv.lock"), VENV_DIR.to_string()),
+        None => {
+            let venv = request.state_dir.join("venv");
+            let display = if request.state_dir == project.root.join(crate::STATE_DIR) {
+                VENV_DIR.to_string()
+            } else {
+                venv.display().to_string()
+            };
+            (venv, request.state_dir.join("venv.lock"), display)
+        }
     };
     let build_lock_path = lock_path.with_extension("build.lock");
     let env = python_env(&root, &python_version);
@@ -361,7 +372,46 @@ impl Job<'_> {
     }
 
     fn step(&self, cmd: Cmd) -> Cmd {
-        cmd.current_dir(&self.project.root).log_file(self.log).pass_env(&self.request.pass_env).timeout(self.timeout)
+        let cmd = cmd
+            .current_dir(&self.project.root)
+            .log_file(self.log)
+            .pass_env(&self.request.pass_env)
+            .timeout(self.timeout);
+        match self.setuptools_config() {
+            Some(config) => cmd.env("DIST_EXTRA_CONFIG", config),
+            None => cmd,
+        }
+    }
+
+    /// An extra setuptools configuration (`DIST_EXTRA_CONFIG`, setuptools 62.4 and later) that
+    /// puts the `<name>.egg-info/` and `build/` of the project's install in the state
+    /// directory's `setuptools/<key>/` instead of next to the sources: a read-only checkout can
+    /// be installed editable, and the tree is not written. Older setuptools ignore it and write
+    /// into the tree, from where [`remove_new_egg_info`] removes it again.
+    fn setuptools_config(&self) -> Option<PathBuf> {
+        let dir = self.setuptools_dir();
+        std::fs::create_dir_all(&dir).ok()?;
+        // configparser interpolates `%`.
+        let escaped = |path: PathBuf| path.display().to_string().replace('%', "%%");
+        let text = format!(
+            "# Written by greenlight: setuptools' by-products of the project's install go here.\n[egg_info]\negg_base = {}\n[build]\nbuild_base = {}\n",
+            escaped(dir.clone()),
+            escaped(dir.join("build-base"))
+        );
+        let config = dir.join("setup.cfg");
+        std::fs::write(&config, text).ok()?;
+        Some(config)
+    }
+
+    fn setuptools_dir(&self) -> PathBuf {
+        self.request.state_dir.join("setuptools").join(self.key)
+    }
+
+    /// Removes what the install left: setuptools' directory in the state directory, and the
+    /// `<name>.egg-info/` an older setuptools wrote into the tree (not there `before`).
+    fn remove_by_products(&self, before: &BTreeSet<PathBuf>) {
+        let _ = std::fs::remove_dir_all(self.setuptools_dir());
+        remove_new_egg_info(&self.project.root, before);
     }
 
     /// Reinstalls only the project, not its dependencies.
@@ -378,7 +428,7 @@ impl Job<'_> {
         };
         let step = self.step(step);
         let output = step.run(self.stop).await.map_err(|error| error.to_string())?;
-        remove_new_egg_info(root, &egg_info_before);
+        self.remove_by_products(&egg_info_before);
         if !output.status.success() {
             return Err(format!(
                 "`{}` (pointing the reused environment at this checkout) ended with {}:\n{}",
@@ -464,7 +514,7 @@ impl Job<'_> {
             let output = step.run(stop).await.map_err(|error| error.to_string())?;
             if !output.status.success() {
                 let _ = std::fs::remove_dir_all(root);
-                remove_new_egg_info(&project.root, &egg_info_before);
+                self.remove_by_products(&egg_info_before);
                 return Err(format!(
                     "`{}` ended with {}:\n{}",
                     step.display(),
@@ -473,7 +523,7 @@ impl Job<'_> {
                 ));
             }
         }
-        remove_new_egg_info(&project.root, &egg_info_before);
+        self.remove_by_products(&egg_info_before);
         write_stamp(root, self.key, self.python_version, self.installer_name, &project.root)?;
         tracing::debug!(elapsed = ?started.elapsed(), installer = self.installer_name, "project environment created");
         Ok(Changed { reused: false, repointed: false, command, not_as_of })

@@ -30,4 +30,6 @@ pub use pipeline::{PipelineError, RunRequest, run_project};
 pub use plan::{Plan, PlanError, PlannedCheck, Selection, Skip, known_tools};
 pub use project::{discover_root, load_project};
 pub use run::{NoObserver, Observer, RunEvent, prepare_state_dir, run};
-pub use settings::{BaselineSource, ChangedScope, Combine, RunFlags, RunSettings, StateLocation};
+pub use settings::{
+    BaselineSource, ChangedScope, Combine, RunFlags, RunSettings, STATE_DIR, StateLocation, state_root,
+};

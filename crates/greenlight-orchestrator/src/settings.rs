@@ -17,7 +17,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use greenlight_env::Env;
+use greenlight_env::{Env, EnvVars};
+
+/// The state directory's name in the project when `--state-dir` does not move it.
+pub const STATE_DIR: &str = ".greenlight";
 
 use crate::as_of::{AsOf, AsOfSource, Moment, ResolvedAsOf};
 use crate::config::{Settings, ToolPin};
@@ -81,6 +84,9 @@ pub struct RunFlags {
     pub no_baseline: bool,
     /// `--changed [REF]` / `--staged`.
     pub changed: Option<ChangedScope>,
+    /// `--state-dir DIR` (absolute): greenlight's state directory instead of the project's
+    /// `.greenlight/`.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// What `--changed` / `--staged` limit the checks that can be limited to.
@@ -91,6 +97,13 @@ pub enum ChangedScope {
     Since(String),
     /// `--staged`: the files staged in the index (a pre-commit hook).
     Staged,
+}
+
+/// The state directory `--state-dir` (`flag`) or `GREENLIGHT_STATE_DIR` moves greenlight's
+/// state to, absolute; `None`: the project's `.greenlight/`. The one place they are combined.
+pub fn state_root(flag: Option<&Path>, env: &Env) -> Option<PathBuf> {
+    let dir = flag.map(Path::to_path_buf).or_else(|| env.path(EnvVars::GREENLIGHT_STATE_DIR))?;
+    Some(std::path::absolute(&dir).unwrap_or(dir))
 }
 
 /// Where a run keeps its state.
@@ -183,6 +196,9 @@ pub struct RunSettings {
     pub baseline: Option<BaselineSource>,
     /// Where state goes.
     pub state: StateLocation,
+    /// `--state-dir`, else `GREENLIGHT_STATE_DIR` (absolute): the state directory itself,
+    /// whichever the [`StateLocation`]; `None`: the project's `.greenlight/`.
+    pub state_root: Option<PathBuf>,
 }
 
 impl RunSettings {
@@ -218,6 +234,7 @@ impl RunSettings {
             baseline: BaselineSource::resolve(flags, config),
             changed: None,
             state: StateLocation::Project,
+            state_root: state_root(flags.state_dir.as_deref(), env),
         }
     }
 
@@ -240,18 +257,24 @@ impl RunSettings {
     }
 
     /// The state directory of a run on the project at `root`.
+    /// `--state-dir` when given, else the project's `.greenlight/` (the user's checkout's for a
+    /// run on another commit).
     pub fn state_dir(&self, root: &Path) -> PathBuf {
+        if let Some(dir) = &self.state_root {
+            return dir.clone();
+        }
         match &self.state {
-            StateLocation::Project => root.join(".greenlight"),
-            StateLocation::UserProject(user_root) => user_root.join(".greenlight"),
+            StateLocation::Project => root.join(STATE_DIR),
+            StateLocation::UserProject(user_root) => user_root.join(STATE_DIR),
         }
     }
 
-    /// Where project environments are kept side by side, when they are.
+    /// Where project environments are kept side by side, when they are: `envs/` of the state
+    /// directory for runs on other commits.
     pub fn env_store(&self) -> Option<PathBuf> {
         match &self.state {
             StateLocation::Project => None,
-            StateLocation::UserProject(user_root) => Some(user_root.join(".greenlight").join("envs")),
+            StateLocation::UserProject(user_root) => Some(self.state_dir(user_root).join("envs")),
         }
     }
 }
@@ -361,5 +384,21 @@ mod tests {
         let settings = settings.in_worktree_of(Path::new("/user"));
         assert_eq!(settings.state_dir(Path::new("/tmp/wt")), PathBuf::from("/user/.greenlight"));
         assert_eq!(settings.env_store(), Some(PathBuf::from("/user/.greenlight/envs")));
+    }
+
+    #[test]
+    fn the_state_dir_flag_wins_over_the_variable_for_every_location() {
+        let env = Env::from_pairs([("GREENLIGHT_STATE_DIR", "/var/state")]);
+        let settings = RunSettings::resolve(&RunFlags::default(), &Settings::default(), &env);
+        assert_eq!(settings.state_dir(Path::new("/p")), PathBuf::from("/var/state"));
+        assert_eq!(settings.env_store(), None);
+        let settings = settings.in_worktree_of(Path::new("/user"));
+        assert_eq!(settings.state_dir(Path::new("/tmp/wt")), PathBuf::from("/var/state"));
+        assert_eq!(settings.env_store(), Some(PathBuf::from("/var/state/envs")));
+        let flags = RunFlags { state_dir: Some("/flag".into()), ..RunFlags::default() };
+        assert_eq!(
+            RunSettings::resolve(&flags, &Settings::default(), &env).state_dir(Path::new("/p")),
+            PathBuf::from("/flag")
+        );
     }
 }

@@ -244,7 +244,7 @@ impl Session<'_> {
             .filter(|check| {
                 check.kind == NodeKind::Check && !check.skip_cause.as_ref().is_some_and(SkipCause::is_deselected)
             })
-            .map(|check| format!("{} {}", check.id, check.outcome))
+            .map(|check| format!("{} {}{}", check.id, check.outcome, if check.cached { " (cached)" } else { "" }))
             .collect();
         self.runs.console.progress(&format!(
             "{label:<10} {}  {}  {}",

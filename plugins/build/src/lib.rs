@@ -32,7 +32,7 @@ use greenlight_checker::process::Output;
 use greenlight_checker::report::Artifact;
 use greenlight_checker::{
     CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, Detection, Finding, FindingKind,
-    Location, Project, ToolSpec, async_trait, check_options, files, text,
+    Location, Project, Reads, ToolSpec, async_trait, check_options, files, text,
 };
 use serde::Deserialize;
 
@@ -78,8 +78,8 @@ check_options! {
 pub const BUILD: CheckerFactory =
     CheckerFactory { id: "build", build: |source| Ok(Arc::new(BuildChecker { options: source.section("build")? })) };
 
-/// Where verified artifacts are kept, relative to the project root.
-pub const DIST_DIR: &str = ".greenlight/dist";
+/// Where verified artifacts are kept, in the state directory (`.greenlight/dist/`).
+pub const DIST_DIR: &str = "dist";
 
 #[derive(Debug)]
 struct BuildChecker {
@@ -130,6 +130,15 @@ impl Checker for BuildChecker {
             ),
             None => Detection::not_applicable("no pyproject.toml or setup.py"),
         }
+    }
+
+    /// Every file: what goes into the sdist and the wheel is the backend's decision, and the
+    /// defaults take nearly everything (hatchling: every file git does not ignore, tests and
+    /// README included; setuptools-scm: every tracked file; setuptools: `MANIFEST.in`, the
+    /// README, `tests/test*.py`, package data from any glob). Narrowing it would replay a
+    /// build whose sdist changed.
+    fn reads(&self, _project: &Project) -> Reads {
+        Reads::Everything
     }
 
     /// The versions `[build-system].requires` resolve to ([`backend`]); `None` (runs, not
@@ -245,7 +254,8 @@ fn fresh_dir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path)
 }
 
-/// After a successful build: verify the artifacts and keep them under `.greenlight/dist/`.
+/// After a successful build: verify the artifacts and keep them under the state directory's
+/// `dist/` (`.greenlight/dist/`).
 fn verified(cx: &CheckContext, outdir: &Path) -> CheckResult {
     let pyproject = cx.project.pyproject.as_ref();
     let declared = Declared {
@@ -296,13 +306,14 @@ fn verified(cx: &CheckContext, outdir: &Path) -> CheckResult {
 /// temporary paths.
 fn keep_artifacts(cx: &CheckContext, dists: &[Dist]) -> std::collections::BTreeMap<String, String> {
     let mut kept = std::collections::BTreeMap::new();
-    let dir = cx.project.root.join(DIST_DIR);
+    let dir = cx.state_dir.join(DIST_DIR);
     if fresh_dir(&dir).is_err() {
         return kept;
     }
     for dist in dists {
         if std::fs::copy(&dist.path, dir.join(&dist.file_name)).is_ok() {
-            kept.insert(dist.file_name.clone(), format!("{DIST_DIR}/{}", dist.file_name));
+            let path = greenlight_checker::relative_to(&cx.project.root, &dir.join(&dist.file_name));
+            kept.insert(dist.file_name.clone(), path);
         }
     }
     kept

@@ -7,6 +7,7 @@
 //! it, in which case the walk goes on below it without adding the directory itself. Files keep
 //! their mode and modification time and are owned by root (0:0); symlinks stay symlinks.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
@@ -167,6 +168,23 @@ fn walk(
         }
     }
     Ok(())
+}
+
+/// The project's files a build reads, relative to `project_root` with `/` separators: what
+/// the context sends after its ignore file, the ignore file, and the Dockerfile. `None` when
+/// the context cannot be listed (a bad pattern, an unreadable directory).
+pub fn files_read(context: &Path, dockerfile: &Path, project_root: &Path) -> Option<BTreeSet<String>> {
+    let context = context.canonicalize().ok()?;
+    let root = project_root.canonicalize().ok()?;
+    let ignore_file = ignore_file_for(&context, dockerfile);
+    let dockerfile = dockerfile.canonicalize().ok()?;
+    let in_context = dockerfile.strip_prefix(&context).ok().map(|relative| relative.to_string_lossy().into_owned());
+    let plan = plan(&context, ignore_file.as_deref(), in_context.as_deref(), &root).ok()?;
+    let under_root =
+        |path: &Path| path.strip_prefix(&root).ok().map(|relative| relative.to_string_lossy().into_owned());
+    let listed = plan.entries.iter().map(|entry| context.join(entry));
+    let ignore_file = ignore_file.and_then(|file| file.canonicalize().ok());
+    Some(listed.chain(ignore_file).chain([dockerfile]).filter_map(|path| under_root(&path)).collect())
 }
 
 /// What the tar of a build context would hold, without reading the files: every entry with
@@ -347,6 +365,16 @@ mod tests {
             entries,
             [".dockerignore", "Dockerfile", "app", "app/main.py", "docs/runbook.md", "x", "x/docs", "x/docs/b.md"]
         );
+    }
+
+    #[test]
+    fn the_files_read_are_the_sent_ones_relative_to_the_project() {
+        let dir = tree(&["docker/Dockerfile", "app/main.py", "app/tests/test_main.py", "README.md", "tests/test_x.py"]);
+        std::fs::write(dir.path().join("app/.dockerignore"), "tests\n").unwrap();
+        let read = files_read(&dir.path().join("app"), &dir.path().join("docker/Dockerfile"), dir.path()).unwrap();
+        let read: Vec<&str> = read.iter().map(String::as_str).collect();
+        assert_eq!(read, ["app/.dockerignore", "app/main.py", "docker/Dockerfile"]);
+        assert_eq!(files_read(&dir.path().join("missing"), &dir.path().join("docker/Dockerfile"), dir.path()), None);
     }
 
     #[test]

@@ -38,7 +38,8 @@ use greenlight_checker::env::EnvVars;
 use greenlight_checker::process::Stop;
 use greenlight_checker::{
     CheckContext, CheckError, CheckLog, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, Detection,
-    DurationValue, Finding, FindingKind, Location, OptionKey, Outcome, Project, async_trait, check_options,
+    DurationValue, FileSet, Finding, FindingKind, Location, OptionKey, Outcome, Project, Reads, async_trait,
+    check_options,
 };
 
 use crate::cleanup::Resources;
@@ -72,6 +73,10 @@ check_options! {
         pub target: Option<String>,
         /// Build arguments (`--build-arg`).
         pub build_args: BTreeMap<String, String>,
+        /// Build arguments whose values no output shows (a token for a private index): each
+        /// takes its value from `build-args`, else from the environment variable of its name
+        /// (as `docker build --build-arg NAME` does), and the value is masked in every output.
+        pub secret_build_args: Vec<String>,
         /// Base images to build from instead of those the Dockerfile names (a mirror, an
         /// image loaded on an air-gapped runner): `{ "python:3.11-slim" = "mirror/python:3.11-slim" }`.
         pub image_map: BTreeMap<String, String>,
@@ -169,6 +174,24 @@ impl Checker for DockerChecker {
             ))
         } else {
             Detection::not_applicable("no Dockerfile")
+        }
+    }
+
+    /// The files the build context sends (after `.dockerignore`), the ignore file, the
+    /// Dockerfile, and `pyproject.toml` (the smoke test's module may come from it); every
+    /// file when the context cannot be listed. What lies outside the project is in
+    /// [`Checker::cache_state`]'s listing.
+    fn reads(&self, project: &Project) -> Reads {
+        let context = project.root.join(self.options.context.as_deref().unwrap_or("."));
+        let dockerfile = project.root.join(self.dockerfile());
+        match context::files_read(&context, &dockerfile, &project.root) {
+            Some(files) => Reads::Only(FileSet {
+                names: vec!["pyproject.toml", ".dockerignore"],
+                paths: vec![format!("{}.dockerignore", self.dockerfile())],
+                files,
+                ..FileSet::default()
+            }),
+            None => Reads::Everything,
         }
     }
 

@@ -100,6 +100,25 @@ pub(crate) struct Plan {
     pub(crate) keep_image: bool,
 }
 
+/// `build-args` with the `secret-build-args` not given there taken from the environment; each
+/// secret value joins the run's secrets, so no output shows it.
+fn build_args(options: &DockerOptions, cx: &CheckContext) -> Result<BTreeMap<String, String>, CheckError> {
+    let mut args = options.build_args.clone();
+    for name in &options.secret_build_args {
+        let value = match args.get(name) {
+            Some(value) => value.clone(),
+            None => cx.vars.get(name).cloned().ok_or_else(|| {
+                CheckError::errored(format!(
+                    "the secret build argument `{name}` (secret-build-args in [tool.greenlight.docker]) has no value: set the environment variable {name}, or give it in `build-args`"
+                ))
+            })?,
+        };
+        cx.secrets.add(&value);
+        args.insert(name.clone(), value);
+    }
+    Ok(args)
+}
+
 impl Plan {
     pub(crate) fn new(options: &DockerOptions, cx: &CheckContext) -> Result<Self, CheckError> {
         let root = &cx.project.root;
@@ -118,7 +137,8 @@ impl Plan {
             ))
         })?;
         let dockerfile = Dockerfile::parse(&text);
-        let sent = rewrite::rewrite(&text, &dockerfile, &options.image_map, &options.build_args, &cx.run_id);
+        let build_args = build_args(options, cx)?;
+        let sent = rewrite::rewrite(&text, &dockerfile, &options.image_map, &build_args, &cx.run_id);
         let dockerfile_in_context = dockerfile_path.canonicalize().ok().and_then(|path| {
             path.strip_prefix(&context_dir).ok().map(|relative| relative.to_string_lossy().into_owned())
         });
@@ -145,7 +165,7 @@ impl Plan {
             tag,
             container_name: format!("greenlight-smoke-{run_id}"),
             labels,
-            build_args: options.build_args.clone(),
+            build_args,
             target: options.target.clone(),
             no_cache: options.no_cache,
             build_timeout: options.build_timeout.map_or(DEFAULT_BUILD_TIMEOUT, |timeout| timeout.0),

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use greenlight_checker::{
     CheckContext, CheckError, CheckResult, Checker, CheckerFactory, CheckerInfo, ConfigError, ConfigSource, Detection,
-    Project, ToolSpec, WheelBinary, WheelFile, async_trait, check_options,
+    FileSet, Project, Reads, ToolSpec, WheelBinary, WheelFile, async_trait, check_options,
 };
 use serde::Deserialize;
 
@@ -194,6 +194,25 @@ impl Checker for GitleaksChecker {
                 "not in a git repository; set `mode = \"tree\"` in [tool.greenlight.gitleaks] to scan the files",
             ),
         }
+    }
+
+    /// A history scan reads commits, not files: the refs are in [`Checker::cache_state`], and
+    /// of the project's files only those that steer it count (`.gitleaksignore`, the gitleaks
+    /// configuration and any `.toml` it may `extend`, the baseline). A scan of the working
+    /// tree (`mode = "tree"`/`"both"`, outside git, or before the first commit) reads every
+    /// file.
+    fn reads(&self, project: &Project) -> Reads {
+        let history_only = matches!(self.options.mode, None | Some(Mode::History))
+            && project.git.as_ref().is_some_and(|git| git.head.is_some());
+        if !history_only {
+            return Reads::Everything;
+        }
+        Reads::Only(FileSet {
+            extensions: vec!["toml"],
+            names: vec![".gitleaksignore"],
+            paths: self.options.config.iter().chain(&self.options.baseline).cloned().collect(),
+            ..FileSet::default()
+        })
     }
 
     /// The history a scan reads (every ref and its tip, `HEAD`, shallow grafts) and the files

@@ -187,6 +187,7 @@ impl Checker for PipAuditChecker {
             names: vec!["pyproject.toml", "setup.py", "setup.cfg", "uv.lock", "poetry.lock", "Pipfile.lock"],
             prefixed: vec![("requirements", "txt"), ("requirements", "in"), ("constraints", "txt"), ("pylock", "toml")],
             paths: self.options.requirements.clone(),
+            ..FileSet::default()
         })
     }
 

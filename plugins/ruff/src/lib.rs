@@ -109,6 +109,7 @@ impl Checker for RuffChecker {
             names: vec![".gitignore", ".ignore"],
             prefixed: Vec::new(),
             paths: self.options.paths.iter().chain(&self.options.args).cloned().collect(),
+            ..FileSet::default()
         })
     }
 

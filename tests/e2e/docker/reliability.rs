@@ -1,7 +1,7 @@
 //! The docker check against the real engine where the engine and the runs around it misbehave:
 //! a base image under another name (`image-map`), two runs building at once, a run killed with
 //! SIGKILL mid-build (what it left is labelled and the next run removes it), and a file name
-//! that is not UTF-8 in the build context.
+//! that is not UTF-8 in the build context; secret build arguments echoed by a failing step.
 
 use std::time::Duration;
 
@@ -179,4 +179,45 @@ fn image_map_keeps_platform_and_stage_names() {
     let log = std::fs::read_to_string(project.path().join(&check.log.as_ref().unwrap().path)).unwrap();
     assert!(log.contains(&format!("FROM --platform=linux/amd64 {DOCKER_BASE_IMAGE} AS base")), "{log}");
     before.assert_nothing_left(Some(&run_id(&result)));
+}
+
+/// A build argument marked secret (`secret-build-args`), one from the environment and one
+/// from `build-args`, echoed by a failing `RUN`: the step fails at its line with the output
+/// shown, and neither value is in any output (terminal, report, logs, the cache).
+#[test]
+fn secret_build_args_echoed_by_a_failing_step_are_masked_everywhere() {
+    if !require_docker() {
+        return;
+    }
+    let _serial = serial();
+    let before = EngineState::now();
+    let project = docker_project("docker-build-fails");
+    let (from_env, from_config) = ("idx-Kq7xW2mZ9p", "cfg-Rt4vB8nL3s");
+    project.write(
+        "Dockerfile",
+        "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}\nARG INDEX_TOKEN\nARG DEPLOY_KEY\nRUN echo \"index=$INDEX_TOKEN deploy=$DEPLOY_KEY\" && exit 3\n",
+    );
+    docker_section(
+        &project,
+        &format!(
+            "build-args = {{ BASE_IMAGE = \"{DOCKER_BASE_IMAGE}\", DEPLOY_KEY = \"{from_config}\" }}\nsecret-build-args = [\"INDEX_TOKEN\", \"DEPLOY_KEY\"]\n"
+        ),
+    );
+    let result = project.run_checks_with(&["-v", "docker"], &[("INDEX_TOKEN", from_env)]);
+    let check = result.report().check("docker").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::Failed, "{check:?}\n{}", result.output());
+    let shown = format!("{check:?}\n{}", result.output());
+    assert!(shown.contains("index=*** deploy=***"), "the step's output is not shown masked\n{shown}");
+    for (name, text) in greenlight_e2e::everything_written(project.path(), &result) {
+        for secret in [from_env, from_config] {
+            assert!(!text.contains(secret), "{name} shows the secret build argument `{secret}`");
+        }
+    }
+    before.assert_nothing_left(Some(&run_id(&result)));
+
+    // Without a value anywhere, the check says which variable to set.
+    let missing = project.run_checks(&["docker"]);
+    let check = missing.report().check("docker").unwrap().clone();
+    assert_eq!(check.outcome, Outcome::Errored, "{check:?}\n{}", missing.output());
+    assert!(check.summary.contains("set the environment variable INDEX_TOKEN"), "{check:?}");
 }

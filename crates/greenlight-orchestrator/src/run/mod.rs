@@ -10,9 +10,10 @@ mod dispatcher;
 mod events;
 mod executor;
 mod graph;
+mod logs;
 mod nodes;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -41,14 +42,19 @@ pub async fn run(plan: Plan, settings: RunSettings, observer: Arc<dyn Observer>,
     let project = plan.project.clone();
     let run_id = run_id();
     let state_dir = settings.state_dir(&project.root);
-    let log_base = state_dir.parent().map_or_else(|| project.root.clone(), Path::to_path_buf);
+    // Log paths relative to the project (`.greenlight/logs/...`); absolute when `--state-dir`
+    // keeps them elsewhere.
+    let log_base = match &settings.state_root {
+        Some(_) => project.root.clone(),
+        None => state_dir.parent().map_or_else(|| project.root.clone(), Path::to_path_buf),
+    };
     // The CLI prepares it first and stops with its error; here a failure shows in each check.
     let _ = prepare_state_dir(&state_dir);
     // Kills what an earlier run that was killed left running; records this run's processes.
     let _processes = greenlight_process::ProcessRecord::open(&state_dir).ok();
     let log_dir = state_dir.join("logs").join(&run_id);
     let _ = std::fs::create_dir_all(&log_dir);
-    prune_logs(&state_dir.join("logs"), 20);
+    logs::prune(&state_dir.join("logs"), &run_id, logs::KEEP_RUNS, logs::MAX_BYTES);
     let scratch = tempfile::Builder::new().prefix("greenlight-").tempdir().ok();
     let scratch_path = scratch.as_ref().map_or_else(std::env::temp_dir, |dir| dir.path().to_path_buf());
 
@@ -211,17 +217,4 @@ pub fn prepare_state_dir(dir: &Path) -> Result<(), String> {
             .map_err(fail)?;
     }
     Ok(())
-}
-
-fn prune_logs(dir: &Path, keep: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut runs: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).filter(|path| path.is_dir()).collect();
-    runs.sort();
-    if runs.len() > keep {
-        for old in &runs[..runs.len() - keep] {
-            let _ = std::fs::remove_dir_all(old);
-        }
-    }
 }

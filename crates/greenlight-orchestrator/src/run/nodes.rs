@@ -100,6 +100,7 @@ pub(super) fn build(
                         requirements: env_settings.requirements.iter().map(PathBuf::from).collect(),
                         rebuild: settings.rebuild_env,
                         store: settings.env_store(),
+                        state_dir: settings.state_dir(&plan.project.root),
                         pass_env: settings.pass_env_for(&env_settings.pass_env),
                         as_of: settings.as_of.as_ref().map(|as_of| as_of.moment),
                     },
