@@ -19,9 +19,6 @@ pub struct CheckContext {
     pub environment: Option<PythonEnv>,
     /// A private temporary directory for report files and outputs, removed after the run.
     pub scratch: PathBuf,
-    /// A directory of greenlight's state (`.greenlight/checks/<id>/`) the check may keep
-    /// between runs, for a tool's own cache (mypy's); not made until the check makes it.
-    pub state: PathBuf,
     /// greenlight's state directory of the project (`.greenlight/`; for a run on another
     /// commit, the user's checkout's, which outlives the worktree): where a tool may keep a
     /// cache between runs (ruff's cache, bytecode).

@@ -263,7 +263,6 @@ mod tests {
             tools: BTreeMap::new(),
             environment: None,
             scratch: root.join("scratch"),
-            state: root.join("state"),
             log_path: root.join("check.log"),
             stop: Stop::new(),
             fix: false,

@@ -61,7 +61,9 @@ impl Checker for DefinedCheck {
         let places = Places {
             report: cx.scratch.join("report"),
             scratch: cx.scratch.clone(),
-            state: cx.state.clone(),
+            // A directory kept between runs for the tool's own cache (mypy's), not made until
+            // the tool makes it.
+            state: cx.state_dir.join("checks").join(self.id()),
             root: cx.project.root.clone(),
             python: cx.environment.as_ref().map(|environment| environment.python.clone()),
         };

@@ -187,7 +187,6 @@ fn fixture(dockerfile: &str) -> Fixture {
         tools: BTreeMap::new(),
         environment: None,
         scratch,
-        state: dir.path().join("state"),
         log_path: dir.path().join("docker.log"),
         stop: Stop::new(),
         fix: false,

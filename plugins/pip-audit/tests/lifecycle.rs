@@ -52,7 +52,6 @@ impl Setup {
                 python_version: "3.11.7".into(),
             }),
             scratch: root.join("scratch"),
-            state: root.join("state"),
             log_path: root.join("pip-audit.log"),
             stop,
             fix: false,

@@ -306,7 +306,6 @@ async fn work(node: &Node, shared: &Shared, log_path: &Path, stop: &Stop) -> Exe
                 tools: resolved,
                 environment,
                 scratch,
-                state: shared.settings.state_dir(&shared.project.root).join("checks").join(&node.id),
                 log_path: log_path.to_path_buf(),
                 stop: stop.clone(),
                 fix: shared.settings.fix,
